@@ -1,0 +1,24 @@
+import { App } from 'aws-cdk-lib';
+import { Arm64Example } from './arm64';
+import { BasicExample } from './basic';
+import { ByoSecretAndRoleExample } from './byo-secret-and-role';
+import { SelfHostedExample } from './self-hosted';
+import { SpotExample } from './spot';
+
+/**
+ * Every example, in one app. The account is a placeholder: cdk.json carries the context that the
+ * AZ and AMI lookups would otherwise fetch, so `cdk synth` runs offline without credentials.
+ */
+export function buildExamples(app: App): App {
+  const env = { account: '123456789012', region: 'us-east-1' };
+  new BasicExample(app, 'Basic', { env });
+  new Arm64Example(app, 'Arm64', { env });
+  new SpotExample(app, 'Spot', { env });
+  new ByoSecretAndRoleExample(app, 'ByoSecretAndRole', { env });
+  new SelfHostedExample(app, 'SelfHosted', { env });
+  return app;
+}
+
+if (require.main === module) {
+  buildExamples(new App()).synth();
+}

@@ -1,0 +1,23 @@
+import { CfnParameter, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
+import { exampleVpc } from './example-network';
+
+/**
+ * The smallest useful pool: x86 workers on the Spacelift AMI. The pool credentials come in as
+ * NoEcho parameters at deploy time:
+ *   cdk deploy Basic --parameters PoolToken=$(base64 -w0 pool.config) --parameters PoolPrivateKey=$(base64 -w0 pool.key)
+ */
+export class BasicExample extends Stack {
+  constructor(scope: Construct, id: string, props: StackProps) {
+    super(scope, id, props);
+    const token = new CfnParameter(this, 'PoolToken', { noEcho: true, description: 'base64 worker pool token' });
+    const privateKey = new CfnParameter(this, 'PoolPrivateKey', { noEcho: true, description: 'base64 PEM private key' });
+    new SpaceliftWorkerPool(this, 'Pool', {
+      vpc: exampleVpc(this),
+      workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z',
+      credentials: WorkerPoolCredentials.fromValues(SecretValue.cfnParameter(token), SecretValue.cfnParameter(privateKey)),
+      maxSize: 5,
+    });
+  }
+}

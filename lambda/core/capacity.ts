@@ -1,0 +1,120 @@
+/**
+ * Matches workers to the ASG's instances and counts capacity: everything that serves runs now or
+ * will soon without us launching anything more.
+ */
+import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from './types';
+
+/** States in which an instance counts toward the ASG's desired capacity. */
+const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
+
+export function isLive(instance: AsgInstance): boolean {
+  return LIVE_STATES.has(instance.lifecycleState);
+}
+
+export interface InvalidWorker {
+  readonly workerId: string;
+  readonly reason: string;
+}
+
+/** A live instance with at least one undrained worker of this ASG. */
+export interface RegisteredInstance {
+  readonly instance: AsgInstance;
+  /** Every worker of this ASG naming the instance, drained ones included. */
+  readonly workers: readonly Worker[];
+  readonly busy: boolean;
+}
+
+/** A live instance that has run for the whole grace period without any worker naming it. */
+export interface StrayInstance {
+  readonly instance: AsgInstance;
+  readonly launchTime: number;
+}
+
+export interface FleetAssessment {
+  /** Instances serving runs. One per instance even if a restarted launcher left a second worker. */
+  readonly registered: readonly RegisteredInstance[];
+  /** Live instances without a worker, within the grace period or of unknown age. */
+  readonly booting: readonly AsgInstance[];
+  /** Desired capacity the ASG has not turned into instances yet: max(0, desired - live instances). */
+  readonly notYetLaunched: number;
+  /** Oldest first. */
+  readonly strays: readonly StrayInstance[];
+  /** Live instances whose only workers are drained: being handled, neither capacity nor strays. */
+  readonly drainedInstances: number;
+  /** Workers of this ASG whose instance is gone, terminating or otherwise not live. */
+  readonly detachedWorkers: number;
+  readonly invalidWorkers: readonly InvalidWorker[];
+  /** Workers that belong to another ASG serving the same pool. */
+  readonly foreignWorkers: number;
+}
+
+export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, graceSeconds: number): FleetAssessment {
+  const invalidWorkers: InvalidWorker[] = [];
+  let foreignWorkers = 0;
+  const claims = new Map<string, Worker[]>();
+  for (const worker of pool.workers) {
+    const metadata = worker.metadata;
+    if (!metadata.valid) {
+      invalidWorkers.push({ workerId: worker.id, reason: metadata.reason });
+    } else if (metadata.asgName !== asg.name) {
+      foreignWorkers += 1;
+    } else {
+      claims.set(metadata.instanceId, [...(claims.get(metadata.instanceId) ?? []), worker]);
+    }
+  }
+
+  const registered: RegisteredInstance[] = [];
+  const booting: AsgInstance[] = [];
+  const strays: StrayInstance[] = [];
+  let drainedInstances = 0;
+  let liveInstances = 0;
+  let claimedLiveWorkers = 0;
+  for (const instance of asg.instances) {
+    if (!isLive(instance)) continue;
+    liveInstances += 1;
+    const workers = claims.get(instance.id) ?? [];
+    claimedLiveWorkers += workers.length;
+    const serving = workers.filter((worker) => !worker.drained);
+    if (serving.length > 0) {
+      registered.push({ instance, workers, busy: serving.some((worker) => worker.busy) });
+    } else if (workers.length > 0) {
+      drainedInstances += 1;
+    } else if (instance.launchTime === undefined || now - instance.launchTime < graceSeconds) {
+      booting.push(instance);
+    } else {
+      strays.push({ instance, launchTime: instance.launchTime });
+    }
+  }
+  strays.sort((a, b) => a.launchTime - b.launchTime || a.instance.id.localeCompare(b.instance.id));
+
+  const thisAsgWorkers = pool.workers.length - invalidWorkers.length - foreignWorkers;
+  return {
+    registered,
+    booting,
+    notYetLaunched: Math.max(0, asg.desiredCapacity - liveInstances),
+    strays,
+    drainedInstances,
+    detachedWorkers: thisAsgWorkers - claimedLiveWorkers,
+    invalidWorkers,
+    foreignWorkers,
+  };
+}
+
+/**
+ * Work that is coming without any action from us: instances booting, desired capacity not yet
+ * launched, and strays (each is replaced one for one, because strays are terminated without
+ * decrementing desired capacity).
+ */
+export function inFlight(fleet: FleetAssessment): number {
+  return fleet.booting.length + fleet.notYetLaunched + fleet.strays.length;
+}
+
+/**
+ * Serving instances plus everything in flight. Counting in-flight work is what keeps the policy
+ * from launching the same instance twice on consecutive ticks, and from freezing while the worker
+ * count differs from desired capacity. Counting strays means a broken boot (bad token, no egress)
+ * churns one replacement at a time instead of growing the fleet to max size.
+ */
+export function capacityOf(fleet: FleetAssessment): number {
+  return fleet.registered.length + inFlight(fleet);
+}

@@ -1,0 +1,148 @@
+/**
+ * The scaling decision for one tick: a pure function from snapshots to a plan the handler carries
+ * out. Unlike Spacelift's `Decide`, it never freezes while instances boot (in-flight instances are
+ * capacity), never lowers desired capacity, and only ever terminates chosen idle workers.
+ */
+import { arrivalRate, type ArrivalState } from './arrivals';
+import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } from './capacity';
+import { validateScalingConfig, type ScalingConfig } from './config';
+import { assessDemand } from './demand';
+import type { DelayContext } from './scale-down-delay';
+import { planScaleIn, type Termination } from './scale-in';
+import { planScaleOut } from './scale-out';
+import { planStrays, type StrayTermination } from './strays';
+import type { AsgSnapshot, PoolSnapshot } from './types';
+
+export interface DecisionInput {
+  readonly pool: PoolSnapshot;
+  readonly asg: AsgSnapshot;
+  readonly config: ScalingConfig;
+  /** Epoch seconds. */
+  readonly now: number;
+  /** Estimator state that has already observed `pool` (`observeArrivals`); undefined = neutral delay. */
+  readonly arrivals?: ArrivalState;
+}
+
+export interface PlanCounts {
+  /** Queued runs by the demand signal used. */
+  readonly pending: number;
+  /** Serving instances whose worker is busy. */
+  readonly busy: number;
+  /** Serving instances whose worker is idle. */
+  readonly idle: number;
+  /** Serving instances: live, in this ASG, with an undrained worker whose metadata names them. */
+  readonly registered: number;
+  /** Booting instances plus desired capacity not yet launched. */
+  readonly launching: number;
+  /** Part of `launching`: desired capacity the ASG has not created instances for yet. */
+  readonly notYetLaunched: number;
+  /** Every stray found, including those left for later ticks. */
+  readonly strays: number;
+  /** Live instances whose workers are all drained. */
+  readonly drained: number;
+  /** registered + launching + strays. */
+  readonly capacity: number;
+  readonly minIdle: number;
+  /** busy + pending + minIdle. */
+  readonly demand: number;
+  /** Desired capacity before this plan. */
+  readonly desired: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface Plan {
+  /** New desired capacity when scaling out: above the current one and within [min, max]. */
+  readonly desiredCapacity?: number;
+  readonly scaleOutBy: number;
+  /** Idle workers to drain and terminate, in order. */
+  readonly terminate: readonly Termination[];
+  /** Instances to terminate without decrementing desired capacity. */
+  readonly strays: readonly StrayTermination[];
+  /** Never drained or terminated; logged by the handler. */
+  readonly invalidWorkers: readonly InvalidWorker[];
+  readonly foreignWorkers: number;
+  readonly scaleDownDelaySeconds: number;
+  readonly counts: PlanCounts;
+  /** One line per decision taken or not taken. */
+  readonly reasons: readonly string[];
+}
+
+function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot): string[] {
+  const reasons = [
+    `capacity ${capacity} = ${fleet.registered.length} registered + ${fleet.booting.length} booting + ` +
+      `${fleet.notYetLaunched} not yet launched (desired ${asg.desiredCapacity}) + ${fleet.strays.length} strays to replace`,
+  ];
+  if (fleet.invalidWorkers.length > 0) {
+    reasons.push(`${fleet.invalidWorkers.length} workers with invalid metadata ignored (never drained or terminated)`);
+  }
+  if (fleet.foreignWorkers > 0) reasons.push(`${fleet.foreignWorkers} workers of other ASGs ignored`);
+  if (fleet.detachedWorkers > 0) {
+    reasons.push(`${fleet.detachedWorkers} workers name instances that are not live in ${asg.name}; not capacity`);
+  }
+  if (fleet.drainedInstances > 0) {
+    reasons.push(`${fleet.drainedInstances} live instances have only drained workers; not capacity, left alone`);
+  }
+  return reasons;
+}
+
+export function decide(input: DecisionInput): Plan {
+  const { pool, asg, config, now } = input;
+  validateScalingConfig(config);
+
+  const fleet = assessFleet(pool, asg, now, config.registrationGraceSeconds);
+  const capacity = capacityOf(fleet);
+  const busy = fleet.registered.filter((entry) => entry.busy).length;
+  const demand = assessDemand(pool, config, busy, now);
+  const scaleOut = planScaleOut(asg, capacity, demand.total, config.maxCreatePerTick);
+
+  const delayContext: DelayContext = {
+    arrivalsPerSecond: arrivalRate(input.arrivals),
+    idleWorkers: pool.workers.filter((worker) => !worker.busy && !worker.drained).length,
+  };
+  const delaySeconds = config.scaleDownDelay.secondsFor(delayContext);
+  const scaleIn = planScaleIn({
+    fleet,
+    asg,
+    capacity,
+    demand: demand.total,
+    delaySeconds,
+    maxTerminatePerTick: config.maxTerminatePerTick,
+    now,
+  });
+  const strays = planStrays(fleet.strays, config.maxStraysPerTick, config.registrationGraceSeconds, now);
+
+  return {
+    desiredCapacity: scaleOut.desiredCapacity,
+    scaleOutBy: (scaleOut.desiredCapacity ?? asg.desiredCapacity) - asg.desiredCapacity,
+    terminate: scaleIn.terminate,
+    strays: strays.strays,
+    invalidWorkers: fleet.invalidWorkers,
+    foreignWorkers: fleet.foreignWorkers,
+    scaleDownDelaySeconds: delaySeconds,
+    counts: {
+      pending: demand.queued,
+      busy,
+      idle: fleet.registered.length - busy,
+      registered: fleet.registered.length,
+      launching: fleet.booting.length + fleet.notYetLaunched,
+      notYetLaunched: fleet.notYetLaunched,
+      strays: fleet.strays.length,
+      drained: fleet.drainedInstances,
+      capacity,
+      minIdle: demand.minIdle,
+      demand: demand.total,
+      desired: asg.desiredCapacity,
+      min: asg.minSize,
+      max: asg.maxSize,
+    },
+    reasons: [
+      ...fleetReasons(fleet, capacity, asg),
+      ...demand.reasons,
+      ...scaleOut.reasons,
+      config.scaleDownDelay.explain(delayContext),
+      ...scaleIn.reasons,
+      ...strays.reasons,
+    ],
+  };
+}

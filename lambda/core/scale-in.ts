@@ -1,0 +1,94 @@
+import { inFlight, type FleetAssessment } from './capacity';
+import type { AsgSnapshot } from './types';
+
+/** A worker to drain and, if it is still idle after the drain, terminate. */
+export interface Termination {
+  readonly workerId: string;
+  readonly instanceId: string;
+  /** `availableAt`, or `createdAt` when the API gave no idle-since. */
+  readonly idleSince: number;
+  /** `ShouldDecrementDesiredCapacity`. */
+  readonly decrement: boolean;
+}
+
+export interface ScaleInInput {
+  readonly fleet: FleetAssessment;
+  readonly asg: AsgSnapshot;
+  readonly capacity: number;
+  readonly demand: number;
+  readonly delaySeconds: number;
+  readonly maxTerminatePerTick: number;
+  readonly now: number;
+}
+
+interface Candidate extends Termination {
+  readonly createdAt: number;
+}
+
+/**
+ * Picks idle workers to release, oldest idle first (Spacelift schedules onto the newest idle
+ * workers, so the oldest idle one is the least likely to get the next run). Only when capacity
+ * exceeds demand and nothing is in flight: a launch decided for earlier demand is not undone, and
+ * the surplus is re-checked once it has registered.
+ */
+export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; reasons: string[] } {
+  const { fleet, asg, capacity, demand, delaySeconds, now } = input;
+  const none = (reason: string) => ({ terminate: [], reasons: [`no scale in: ${reason}`] });
+  const excess = capacity - demand;
+  if (excess <= 0) return none(`capacity ${capacity} does not exceed demand ${demand}`);
+  const pending = inFlight(fleet);
+  if (pending > 0) {
+    return none(
+      `${pending} in flight (${fleet.booting.length} booting, ${fleet.notYetLaunched} not yet launched, ` +
+        `${fleet.strays.length} strays to replace)`,
+    );
+  }
+  // Every termination decrements desired capacity; one that did not would just be replaced.
+  const room = asg.desiredCapacity - asg.minSize;
+  if (room <= 0) return none(`desired ${asg.desiredCapacity} is at min size ${asg.minSize}`);
+  if (input.maxTerminatePerTick === 0) return none('maxTerminatePerTick is 0');
+
+  const idle = fleet.registered.filter((entry) => !entry.busy);
+  const candidates: Candidate[] = [];
+  let tooRecent = 0;
+  let protectedOrPending = 0;
+  let shared = 0;
+  for (const { instance, workers } of idle) {
+    if (workers.length > 1) {
+      // A restarted launcher (or a drain in progress) left several workers: draining one would not
+      // stop the other from taking a run on the instance we terminate.
+      shared += 1;
+      continue;
+    }
+    if (instance.protectedFromScaleIn || instance.lifecycleState !== 'InService') {
+      protectedOrPending += 1;
+      continue;
+    }
+    const worker = workers[0];
+    const idleSince = worker.availableAt ?? worker.createdAt;
+    if (now - idleSince < delaySeconds) {
+      tooRecent += 1;
+      continue;
+    }
+    candidates.push({ workerId: worker.id, instanceId: instance.id, idleSince, decrement: true, createdAt: worker.createdAt });
+  }
+  if (candidates.length === 0) {
+    return none(
+      `${idle.length} idle, none eligible (${tooRecent} idle under ${delaySeconds}s, ` +
+        `${protectedOrPending} protected or not InService, ${shared} with several workers)`,
+    );
+  }
+
+  candidates.sort((a, b) => a.idleSince - b.idleSince || a.createdAt - b.createdAt || a.workerId.localeCompare(b.workerId));
+  const count = Math.min(input.maxTerminatePerTick, excess, room, candidates.length);
+  const chosen = candidates.slice(0, count);
+  const reasons = [
+    `scale in: capacity ${capacity} exceeds demand ${demand} by ${excess}; ${candidates.length} eligible, ` +
+      `terminating ${count} (maxTerminatePerTick ${input.maxTerminatePerTick}, ${room} above min size)`,
+    ...chosen.map(
+      (entry) =>
+        `drain and terminate worker ${entry.workerId} on ${entry.instanceId}: idle ${now - entry.idleSince}s >= ${delaySeconds}s`,
+    ),
+  ];
+  return { terminate: chosen.map(({ workerId, instanceId, idleSince, decrement }) => ({ workerId, instanceId, idleSince, decrement })), reasons };
+}

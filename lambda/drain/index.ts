@@ -1,0 +1,55 @@
+/**
+ * Lambda entry point (bundled to `assets/drain/index.js`): wires the real adapters into `createHandler`.
+ * Fed by the drain queue through an event source mapping with `reportBatchItemFailures`.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { apiKeySecretReader } from '../aws/api-key';
+import { createLifecycleActions } from '../aws/lifecycle';
+import { createWorkerPoolApi } from '../spacelift';
+import { loadDrainConfig } from './config';
+import { createHandler, METRICS_NAMESPACE } from './handler';
+import { createRequeue, createSqsClient } from './requeue';
+
+const SERVICE_NAME = 'spacelift-worker-drain';
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+
+let drain: ReturnType<typeof createHandler> | undefined;
+
+/** Built on the first invocation rather than at import, so a configuration error is one clear log line. */
+function build(): ReturnType<typeof createHandler> {
+  const config = loadDrainConfig(process.env);
+  const workerPool = createWorkerPoolApi({
+    endpoint: config.spacelift.endpoint,
+    apiKeyId: config.spacelift.apiKeyId,
+    apiKeySecret: apiKeySecretReader(config.spacelift.apiKeySecretRef),
+    workerPoolId: config.spacelift.workerPoolId,
+    logger,
+  });
+  logger.info('drain handler configured', { workerPoolId: config.spacelift.workerPoolId, schedule: config.schedule });
+  return createHandler({
+    workerPool,
+    lifecycle: createLifecycleActions(new AutoScalingClient({})),
+    requeue: createRequeue(createSqsClient(process.env), config.queueUrl),
+    config: config.schedule,
+    logger,
+    metrics,
+    clock: () => Date.now() / 1000,
+  });
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  logger.addContext(context);
+  if (drain === undefined) {
+    try {
+      drain = build();
+    } catch (error) {
+      logger.error('drain handler configuration is invalid; every message fails until it is fixed', { error });
+      throw error;
+    }
+  }
+  return drain(event, context);
+}

@@ -1,0 +1,186 @@
+/**
+ * Spacelift GraphQL adapter for the WorkerPoolApi port: API-key→JWT exchange with caching and one
+ * re-authentication on rejection, `availableAt` feature detection, and bounded retries (see http.ts).
+ */
+import type { DrainResult, WorkerPoolApi } from '../core/ports';
+import type { PoolSnapshot } from '../core/types';
+import { ConfigError } from '../shared/env';
+import { SpaceliftApiError } from './errors';
+import { postGraphQL, type GraphQLRequest, type SpaceliftLogger, type Transport } from './http';
+import {
+  apiKeyUserRequest,
+  parseApiKeyUser,
+  parseDrainedWorker,
+  parseWorkerPool,
+  workerDrainSetRequest,
+  workerPoolRequest,
+} from './operations';
+
+export { SpaceliftApiError, type SpaceliftErrorKind } from './errors';
+export type { SpaceliftLogger } from './http';
+
+export interface SpaceliftApiOptions {
+  /** Account URL, e.g. `https://acme.app.spacelift.io`; requests go to `<endpoint>/graphql`. */
+  readonly endpoint: string;
+  readonly apiKeyId: string;
+  /** Read lazily, only when a JWT has to be obtained; the reader does its own caching. */
+  readonly apiKeySecret: () => Promise<string>;
+  readonly workerPoolId: string;
+  /** Also fetch `schedulableRunsCount`. */
+  readonly querySchedulableRuns?: boolean;
+  /** Per HTTP attempt, including reading the body. Default 10 000. */
+  readonly timeoutMs?: number;
+  /** HTTP attempts per operation for transient failures. Default 4. */
+  readonly maxAttempts?: number;
+  readonly fetchImpl?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1), for backoff jitter. */
+  readonly random?: () => number;
+  /** Epoch milliseconds, to judge JWT expiry. */
+  readonly clock?: () => number;
+  readonly logger?: SpaceliftLogger;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_ATTEMPTS = 4;
+const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+interface CachedToken {
+  readonly jwt: string;
+  /** Epoch ms after which the token is not used for new calls. */
+  readonly refreshAt: number;
+}
+
+// Module scope so warm Lambda invocations reuse the JWT even if each builds a new client.
+// Entries are promises so concurrent callers share one exchange.
+const tokenCache = new Map<string, Promise<CachedToken>>();
+
+export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
+  const transport: Transport = {
+    url: graphqlUrl(opts.endpoint),
+    timeoutMs: positiveInteger('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    maxAttempts: positiveInteger('maxAttempts', opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+    fetchImpl: opts.fetchImpl ?? fetch,
+    sleep: opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    random: opts.random ?? Math.random,
+    logger: opts.logger,
+  };
+  const clock = opts.clock ?? Date.now;
+  const logger = opts.logger;
+  const cacheKey = `${transport.url} ${opts.apiKeyId}`;
+  const withSchedulable = opts.querySchedulableRuns ?? false;
+  // Older self-hosted schemas lack Worker.availableAt; learnt once per client.
+  let availableAtSupported = true;
+
+  async function exchange(): Promise<CachedToken> {
+    const secret = await opts.apiKeySecret();
+    const data = await postGraphQL(transport, apiKeyUserRequest(opts.apiKeyId, secret), { sensitive: [secret] });
+    const token = parseApiKeyUser(data, opts.apiKeyId);
+    const now = clock();
+    const expiresAt = token.validUntil * 1000;
+    // Refresh a minute early, or halfway through a token that lives less than two minutes.
+    const margin = Math.min(TOKEN_REFRESH_MARGIN_MS, Math.max(0, (expiresAt - now) / 2));
+    logger?.debug('Obtained a Spacelift API token', { apiKeyId: opts.apiKeyId, validUntil: token.validUntil });
+    return { jwt: token.jwt, refreshAt: expiresAt - margin };
+  }
+
+  async function currentJwt(): Promise<string> {
+    for (;;) {
+      const entry = tokenCache.get(cacheKey);
+      if (entry === undefined) break;
+      const token = await entry.catch(() => undefined);
+      if (token !== undefined && clock() < token.refreshAt) return token.jwt;
+      if (tokenCache.get(cacheKey) === entry) {
+        tokenCache.delete(cacheKey);
+        break;
+      }
+      // Another caller replaced the entry while we waited; look at theirs.
+    }
+    const pending = exchange();
+    tokenCache.set(cacheKey, pending);
+    try {
+      return (await pending).jwt;
+    } catch (err) {
+      if (tokenCache.get(cacheKey) === pending) tokenCache.delete(cacheKey);
+      throw err;
+    }
+  }
+
+  async function forget(rejectedJwt: string): Promise<void> {
+    const entry = tokenCache.get(cacheKey);
+    if (entry === undefined) return;
+    const token = await entry.catch(() => undefined);
+    if (token?.jwt === rejectedJwt && tokenCache.get(cacheKey) === entry) tokenCache.delete(cacheKey);
+  }
+
+  async function call(request: GraphQLRequest): Promise<Record<string, unknown>> {
+    const jwt = await currentJwt();
+    try {
+      return await postGraphQL(transport, request, { jwt, sensitive: [jwt] });
+    } catch (err) {
+      if (!(err instanceof SpaceliftApiError) || err.kind !== 'auth') throw err;
+      // Revoked sessions and clock skew make a cached token fail early; one fresh exchange settles it.
+      logger?.info('Spacelift rejected the API token, re-authenticating once', { operation: request.operationName });
+      await forget(jwt);
+      const fresh = await currentJwt();
+      return postGraphQL(transport, request, { jwt: fresh, sensitive: [fresh] });
+    }
+  }
+
+  async function fetchSnapshot(availableAt: boolean): Promise<PoolSnapshot> {
+    const request = workerPoolRequest(opts.workerPoolId, { availableAt, schedulableRunsCount: withSchedulable });
+    return parseWorkerPool(await call(request), opts.workerPoolId, withSchedulable);
+  }
+
+  async function setDrain(workerId: string, drain: boolean): Promise<DrainResult> {
+    const data = await call(workerDrainSetRequest(opts.workerPoolId, workerId, drain));
+    return { worker: parseDrainedWorker(data) };
+  }
+
+  return {
+    async snapshot() {
+      if (!availableAtSupported) return fetchSnapshot(false);
+      try {
+        return await fetchSnapshot(true);
+      } catch (err) {
+        if (!namesAvailableAt(err)) throw err;
+        availableAtSupported = false;
+        logger?.warn('Spacelift schema has no Worker.availableAt (older self-hosted); idle time falls back to createdAt', {
+          workerPoolId: opts.workerPoolId,
+        });
+        return fetchSnapshot(false);
+      }
+    },
+    drain: (workerId) => setDrain(workerId, true),
+    undrain: (workerId) => setDrain(workerId, false),
+  };
+}
+
+function namesAvailableAt(err: unknown): boolean {
+  return err instanceof SpaceliftApiError
+    && err.kind === 'graphql'
+    && err.graphqlMessages.some((m) => /\bavailableAt\b/.test(m));
+}
+
+function graphqlUrl(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ConfigError(`Spacelift endpoint "${endpoint}" is not a URL`);
+  }
+  // The API key secret is posted to this URL: plain http only for a local test server.
+  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError(`Spacelift endpoint "${endpoint}" must use https`);
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, '').replace(/\/graphql$/, '')}/graphql`;
+  return url.toString();
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`Spacelift client option ${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}

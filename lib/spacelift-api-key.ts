@@ -1,0 +1,107 @@
+import { Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { WorkerPoolConfigError } from './validation';
+
+/** Common settings of a Spacelift API key. */
+export interface SpaceliftApiKeyOptions {
+  /**
+   * The Spacelift API endpoint of your account.
+   * @example 'https://acme.app.spacelift.io'
+   */
+  readonly endpoint: string;
+  /**
+   * The API key id (not secret).
+   *
+   * The key needs `Space:Read` on the pool's space and `Worker Pool:Drain Worker`.
+   * @see https://docs.spacelift.io/integrations/api#api-key-management
+   */
+  readonly apiKeyId: string;
+}
+
+/** Options for an API key secret stored in Secrets Manager. */
+export interface SpaceliftApiKeyFromSecretOptions extends SpaceliftApiKeyOptions {
+  /** A secret whose `SecretString` is the API key secret, as plain text. */
+  readonly secret: secretsmanager.ISecret;
+}
+
+/** Options for an API key secret stored as an SSM SecureString parameter. */
+export interface SpaceliftApiKeyFromParameterOptions extends SpaceliftApiKeyOptions {
+  /** Name of the SecureString parameter, starting with `/`. */
+  readonly parameterName: string;
+  /**
+   * The customer managed key that encrypts the parameter.
+   * @default - the AWS managed key `aws/ssm`
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** What the Lambda functions need to reach the Spacelift API. */
+export interface ISpaceliftApiKeyConfig {
+  readonly endpoint: string;
+  readonly apiKeyId: string;
+  /** ARN of the secret or parameter; the functions read it at run time. */
+  readonly secretArn: string;
+  /** Grants read on the secret (and decrypt on its key) to a function. */
+  grantRead(grantee: iam.IGrantable): void;
+}
+
+/**
+ * The Spacelift API key used by the autoscaler and the drain function.
+ *
+ * Only those two functions can read it; its secret part never leaves Secrets Manager or SSM
+ * except at run time inside them.
+ */
+export abstract class SpaceliftApiKey {
+  /** The API key secret is the `SecretString` of a Secrets Manager secret. */
+  public static fromSecret(options: SpaceliftApiKeyFromSecretOptions): SpaceliftApiKey {
+    return new class extends SpaceliftApiKey {
+      public bind(scope: Construct): ISpaceliftApiKeyConfig {
+        validateCommon(scope, options);
+        return {
+          endpoint: options.endpoint,
+          apiKeyId: options.apiKeyId,
+          secretArn: options.secret.secretArn,
+          grantRead: (grantee) => { options.secret.grantRead(grantee); },
+        };
+      }
+    }();
+  }
+
+  /** The API key secret is an SSM SecureString parameter (the Terraform module's layout). */
+  public static fromSecureStringParameter(options: SpaceliftApiKeyFromParameterOptions): SpaceliftApiKey {
+    return new class extends SpaceliftApiKey {
+      public bind(scope: Construct): ISpaceliftApiKeyConfig {
+        validateCommon(scope, options);
+        if (!Token.isUnresolved(options.parameterName) && !options.parameterName.startsWith('/')) {
+          throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (parameterName)', `must start with "/", got "${options.parameterName}"`);
+        }
+        const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(scope, 'SpaceliftApiKeyParameter', {
+          parameterName: options.parameterName,
+          encryptionKey: options.encryptionKey,
+        });
+        return {
+          endpoint: options.endpoint,
+          apiKeyId: options.apiKeyId,
+          secretArn: parameter.parameterArn,
+          grantRead: (grantee) => { parameter.grantRead(grantee); },
+        };
+      }
+    }();
+  }
+
+  /** Resolves the key for one pool. Called once per pool by the library. */
+  public abstract bind(scope: Construct): ISpaceliftApiKeyConfig;
+}
+
+function validateCommon(scope: Construct, options: SpaceliftApiKeyOptions): void {
+  if (!Token.isUnresolved(options.endpoint) && !/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(options.endpoint)) {
+    throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (endpoint)', `must be an https:// URL, got "${options.endpoint}"`);
+  }
+  if (!Token.isUnresolved(options.apiKeyId) && !/^[0-9A-Z]{26}$/.test(options.apiKeyId)) {
+    throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (apiKeyId)', `"${options.apiKeyId}" is not a Spacelift API key id (26 upper-case characters)`);
+  }
+}

@@ -1,0 +1,480 @@
+import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledgeWildcards } from './nag';
+import { SuspendAzRebalance } from './suspend-az-rebalance';
+import { WorkerImage } from './worker-image';
+import { WorkerLogGroups } from './worker-log-groups';
+import { WorkerPoolCredentials } from './worker-pool-credentials';
+import { renderWorkerBootstrap } from './worker-user-data';
+import { WorkerPoolConfigError, validateInteger, validateWorkerPoolId } from './validation';
+
+/** The root EBS volume of each worker. */
+export interface RootVolumeOptions {
+  /**
+   * Size in GiB.
+   * @default 40
+   */
+  readonly sizeGiB?: number;
+  /**
+   * gp3 throughput in MiB/s (125 to 1000).
+   * @default - the gp3 baseline, 125 MiB/s
+   * @see https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type
+   */
+  readonly throughput?: number;
+  /**
+   * gp3 IOPS (3000 to 16000).
+   * @default - the gp3 baseline, 3000
+   */
+  readonly iops?: number;
+  /**
+   * Encrypts the volume. Runs write checkouts, plans and provider caches to this disk.
+   * @default true
+   */
+  readonly encrypted?: boolean;
+  /**
+   * Customer managed key for the volume. Its key policy must let the Auto Scaling service-linked
+   * role use it; for a key in the same stack this library adds that statement.
+   * @default - the account's default EBS key
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Root device name of the image.
+   * @default '/dev/xvda' (the Spacelift AMI and Amazon Linux)
+   */
+  readonly deviceName?: string;
+}
+
+/** Props of {@link SpaceliftWorkerPool}. */
+export interface SpaceliftWorkerPoolProps {
+  /** The VPC the workers run in. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Where to place the workers. They need outbound access to Spacelift, to the launcher download
+   * and to whatever your runs reach.
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups of the workers.
+   * @default - a new group with no ingress and all egress
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * The Spacelift worker pool id (a ULID, shown on the pool's page).
+   */
+  readonly workerPoolId: string;
+  /** The pool token and private key the launcher registers with. */
+  readonly credentials: WorkerPoolCredentials;
+  /**
+   * The instance type of every worker. Mutually exclusive with `instanceTypes`.
+   * Spacelift recommends at least 2 vCPU and 2 GiB.
+   * @default - t3.small, unless `instanceTypes` is set
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * Several instance types for a mixed instances policy (on-demand and spot). All must share one
+   * architecture. Mutually exclusive with `instanceType`.
+   * @default - a single `instanceType`
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-mixed-instances-groups.html
+   */
+  readonly instanceTypes?: ec2.InstanceType[];
+  /**
+   * On-demand instances to keep before any spot instance, with `instanceTypes`.
+   * @default 0
+   */
+  readonly onDemandBaseCapacity?: number;
+  /**
+   * Percentage of on-demand instances above the base capacity, with `instanceTypes`.
+   * @default 100 (no spot)
+   */
+  readonly onDemandPercentageAboveBaseCapacity?: number;
+  /**
+   * How spot instances are chosen, with `instanceTypes`.
+   * @default autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED
+   */
+  readonly spotAllocationStrategy?: autoscaling.SpotAllocationStrategy;
+  /**
+   * Proactively replaces spot instances at elevated interruption risk. The replaced worker is
+   * drained through the termination hook like any other termination.
+   * @default false
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-capacity-rebalancing.html
+   */
+  readonly capacityRebalance?: boolean;
+  /**
+   * The machine image.
+   * @default WorkerImage.spacelift() for the architecture of the instance types
+   */
+  readonly machineImage?: WorkerImage;
+  /**
+   * Minimum number of workers.
+   * @default 0
+   */
+  readonly minSize?: number;
+  /**
+   * Maximum number of workers.
+   * @default 10
+   */
+  readonly maxSize?: number;
+  /**
+   * The root volume. Encrypted gp3 unless you say otherwise.
+   * @default - 40 GiB encrypted gp3
+   */
+  readonly rootVolume?: RootVolumeOptions;
+  /**
+   * Requires IMDSv2 session tokens.
+   * @default true
+   */
+  readonly requireImdsv2?: boolean;
+  /**
+   * Lets run containers reach the instance metadata service, and so the instance role's
+   * credentials, by raising the IMDS hop limit from 1 to 2. Every run on the pool then acts with
+   * the instance role.
+   * @default false
+   */
+  readonly allowContainerInstanceCredentials?: boolean;
+  /**
+   * EC2 detailed (1-minute) monitoring, which is billed.
+   * @default false
+   */
+  readonly detailedMonitoring?: boolean;
+  /**
+   * Tags for the group, its instances and volumes, and every other resource of the pool.
+   * @default - only `WorkerPoolId`
+   */
+  readonly tags?: { [key: string]: string };
+  /**
+   * Permissions boundary for every role this construct creates.
+   * @default - none
+   */
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+  /**
+   * Your own instance role. It must trust `ec2.amazonaws.com`. This library adds read access to
+   * the credentials and write access to the log groups when the role is mutable.
+   * @default - a new role with only what the worker needs
+   */
+  readonly role?: iam.IRole;
+  /**
+   * Extra statements for the instance role, for what your runs need (state buckets, ECR pulls...).
+   * Needs a mutable role.
+   * @default - none
+   */
+  readonly extraPolicyStatements?: iam.PolicyStatement[];
+  /**
+   * Lets operators open shell sessions on workers with SSM Session Manager.
+   * @default true
+   */
+  readonly sessionManagerAccess?: boolean;
+  /**
+   * Retention of the launcher log groups.
+   * @default logs.RetentionDays.TWO_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Customer managed key for the launcher log groups.
+   * @default - CloudWatch Logs default encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * What happens to the launcher log groups when the pool is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Time after launch before EC2 health checks count.
+   * @default Duration.minutes(2)
+   */
+  readonly healthCheckGracePeriod?: Duration;
+  /**
+   * Delay between the launcher exiting and the instance shutting down, so its last logs ship.
+   * @default Duration.seconds(15)
+   */
+  readonly poweroffDelay?: Duration;
+}
+
+const DEFAULT_DOWNLOAD_BASE_URL = 'https://downloads.spacelift.io';
+/** The key Spacelift signs launcher checksums with (see the Terraform module's user data). */
+const SPACELIFT_SIGNING_KEY_FINGERPRINT = '175FD97AD2358EFE02832978E302FB5AA29D88F7';
+
+/**
+ * A Spacelift private worker pool on an EC2 Auto Scaling group: one worker per instance.
+ *
+ * Desired capacity is never set by CloudFormation, so deploys do not resize the pool. New
+ * instances are protected from scale-in: only targeted, drained terminations remove workers.
+ */
+export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, iam.IGrantable {
+  /** The Auto Scaling group (escape hatch). */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The launch template (escape hatch). */
+  public readonly launchTemplate: ec2.LaunchTemplate;
+  /** The instance role. */
+  public readonly role: iam.IRole;
+  /** The workers' network connections. */
+  public readonly connections: ec2.Connections;
+  /** The principal of the workers, for `grant*` calls. */
+  public readonly grantPrincipal: iam.IPrincipal;
+  /** The secret holding the pool token and private key. */
+  public readonly credentialsSecret: secretsmanager.ISecret;
+  /** The launcher's log groups. */
+  public readonly logGroups: WorkerLogGroups;
+  /** The Spacelift worker pool id. */
+  public readonly workerPoolId: string;
+
+  constructor(scope: Construct, id: string, props: SpaceliftWorkerPoolProps) {
+    super(scope, id);
+    validateWorkerPoolId(this, props.workerPoolId);
+    this.workerPoolId = props.workerPoolId;
+
+    const minSize = props.minSize ?? 0;
+    const maxSize = props.maxSize ?? 10;
+    validateInteger(this, 'minSize', minSize, 0);
+    validateInteger(this, 'maxSize', maxSize, 0);
+    if (!Token.isUnresolved(minSize) && !Token.isUnresolved(maxSize) && minSize > maxSize) {
+      throw new WorkerPoolConfigError(this, 'minSize', `(${minSize}) must not exceed maxSize (${maxSize})`);
+    }
+
+    const instanceTypes = this.resolveInstanceTypes(props);
+    const architecture = instanceTypes[0].architecture;
+    const machineImage = (props.machineImage ?? WorkerImage.spacelift()).bind(this, architecture);
+
+    this.role = props.role ?? new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `Spacelift workers of ${this.node.path}`,
+      permissionsBoundary: props.permissionsBoundary,
+    });
+    this.grantPrincipal = this.role;
+    this.addExtraStatements(props.extraPolicyStatements ?? []);
+
+    const credentials = props.credentials.bind(this);
+    this.credentialsSecret = credentials.secret;
+    credentials.secret.grantRead(this.role);
+
+    this.logGroups = new WorkerLogGroups(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.logGroups.grantWrite(this.role);
+    if (props.sessionManagerAccess ?? true) {
+      this.grantSessionManager();
+    }
+
+    const securityGroups = props.securityGroups ?? [new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Spacelift workers of ${this.node.path}: no ingress`,
+      allowAllOutbound: true,
+    })];
+    if (securityGroups.length === 0) {
+      throw new WorkerPoolConfigError(this, 'securityGroups', 'must not be empty; omit it to get a new group');
+    }
+    this.connections = new ec2.Connections({ securityGroups });
+
+    const poweroffDelay = (props.poweroffDelay ?? Duration.seconds(15)).toSeconds();
+    validateInteger(this, 'poweroffDelay', poweroffDelay, 0, 3600);
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      machineImage,
+      instanceType: props.instanceTypes ? undefined : instanceTypes[0],
+      role: this.role,
+      securityGroup: securityGroups[0],
+      userData: renderWorkerBootstrap({
+        credentialsSecretArn: credentials.secret.secretArn,
+        tokenKey: credentials.tokenKey,
+        privateKeyKey: credentials.privateKeyKey,
+        infoLogGroupName: this.logGroups.infoLog.logGroupName,
+        errorLogGroupName: this.logGroups.errorLog.logGroupName,
+        poweroffDelaySeconds: poweroffDelay,
+        downloadBaseUrl: DEFAULT_DOWNLOAD_BASE_URL,
+        signingKeyFingerprint: SPACELIFT_SIGNING_KEY_FINGERPRINT,
+      }),
+      blockDevices: [this.rootVolume(props.rootVolume ?? {})],
+      detailedMonitoring: props.detailedMonitoring ?? false,
+      instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
+      ...this.metadataOptions(props),
+    });
+    for (const extra of securityGroups.slice(1)) {
+      this.launchTemplate.connections.addSecurityGroup(extra);
+    }
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      minCapacity: minSize,
+      maxCapacity: maxSize,
+      ...(props.instanceTypes
+        ? { mixedInstancesPolicy: this.mixedInstancesPolicy(props, instanceTypes), capacityRebalance: props.capacityRebalance ?? false }
+        : { launchTemplate: this.launchTemplate }),
+      newInstancesProtectedFromScaleIn: true,
+      healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: props.healthCheckGracePeriod ?? Duration.minutes(2) }),
+      terminationPolicies: [autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE, autoscaling.TerminationPolicy.OLDEST_INSTANCE],
+      groupMetrics: [autoscaling.GroupMetrics.all()],
+    });
+    new SuspendAzRebalance(this, 'SuspendAzRebalance', this.autoScalingGroup);
+
+    Tags.of(this).add('WorkerPoolId', props.workerPoolId);
+    for (const [key, value] of Object.entries(props.tags ?? {})) {
+      Tags.of(this).add(key, value);
+    }
+    this.acknowledgeFindings(props);
+  }
+
+  private resolveInstanceTypes(props: SpaceliftWorkerPoolProps): ec2.InstanceType[] {
+    if (props.instanceType && props.instanceTypes) {
+      throw new WorkerPoolConfigError(this, 'instanceTypes', 'cannot be combined with instanceType; list every type in instanceTypes');
+    }
+    if (props.instanceTypes) {
+      if (props.instanceTypes.length === 0) {
+        throw new WorkerPoolConfigError(this, 'instanceTypes', 'must list at least one instance type');
+      }
+      const architectures = new Set(props.instanceTypes.map((t) => t.architecture));
+      if (architectures.size > 1) {
+        throw new WorkerPoolConfigError(this, 'instanceTypes',
+          `mixes architectures (${props.instanceTypes.map((t) => `${t}: ${t.architecture}`).join(', ')}); one launch template has one image`);
+      }
+      return props.instanceTypes;
+    }
+    const spotProps = ['onDemandBaseCapacity', 'onDemandPercentageAboveBaseCapacity', 'spotAllocationStrategy', 'capacityRebalance'] as const;
+    for (const name of spotProps) {
+      if (props[name] !== undefined) {
+        throw new WorkerPoolConfigError(this, name, 'only applies to a mixed instances policy; set instanceTypes');
+      }
+    }
+    return [props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL)];
+  }
+
+  private mixedInstancesPolicy(props: SpaceliftWorkerPoolProps, instanceTypes: ec2.InstanceType[]): autoscaling.MixedInstancesPolicy {
+    validateInteger(this, 'onDemandBaseCapacity', props.onDemandBaseCapacity, 0);
+    validateInteger(this, 'onDemandPercentageAboveBaseCapacity', props.onDemandPercentageAboveBaseCapacity, 0, 100);
+    if ((props.onDemandPercentageAboveBaseCapacity ?? 100) < 100) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:spot',
+        'Spot workers can be interrupted with two minutes\' notice; a run in progress then fails. '
+        + 'The pool drains interrupted workers at once so they take no new runs.');
+    }
+    return {
+      launchTemplate: this.launchTemplate,
+      launchTemplateOverrides: instanceTypes.map((instanceType) => ({ instanceType })),
+      instancesDistribution: {
+        onDemandBaseCapacity: props.onDemandBaseCapacity ?? 0,
+        onDemandPercentageAboveBaseCapacity: props.onDemandPercentageAboveBaseCapacity ?? 100,
+        spotAllocationStrategy: props.spotAllocationStrategy ?? autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
+      },
+    };
+  }
+
+  private metadataOptions(props: SpaceliftWorkerPoolProps): Partial<ec2.LaunchTemplateProps> {
+    const requireImdsv2 = props.requireImdsv2 ?? true;
+    if (!requireImdsv2) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:imdsv1',
+        'requireImdsv2 is false: IMDSv1 lets any SSRF in a run read the instance role credentials');
+    }
+    const hopLimit = props.allowContainerInstanceCredentials ? 2 : 1;
+    if (props.allowContainerInstanceCredentials) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:containerCredentials',
+        'allowContainerInstanceCredentials is true: every run container can act with the instance role');
+    }
+    return {
+      requireImdsv2,
+      httpTokens: requireImdsv2 ? ec2.LaunchTemplateHttpTokens.REQUIRED : ec2.LaunchTemplateHttpTokens.OPTIONAL,
+      httpEndpoint: true,
+      httpPutResponseHopLimit: hopLimit,
+      instanceMetadataTags: true,
+    };
+  }
+
+  private rootVolume(options: RootVolumeOptions): ec2.BlockDevice {
+    validateInteger(this, 'rootVolume.sizeGiB', options.sizeGiB, 8, 16384);
+    validateInteger(this, 'rootVolume.throughput', options.throughput, 125, 1000);
+    validateInteger(this, 'rootVolume.iops', options.iops, 3000, 16000);
+    const encrypted = options.encrypted ?? true;
+    if (!encrypted) {
+      if (options.encryptionKey) {
+        throw new WorkerPoolConfigError(this, 'rootVolume.encryptionKey', 'is set but rootVolume.encrypted is false');
+      }
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:unencryptedVolume',
+        'rootVolume.encrypted is false: run checkouts, plans and state files are stored unencrypted');
+    }
+    if (options.encryptionKey) {
+      this.allowAutoScalingToUseKey(options.encryptionKey);
+    }
+    return {
+      deviceName: options.deviceName ?? '/dev/xvda',
+      volume: ec2.BlockDeviceVolume.ebs(options.sizeGiB ?? 40, {
+        volumeType: ec2.EbsDeviceVolumeType.GP3,
+        encrypted,
+        kmsKey: options.encryptionKey,
+        throughput: options.throughput,
+        iops: options.iops,
+        deleteOnTermination: true,
+      }),
+    };
+  }
+
+  /** Instances with CMK-encrypted volumes fail to launch unless the ASG service-linked role may use the key. */
+  private allowAutoScalingToUseKey(key: kms.IKey): void {
+    const stack = Stack.of(this);
+    const serviceLinkedRole = new iam.ArnPrincipal(
+      `arn:${stack.partition}:iam::${stack.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`);
+    const added = key.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [serviceLinkedRole],
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+      resources: ['*'],
+    }));
+    if (!added.statementAdded) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:volumeKeyPolicy',
+        'rootVolume.encryptionKey is imported: let the role AWSServiceRoleForAutoScaling use it, or instances will fail to launch');
+    }
+  }
+
+  private addExtraStatements(statements: iam.PolicyStatement[]): void {
+    for (const statement of statements) {
+      if (!this.role.addToPrincipalPolicy(statement).statementAdded) {
+        throw new WorkerPoolConfigError(this, 'extraPolicyStatements',
+          'the given role is immutable, so statements cannot be added to it; attach them to the role yourself, or import it as mutable');
+      }
+    }
+  }
+
+  /**
+   * The minimal statements Session Manager needs, instead of AmazonSSMManagedInstanceCore, which
+   * would also let every run read all SSM parameters of the account.
+   */
+  private grantSessionManager(): void {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        'ssm:UpdateInstanceInformation',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      resources: ['*'],
+    }));
+    acknowledgeWildcards(this.role, { resources: ['*'] },
+      'Session Manager\'s ssmmessages channel actions and ssm:UpdateInstanceInformation have no resource-level permissions.');
+  }
+
+  private acknowledgeFindings(props: SpaceliftWorkerPoolProps): void {
+    Validations.of(this.autoScalingGroup).acknowledge(
+      {
+        id: 'AwsSolutions-AS3',
+        reason: 'Scaling is done by the autoscaler function, which logs and meters every decision; '
+          + 'ASG activity notifications would duplicate that. Subscribe with autoScalingGroup.addNotification if you want them.',
+      },
+    );
+    if (props.instanceTypes && (props.rootVolume?.encrypted ?? true)) {
+      Validations.of(this.autoScalingGroup).acknowledge({
+        id: 'AwsSolutions-EC26',
+        reason: 'The root volume is encrypted in the launch template; the rule does not follow the template through a MixedInstancesPolicy.',
+      });
+    }
+    Validations.of(this.launchTemplate).acknowledge({
+      id: 'AwsSolutions-EC28',
+      reason: 'Detailed monitoring is billed per instance and nothing in the pool reads 1-minute EC2 metrics; set detailedMonitoring to enable it.',
+    });
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * Test doubles for the drain handler: an in-memory Spacelift pool, a model of one lifecycle hook behind
+ * aws-sdk-client-mock, a fake clock, and a queue driver that feeds re-sent messages back in.
+ *
+ * CompleteLifecycleAction and RecordLifecycleActionHeartbeat are mocked because the AWS emulator we use
+ * (moto) does not implement them; SendMessage is mocked too so the tests can replay the delays.
+ */
+import {
+  AutoScalingClient,
+  AutoScalingServiceException,
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createLifecycleActions } from '../../lambda/aws/lifecycle';
+import { parseWorkerMetadata } from '../../lambda/core/metadata';
+import type { DrainResult, WorkerPoolApi } from '../../lambda/core/ports';
+import type { PoolSnapshot, Worker } from '../../lambda/core/types';
+import { createHandler, type DrainLogger, type DrainMetrics } from '../../lambda/drain/handler';
+import type { LifecycleNotification, RecheckMessage } from '../../lambda/drain/messages';
+import { createRequeue } from '../../lambda/drain/requeue';
+import { globalTimeout, type DrainSchedule } from '../../lambda/drain/schedule';
+
+export const ASG = 'spacelift-workers';
+export const HOOK = 'drain-before-terminate';
+export const TOKEN = 'c613620e-07e2-4ed2-a9e7-d0e4a1a5b8c1';
+export const INSTANCE = 'i-0123456789abcdef0';
+export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/drain';
+/** 2026-01-01T00:00:00Z */
+export const T0 = 1_767_225_600;
+
+export const autoScalingMock = mockClient(AutoScalingClient);
+export const sqsMock = mockClient(SQSClient);
+
+export class FakeClock {
+  now = T0;
+  advance(seconds: number): void {
+    this.now += seconds;
+  }
+}
+
+interface FakeWorker {
+  id: string;
+  busy: boolean;
+  drained: boolean;
+  metadata: string | null;
+}
+
+/** In-memory Spacelift pool. `down` makes every call fail like a 5xx after the client's retries. */
+export class FakeWorkerPool implements WorkerPoolApi {
+  readonly calls: string[] = [];
+  down: Error | undefined;
+  /** Seconds each API call takes on the fake clock. */
+  latency = 0;
+  private readonly workers = new Map<string, FakeWorker>();
+
+  constructor(private readonly clock: FakeClock) {}
+
+  add(id: string, opts: { instanceId?: string; busy?: boolean; metadata?: string | null } = {}): this {
+    const metadata =
+      opts.metadata !== undefined ? opts.metadata : JSON.stringify({ asg_id: ASG, instance_id: opts.instanceId ?? INSTANCE });
+    this.workers.set(id, { id, busy: opts.busy ?? false, drained: false, metadata });
+    return this;
+  }
+
+  setBusy(id: string, busy: boolean): void {
+    this.get(id).busy = busy;
+  }
+
+  isDrained(id: string): boolean {
+    return this.get(id).drained;
+  }
+
+  async snapshot(): Promise<PoolSnapshot> {
+    this.call('snapshot');
+    return { pendingRuns: 0, workers: [...this.workers.values()].map(toWorker) };
+  }
+
+  async drain(workerId: string): Promise<DrainResult> {
+    this.call(`drain ${workerId}`);
+    const worker = this.get(workerId);
+    worker.drained = true;
+    return { worker: toWorker(worker) };
+  }
+
+  async undrain(workerId: string): Promise<DrainResult> {
+    this.call(`undrain ${workerId}`);
+    const worker = this.get(workerId);
+    worker.drained = false;
+    return { worker: toWorker(worker) };
+  }
+
+  private call(name: string): void {
+    this.calls.push(name);
+    this.clock.advance(this.latency);
+    if (this.down) throw this.down;
+  }
+
+  private get(id: string): FakeWorker {
+    const worker = this.workers.get(id);
+    if (!worker) throw new Error(`worker ${id} not found`);
+    return worker;
+  }
+}
+
+function toWorker(w: FakeWorker): Worker {
+  return { id: w.id, busy: w.busy, drained: w.drained, createdAt: T0 - 3600, metadata: parseWorkerMetadata(w.metadata) };
+}
+
+export function noActiveAction(detail = `token ${TOKEN}`): AutoScalingServiceException {
+  return new AutoScalingServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: `No active Lifecycle Action found with ${detail}`,
+  });
+}
+
+/**
+ * One lifecycle action as AWS keeps it: it expires when more than `heartbeatTimeout` passes without a
+ * heartbeat, or at the global timeout; calls on an ended action get the "No active Lifecycle Action" error.
+ */
+export class HookModel {
+  readonly heartbeats: number[] = [];
+  readonly completions: number[] = [];
+  /** Calls that found the action already ended. */
+  rejected = 0;
+  private lastBeat: number;
+  private state: 'active' | 'completed' | 'expired' = 'active';
+
+  constructor(
+    private readonly clock: FakeClock,
+    readonly heartbeatTimeout: number,
+    readonly startedAt = clock.now,
+  ) {
+    this.lastBeat = startedAt;
+  }
+
+  get status(): 'active' | 'completed' | 'expired' {
+    if (this.state === 'active') {
+      const now = this.clock.now;
+      if (now - this.lastBeat > this.heartbeatTimeout || now - this.startedAt > globalTimeout(this.heartbeatTimeout)) {
+        this.state = 'expired';
+      }
+    }
+    return this.state;
+  }
+
+  heartbeat(): void {
+    this.requireActive();
+    this.lastBeat = this.clock.now;
+    this.heartbeats.push(this.clock.now);
+  }
+
+  complete(): void {
+    this.requireActive();
+    this.state = 'completed';
+    this.completions.push(this.clock.now);
+  }
+
+  private requireActive(): void {
+    if (this.status !== 'active') {
+      this.rejected++;
+      throw noActiveAction();
+    }
+  }
+}
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly attributes: Record<string, unknown>;
+}
+
+export class RecordingLogger implements DrainLogger {
+  readonly entries: LogEntry[] = [];
+  debug = this.record('debug');
+  info = this.record('info');
+  warn = this.record('warn');
+  error = this.record('error');
+
+  at(level: LogEntry['level']): LogEntry[] {
+    return this.entries.filter((e) => e.level === level);
+  }
+
+  private record(level: LogEntry['level']) {
+    return (message: unknown, ...extra: unknown[]): void => {
+      this.entries.push({ level, message: String(message), attributes: Object.assign({}, ...extra) });
+    };
+  }
+}
+
+export class RecordingMetrics implements DrainMetrics {
+  readonly totals = new Map<string, number>();
+  published = 0;
+  addMetric(name: string, _unit: string, value: number): void {
+    this.totals.set(name, (this.totals.get(name) ?? 0) + value);
+  }
+  publishStoredMetrics(): void {
+    this.published++;
+  }
+  count(name: string): number {
+    return this.totals.get(name) ?? 0;
+  }
+}
+
+export const SCHEDULE: DrainSchedule = { heartbeatTimeout: 300, recheckInterval: 60, drainTimeout: 4800 };
+
+export function notification(overrides: Partial<LifecycleNotification> = {}): LifecycleNotification {
+  return {
+    Origin: 'AutoScalingGroup',
+    Destination: 'EC2',
+    Service: 'AWS Auto Scaling',
+    Time: new Date(T0 * 1000).toISOString(),
+    AccountId: '123456789012',
+    LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+    RequestId: 'b2a4b4a0-5b8e-4c5d-9f8e-1a2b3c4d5e6f',
+    LifecycleActionToken: TOKEN,
+    EC2InstanceId: INSTANCE,
+    LifecycleHookName: HOOK,
+    AutoScalingGroupName: ASG,
+    ...overrides,
+  };
+}
+
+export function recheck(overrides: Partial<RecheckMessage> = {}): RecheckMessage {
+  return { ...notification(), attempt: 1, startedAt: T0, workerIds: ['w-1'], ...overrides };
+}
+
+export function spotEvent(detailType: string, instanceId = INSTANCE): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '7bf73129-1428-4cd3-a780-95db273d1602',
+    'detail-type': detailType,
+    source: 'aws.ec2',
+    account: '123456789012',
+    time: new Date(T0 * 1000).toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
+    detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
+  };
+}
+
+let messageSeq = 0;
+
+export function sqsRecord(body: string | object, messageId = `msg-${++messageSeq}`): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(T0 * 1000),
+      SenderId: 'AROAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: String(T0 * 1000),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:drain',
+    awsRegion: 'us-east-1',
+  };
+}
+
+export function sqsEvent(...records: SQSRecord[]): SQSEvent {
+  return { Records: records };
+}
+
+/** A sent re-check as the queue holds it. */
+export interface Sent {
+  readonly body: RecheckMessage;
+  readonly delaySeconds: number;
+  readonly sentAt: number;
+}
+
+/**
+ * Wires `createHandler` with the real AWS adapters over mocked clients, a fake pool and one hook model.
+ */
+export function harness(schedule: DrainSchedule = SCHEDULE) {
+  autoScalingMock.reset();
+  sqsMock.reset();
+  const clock = new FakeClock();
+  const pool = new FakeWorkerPool(clock);
+  const hook = new HookModel(clock, schedule.heartbeatTimeout);
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const sent: Sent[] = [];
+
+  autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => {
+    hook.heartbeat();
+    return {};
+  });
+  autoScalingMock.on(CompleteLifecycleActionCommand).callsFake(() => {
+    hook.complete();
+    return {};
+  });
+  sqsMock.on(SendMessageCommand).callsFake((input: { MessageBody: string; DelaySeconds: number }) => {
+    sent.push({ body: JSON.parse(input.MessageBody), delaySeconds: input.DelaySeconds, sentAt: clock.now });
+    return { MessageId: `sent-${sent.length}` };
+  });
+
+  const handler = createHandler({
+    workerPool: pool,
+    lifecycle: createLifecycleActions(new AutoScalingClient({ region: 'us-east-1' })),
+    requeue: createRequeue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL),
+    config: schedule,
+    logger,
+    metrics,
+    clock: () => clock.now,
+  });
+
+  const deliver = (...bodies: (string | object)[]): Promise<SQSBatchResponse> =>
+    handler(sqsEvent(...bodies.map((b) => sqsRecord(b))));
+
+  /**
+   * Plays the queue: delivers the earliest pending re-check once its delay has passed (plus `latency` for SQS
+   * and the event source mapping), until nothing is pending. `beforeDelivery` can change the world first.
+   */
+  async function runQueue(
+    opts: { latency?: number; maxDeliveries?: number; beforeDelivery?: (now: number) => void } = {},
+  ): Promise<number> {
+    let delivered = 0;
+    let next = 0;
+    const pending: { body: RecheckMessage; dueAt: number }[] = [];
+    for (;;) {
+      for (; next < sent.length; next++) {
+        pending.push({ body: sent[next].body, dueAt: sent[next].sentAt + sent[next].delaySeconds });
+      }
+      if (pending.length === 0) return delivered;
+      if (delivered >= (opts.maxDeliveries ?? 1000)) throw new Error('re-check chain did not end');
+      pending.sort((a, b) => a.dueAt - b.dueAt);
+      const { body, dueAt } = pending.shift()!;
+      clock.now = Math.max(clock.now, dueAt + (opts.latency ?? 0));
+      opts.beforeDelivery?.(clock.now);
+      const response = await deliver(body);
+      expect(response.batchItemFailures).toEqual([]);
+      delivered++;
+    }
+  }
+
+  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent };
+}

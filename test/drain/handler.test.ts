@@ -1,0 +1,459 @@
+import 'aws-sdk-client-mock-jest';
+import {
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DrainMetric } from '../../lambda/drain/handler';
+import {
+  ASG,
+  autoScalingMock,
+  harness,
+  HOOK,
+  INSTANCE,
+  noActiveAction,
+  notification,
+  recheck,
+  SCHEDULE,
+  spotEvent,
+  sqsEvent,
+  sqsMock,
+  sqsRecord,
+  T0,
+  TOKEN,
+} from './fakes';
+
+const OTHER_INSTANCE = 'i-0fedcba9876543210';
+
+describe('drain handler', () => {
+  test('skips the hook test notification', async () => {
+    const h = harness();
+    const response = await h.deliver({
+      AccountId: '123456789012',
+      RequestId: 'd3f4c1e2-0000-4000-8000-000000000000',
+      AutoScalingGroupARN: `arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/${ASG}`,
+      AutoScalingGroupName: ASG,
+      Service: 'AWS Auto Scaling',
+      Event: 'autoscaling:TEST_NOTIFICATION',
+      Time: '2026-01-01T00:00:00.000Z',
+    });
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(autoScalingMock.calls()).toHaveLength(0);
+    expect(sqsMock.calls()).toHaveLength(0);
+    expect(h.pool.calls).toEqual([]);
+    expect(h.metrics.count(DrainMetric.TestNotifications)).toBe(1);
+    expect(h.metrics.published).toBe(1);
+  });
+
+  test('busy worker: drains, heartbeats, re-checks later; completes once it is idle', async () => {
+    const h = harness();
+    h.pool.add('w-1', { busy: true });
+
+    expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+    expect(h.pool.isDrained('w-1')).toBe(true);
+    expect(autoScalingMock).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
+      AutoScalingGroupName: ASG,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+      InstanceId: INSTANCE,
+    });
+    expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(h.sent[0].delaySeconds).toBe(SCHEDULE.recheckInterval);
+    expect(h.sent[0].body).toEqual({ ...notification(), attempt: 1, startedAt: T0, workerIds: ['w-1'] });
+
+    h.pool.setBusy('w-1', false);
+    h.clock.advance(h.sent[0].delaySeconds);
+    expect((await h.deliver(h.sent[0].body)).batchItemFailures).toEqual([]);
+
+    expect(autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      AutoScalingGroupName: ASG,
+      LifecycleHookName: HOOK,
+      LifecycleActionToken: TOKEN,
+      InstanceId: INSTANCE,
+      LifecycleActionResult: 'CONTINUE',
+    });
+    expect(h.hook.completions).toEqual([T0 + 60]);
+    expect(h.hook.heartbeats).toEqual([T0, T0 + 60]);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(h.metrics.count(DrainMetric.DrainsStarted)).toBe(1);
+    expect(h.metrics.count(DrainMetric.Requeued)).toBe(1);
+    expect(h.metrics.count(DrainMetric.CompletedIdle)).toBe(1);
+    expect(h.metrics.count(DrainMetric.DrainWaitSeconds)).toBe(60);
+  });
+
+  test('idle worker: drains and completes at once', async () => {
+    const h = harness();
+    h.pool.add('w-1');
+
+    expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+    expect(h.pool.calls).toEqual(['snapshot', 'drain w-1']);
+    expect(h.hook.completions).toEqual([T0]);
+    expect(sqsMock.calls()).toHaveLength(0);
+  });
+
+  test('no worker on the instance: completes without draining anything', async () => {
+    const h = harness();
+    h.pool.add('w-other', { instanceId: OTHER_INSTANCE, busy: true });
+
+    expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+    expect(h.pool.calls).toEqual(['snapshot']);
+    expect(h.hook.completions).toHaveLength(1);
+    expect(sqsMock.calls()).toHaveLength(0);
+    expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+  });
+
+  test('worker re-registered: every worker of the instance is drained, and all must be idle', async () => {
+    const h = harness();
+    h.pool.add('w-old').add('w-new', { busy: true });
+
+    await h.deliver(notification());
+
+    expect(h.pool.isDrained('w-old')).toBe(true);
+    expect(h.pool.isDrained('w-new')).toBe(true);
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0].body.workerIds).toEqual(['w-new']);
+    expect(h.hook.completions).toHaveLength(0);
+
+    h.pool.setBusy('w-new', false);
+    await h.runQueue();
+    expect(h.hook.completions).toHaveLength(1);
+  });
+
+  test('workers with invalid or null metadata are ignored, never a crash', async () => {
+    const h = harness();
+    h.pool
+      .add('w-null', { metadata: null, busy: true })
+      .add('w-garbage', { metadata: '{not json', busy: true })
+      .add('w-no-instance', { metadata: JSON.stringify({ asg_id: ASG }), busy: true })
+      .add('w-array', { metadata: '[]', busy: true });
+
+    expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+    expect(h.pool.calls).toEqual(['snapshot']);
+    expect(h.hook.completions).toHaveLength(1);
+    expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+  });
+
+  describe('action no longer active', () => {
+    test('heartbeat says so: stops without touching Spacelift or re-checking', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(noActiveAction());
+
+      expect((await h.deliver(recheck())).batchItemFailures).toEqual([]);
+
+      expect(h.pool.calls).toEqual([]);
+      expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+      expect(sqsMock.calls()).toHaveLength(0);
+      expect(h.metrics.count(DrainMetric.ActionGone)).toBe(1);
+    });
+
+    test('complete says so: counts as done', async () => {
+      const h = harness();
+      h.pool.add('w-1');
+      autoScalingMock.on(CompleteLifecycleActionCommand).rejects(noActiveAction(`instance ID ${INSTANCE}`));
+
+      expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+      expect(sqsMock.calls()).toHaveLength(0);
+      expect(h.metrics.count(DrainMetric.ActionGone)).toBe(1);
+      expect(h.metrics.count(DrainMetric.CompletedIdle)).toBe(0);
+    });
+
+    test('an expired hook (modelled) is noticed at the next heartbeat', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      h.clock.advance(SCHEDULE.heartbeatTimeout + 1);
+
+      expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+      expect(h.hook.status).toBe('expired');
+      expect(h.pool.calls).toEqual([]);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+
+    test('other validation errors are failures, not "gone"', async () => {
+      const h = harness();
+      const wrongHook = noActiveAction();
+      wrongHook.message = 'LifecycleHook not found: drain-before-terminate';
+      autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(wrongHook);
+
+      const record = sqsRecord(notification());
+      expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      expect(h.metrics.count(DrainMetric.Errors)).toBe(1);
+    });
+  });
+
+  describe('drain budget', () => {
+    test('exhausted: completes with CONTINUE, logs an error naming instance, workers and elapsed time', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      h.clock.now = T0 + SCHEDULE.drainTimeout;
+
+      const response = await h.deliver(recheck({ attempt: 80, startedAt: T0, workerIds: ['w-1'] }));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+      // The budget needs no Spacelift call and no heartbeat: it ends on time even during an outage.
+      expect(autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+      expect(h.pool.calls).toEqual([]);
+      expect(sqsMock.calls()).toHaveLength(0);
+      expect(h.metrics.count(DrainMetric.CompletedBudgetExhausted)).toBe(1);
+      expect(h.logger.at('error')).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining('budget exhausted'),
+          attributes: expect.objectContaining({
+            instanceId: INSTANCE,
+            workerIds: ['w-1'],
+            elapsedSeconds: SCHEDULE.drainTimeout,
+          }),
+        }),
+      ]);
+    });
+
+    test('the last re-check is cut to what is left of the budget', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+      h.clock.now = T0 + SCHEDULE.drainTimeout - 25;
+
+      await h.deliver(recheck({ attempt: 79 }));
+
+      expect(h.sent.map((s) => s.delaySeconds)).toEqual([25]);
+    });
+
+    test('an attempt count beyond the schedule ends the chain even if the clock says otherwise', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+
+      await h.deliver(recheck({ attempt: SCHEDULE.drainTimeout / SCHEDULE.recheckInterval, startedAt: T0 }));
+
+      expect(h.metrics.count(DrainMetric.CompletedBudgetExhausted)).toBe(1);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+
+    test('counts from the notification time, so a late original cannot restart the budget', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      h.clock.now = T0 + 2 * SCHEDULE.drainTimeout;
+
+      await h.deliver(notification());
+
+      expect(h.metrics.count(DrainMetric.CompletedBudgetExhausted)).toBe(1);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('Spacelift failures', () => {
+    test('a 5xx mid-drain fails the record after the heartbeat, and sends nothing', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      h.pool.down = new Error('Spacelift answered HTTP 503 after 4 attempts');
+
+      const record = sqsRecord(notification());
+      const response = await h.handler(sqsEvent(record));
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      expect(h.hook.heartbeats).toEqual([T0]);
+      expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+      expect(sqsMock.calls()).toHaveLength(0);
+      expect(h.metrics.count(DrainMetric.Errors)).toBe(1);
+      expect(h.logger.at('error')[0].attributes).toMatchObject({ messageId: record.messageId, kind: 'lifecycle' });
+    });
+
+    test('drain fails after the snapshot worked: same, and the redelivery finishes the job', async () => {
+      const h = harness();
+      h.pool.add('w-1');
+      const drain = h.pool.drain.bind(h.pool);
+      h.pool.drain = async (id) => {
+        h.pool.drain = drain;
+        throw new Error('HTTP 502');
+      };
+
+      const record = sqsRecord(notification());
+      expect((await h.handler(sqsEvent(record))).batchItemFailures).toHaveLength(1);
+      expect(h.hook.completions).toEqual([]);
+
+      h.clock.advance(120);
+      expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([]);
+      expect(h.hook.completions).toEqual([T0 + 120]);
+    });
+
+    test('an outage shorter than the budget never lets the hook expire (redelivery heartbeats)', async () => {
+      const visibilityTimeout = 200;
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      await h.deliver(notification());
+      const message = h.sent[0].body;
+
+      // Spacelift is down for 40 minutes; SQS redelivers the failing re-check every visibility timeout.
+      h.pool.down = new Error('HTTP 503');
+      h.clock.advance(h.sent[0].delaySeconds);
+      const record = sqsRecord(message);
+      for (let receives = 0; h.clock.now < T0 + 40 * 60; receives++) {
+        expect((await h.handler(sqsEvent(record))).batchItemFailures).toHaveLength(1);
+        expect(h.hook.status).toBe('active');
+        h.clock.advance(visibilityTimeout);
+      }
+      h.pool.down = undefined;
+      h.pool.setBusy('w-1', false);
+      expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([]);
+
+      expect(h.hook.completions).toHaveLength(1);
+      const gaps = h.hook.heartbeats.slice(1).map((t, i) => t - h.hook.heartbeats[i]);
+      expect(Math.max(...gaps)).toBeLessThan(SCHEDULE.heartbeatTimeout);
+    });
+
+    test('a failed heartbeat (throttling) fails the record and never re-queues', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      const throttled = noActiveAction();
+      throttled.name = 'Throttling';
+      throttled.message = 'Rate exceeded';
+      autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(throttled);
+
+      expect((await h.deliver(recheck())).batchItemFailures).toHaveLength(1);
+      expect(h.pool.calls).toEqual([]);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('duplicates', () => {
+    test('the same notification twice: both chains share one deadline and the action completes once', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+
+      await h.deliver(notification());
+      h.clock.advance(5);
+      await h.deliver(notification());
+      expect(h.sent.map((s) => s.body)).toEqual([h.sent[0].body, h.sent[0].body]);
+
+      // The worker finishes after 5 minutes; both chains re-check until then, one completes, the other stops.
+      const delivered = await h.runQueue({
+        beforeDelivery: (now) => {
+          if (now >= T0 + 300) h.pool.setBusy('w-1', false);
+        },
+      });
+
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.hook.status).toBe('completed');
+      expect(h.hook.rejected).toBeGreaterThanOrEqual(1);
+      // Two chains of about 300 / 60 steps each, not a growing fan-out.
+      expect(delivered).toBeLessThanOrEqual(2 * (300 / 60 + 1));
+      expect(h.sent.length).toBe(delivered);
+    });
+
+    test('the same re-check twice in one batch: each yields at most one successor', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      const body = recheck();
+
+      const response = await h.handler(sqsEvent(sqsRecord(body, 'dup'), sqsRecord(body, 'dup-2')));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(h.sent).toHaveLength(2);
+      expect(h.sent.every((s) => s.body.attempt === 2 && s.body.startedAt === T0)).toBe(true);
+      // One pool snapshot for the whole batch.
+      expect(h.pool.calls.filter((c) => c === 'snapshot')).toHaveLength(1);
+    });
+
+    test('a duplicate after completion stops at the heartbeat', async () => {
+      const h = harness();
+      h.pool.add('w-1');
+      await h.deliver(notification());
+      h.clock.advance(30);
+      h.pool.calls.length = 0;
+
+      expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.pool.calls).toEqual([]);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('malformed messages', () => {
+    const cases: [string, string][] = [
+      ['not JSON', 'this is {not json'],
+      ['JSON of an unknown shape', JSON.stringify({ hello: 'world' })],
+      ['a launching hook', JSON.stringify(notification({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' as never }))],
+      ['a notification without token', JSON.stringify({ ...notification(), LifecycleActionToken: undefined })],
+      ['a re-check with a bad attempt', JSON.stringify(recheck({ attempt: -1 }))],
+      ['an EC2 event of another type', JSON.stringify(spotEvent('EC2 Instance State-change Notification'))],
+      ['an unparseable time', JSON.stringify(notification({ Time: 'yesterday' }))],
+    ];
+
+    test.each(cases)('%s: batch item failure, nothing sent, nothing called', async (_name, body) => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      const record = sqsRecord(body);
+
+      const response = await h.handler(sqsEvent(record));
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      expect(sqsMock.calls()).toHaveLength(0);
+      expect(autoScalingMock.calls()).toHaveLength(0);
+      expect(h.pool.calls).toEqual([]);
+      expect(h.metrics.count(DrainMetric.MalformedMessages)).toBe(1);
+    });
+
+    test('only the malformed record of a batch fails; the log holds a truncated body', async () => {
+      const h = harness();
+      h.pool.add('w-1');
+      const bad = sqsRecord('x'.repeat(100_000));
+      const good = sqsRecord(notification());
+
+      const response = await h.handler(sqsEvent(bad, good));
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
+      expect(h.hook.completions).toHaveLength(1);
+      const [logged] = h.logger.at('error');
+      expect(logged.attributes.messageId).toBe(bad.messageId);
+      expect((logged.attributes.body as string).length).toBeLessThanOrEqual(1000);
+    });
+  });
+
+  describe('EC2 warnings (EventBridge)', () => {
+    test.each(['EC2 Spot Instance Interruption Warning', 'EC2 Instance Rebalance Recommendation'])(
+      '%s: drains the worker at once and does nothing else',
+      async (detailType) => {
+        const h = harness();
+        h.pool.add('w-1', { busy: true }).add('w-2', { instanceId: OTHER_INSTANCE });
+
+        expect((await h.deliver(spotEvent(detailType))).batchItemFailures).toEqual([]);
+
+        expect(h.pool.calls).toEqual(['snapshot', 'drain w-1']);
+        expect(h.pool.isDrained('w-2')).toBe(false);
+        expect(autoScalingMock.calls()).toHaveLength(0);
+        expect(sqsMock.calls()).toHaveLength(0);
+        expect(h.metrics.count(DrainMetric.SpotDrains)).toBe(1);
+      },
+    );
+
+    test('no worker on the instance: no-op', async () => {
+      const h = harness();
+      h.pool.add('w-2', { instanceId: OTHER_INSTANCE });
+
+      expect((await h.deliver(spotEvent('EC2 Spot Instance Interruption Warning'))).batchItemFailures).toEqual([]);
+
+      expect(h.pool.calls).toEqual(['snapshot']);
+      expect(autoScalingMock.calls()).toHaveLength(0);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+
+    test('Spacelift failure: the record fails so SQS retries it', async () => {
+      const h = harness();
+      h.pool.add('w-1');
+      h.pool.down = new Error('HTTP 500');
+      const record = sqsRecord(spotEvent('EC2 Spot Instance Interruption Warning'));
+
+      expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      expect(sqsMock.calls()).toHaveLength(0);
+    });
+  });
+});
