@@ -430,12 +430,22 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
     }
   }
 
+  /**
+   * An imported immutable role silently drops every statement added to it (CDK reports them as
+   * added), so it is recognised by its class and each consequence is spelled out.
+   */
   private addExtraStatements(statements: iam.PolicyStatement[]): void {
+    const immutable = (this.role.constructor as { PROPERTY_INJECTION_ID?: string }).PROPERTY_INJECTION_ID === 'aws-cdk-lib.aws-iam.ImmutableRole';
+    if (immutable && statements.length > 0) {
+      throw new WorkerPoolConfigError(this, 'extraPolicyStatements',
+        'the given role is immutable, so statements cannot be added to it; attach them to the role yourself, or import it as mutable');
+    }
+    if (immutable) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:immutableRole',
+        'role is immutable: grant it secretsmanager:GetSecretValue on the credentials secret and logs:CreateLogStream/PutLogEvents on the log groups yourself');
+    }
     for (const statement of statements) {
-      if (!this.role.addToPrincipalPolicy(statement).statementAdded) {
-        throw new WorkerPoolConfigError(this, 'extraPolicyStatements',
-          'the given role is immutable, so statements cannot be added to it; attach them to the role yourself, or import it as mutable');
-      }
+      this.role.addToPrincipalPolicy(statement);
     }
   }
 

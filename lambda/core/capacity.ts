@@ -7,7 +7,7 @@ import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from './types';
 /** States in which an instance counts toward the ASG's desired capacity. */
 const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
 
-export function isLive(instance: AsgInstance): boolean {
+function isLive(instance: AsgInstance): boolean {
   return LIVE_STATES.has(instance.lifecycleState);
 }
 
@@ -39,6 +39,8 @@ export interface FleetAssessment {
   readonly notYetLaunched: number;
   /** Oldest first. */
   readonly strays: readonly StrayInstance[];
+  /** Strays that will be replaced one for one: all of them, unless stray replacement is off. */
+  readonly replacingStrays: number;
   /** Live instances whose only workers are drained: being handled, neither capacity nor strays. */
   readonly drainedInstances: number;
   /** Workers of this ASG whose instance is gone, terminating or otherwise not live. */
@@ -48,7 +50,13 @@ export interface FleetAssessment {
   readonly foreignWorkers: number;
 }
 
-export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, graceSeconds: number): FleetAssessment {
+export interface FleetOptions {
+  readonly graceSeconds: number;
+  /** Whether strays get replaced (`maxStraysPerTick > 0`); if not, they are dead weight, not capacity. */
+  readonly replaceStrays: boolean;
+}
+
+export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, options: FleetOptions): FleetAssessment {
   const invalidWorkers: InvalidWorker[] = [];
   let foreignWorkers = 0;
   const claims = new Map<string, Worker[]>();
@@ -79,7 +87,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, g
       registered.push({ instance, workers, busy: serving.some((worker) => worker.busy) });
     } else if (workers.length > 0) {
       drainedInstances += 1;
-    } else if (instance.launchTime === undefined || now - instance.launchTime < graceSeconds) {
+    } else if (instance.launchTime === undefined || now - instance.launchTime < options.graceSeconds) {
       booting.push(instance);
     } else {
       strays.push({ instance, launchTime: instance.launchTime });
@@ -93,6 +101,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, g
     booting,
     notYetLaunched: Math.max(0, asg.desiredCapacity - liveInstances),
     strays,
+    replacingStrays: options.replaceStrays ? strays.length : 0,
     drainedInstances,
     detachedWorkers: thisAsgWorkers - claimedLiveWorkers,
     invalidWorkers,
@@ -102,11 +111,10 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, g
 
 /**
  * Work that is coming without any action from us: instances booting, desired capacity not yet
- * launched, and strays (each is replaced one for one, because strays are terminated without
- * decrementing desired capacity).
+ * launched, and strays being replaced (one for one, as they are terminated without decrement).
  */
 export function inFlight(fleet: FleetAssessment): number {
-  return fleet.booting.length + fleet.notYetLaunched + fleet.strays.length;
+  return fleet.booting.length + fleet.notYetLaunched + fleet.replacingStrays;
 }
 
 /**

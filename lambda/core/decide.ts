@@ -38,9 +38,11 @@ export interface PlanCounts {
   readonly notYetLaunched: number;
   /** Every stray found, including those left for later ticks. */
   readonly strays: number;
+  /** Strays counted as capacity: all of them while stray replacement is on (maxStraysPerTick > 0). */
+  readonly replacingStrays: number;
   /** Live instances whose workers are all drained. */
   readonly drained: number;
-  /** registered + launching + strays. */
+  /** registered + launching + replacingStrays. */
   readonly capacity: number;
   readonly minIdle: number;
   /** busy + pending + minIdle. */
@@ -71,7 +73,7 @@ export interface Plan {
 function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot): string[] {
   const reasons = [
     `capacity ${capacity} = ${fleet.registered.length} registered + ${fleet.booting.length} booting + ` +
-      `${fleet.notYetLaunched} not yet launched (desired ${asg.desiredCapacity}) + ${fleet.strays.length} strays to replace`,
+      `${fleet.notYetLaunched} not yet launched (desired ${asg.desiredCapacity}) + ${fleet.replacingStrays} strays to replace`,
   ];
   if (fleet.invalidWorkers.length > 0) {
     reasons.push(`${fleet.invalidWorkers.length} workers with invalid metadata ignored (never drained or terminated)`);
@@ -90,7 +92,10 @@ export function decide(input: DecisionInput): Plan {
   const { pool, asg, config, now } = input;
   validateScalingConfig(config);
 
-  const fleet = assessFleet(pool, asg, now, config.registrationGraceSeconds);
+  const fleet = assessFleet(pool, asg, now, {
+    graceSeconds: config.registrationGraceSeconds,
+    replaceStrays: config.maxStraysPerTick > 0,
+  });
   const capacity = capacityOf(fleet);
   const busy = fleet.registered.filter((entry) => entry.busy).length;
   const demand = assessDemand(pool, config, busy, now);
@@ -128,6 +133,7 @@ export function decide(input: DecisionInput): Plan {
       launching: fleet.booting.length + fleet.notYetLaunched,
       notYetLaunched: fleet.notYetLaunched,
       strays: fleet.strays.length,
+      replacingStrays: fleet.replacingStrays,
       drained: fleet.drainedInstances,
       capacity,
       minIdle: demand.minIdle,

@@ -21,7 +21,9 @@ export interface ScaleInInput {
   readonly now: number;
 }
 
-interface Candidate extends Termination {
+interface Candidate {
+  readonly termination: Termination;
+  /** Tie-breaker between equal idle-since times: the older registration goes first. */
   readonly createdAt: number;
 }
 
@@ -36,11 +38,11 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
   const none = (reason: string) => ({ terminate: [], reasons: [`no scale in: ${reason}`] });
   const excess = capacity - demand;
   if (excess <= 0) return none(`capacity ${capacity} does not exceed demand ${demand}`);
-  const pending = inFlight(fleet);
-  if (pending > 0) {
+  const coming = inFlight(fleet);
+  if (coming > 0) {
     return none(
-      `${pending} in flight (${fleet.booting.length} booting, ${fleet.notYetLaunched} not yet launched, ` +
-        `${fleet.strays.length} strays to replace)`,
+      `${coming} in flight (${fleet.booting.length} booting, ${fleet.notYetLaunched} not yet launched, ` +
+        `${fleet.replacingStrays} strays to replace)`,
     );
   }
   // Every termination decrements desired capacity; one that did not would just be replaced.
@@ -70,7 +72,10 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
       tooRecent += 1;
       continue;
     }
-    candidates.push({ workerId: worker.id, instanceId: instance.id, idleSince, decrement: true, createdAt: worker.createdAt });
+    candidates.push({
+      termination: { workerId: worker.id, instanceId: instance.id, idleSince, decrement: true },
+      createdAt: worker.createdAt,
+    });
   }
   if (candidates.length === 0) {
     return none(
@@ -79,9 +84,14 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
     );
   }
 
-  candidates.sort((a, b) => a.idleSince - b.idleSince || a.createdAt - b.createdAt || a.workerId.localeCompare(b.workerId));
+  candidates.sort(
+    (a, b) =>
+      a.termination.idleSince - b.termination.idleSince ||
+      a.createdAt - b.createdAt ||
+      a.termination.workerId.localeCompare(b.termination.workerId),
+  );
   const count = Math.min(input.maxTerminatePerTick, excess, room, candidates.length);
-  const chosen = candidates.slice(0, count);
+  const chosen = candidates.slice(0, count).map((candidate) => candidate.termination);
   const reasons = [
     `scale in: capacity ${capacity} exceeds demand ${demand} by ${excess}; ${candidates.length} eligible, ` +
       `terminating ${count} (maxTerminatePerTick ${input.maxTerminatePerTick}, ${room} above min size)`,
@@ -90,5 +100,5 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
         `drain and terminate worker ${entry.workerId} on ${entry.instanceId}: idle ${now - entry.idleSince}s >= ${delaySeconds}s`,
     ),
   ];
-  return { terminate: chosen.map(({ workerId, instanceId, idleSince, decrement }) => ({ workerId, instanceId, idleSince, decrement })), reasons };
+  return { terminate: chosen, reasons };
 }

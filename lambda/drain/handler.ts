@@ -140,7 +140,12 @@ async function processMessage(
         });
         return;
       case 'spot':
-        return await drainForWarning(deps, message.message['detail-type'], message.message.detail['instance-id'], workersOn);
+        return await drainForWarning(
+          deps,
+          message.message['detail-type'],
+          message.message.detail['instance-id'],
+          workersOn,
+        );
       case 'lifecycle':
         return await drainForTermination(deps, initialTask(message.message, deps.clock()), workersOn);
       case 'recheck':
@@ -170,7 +175,13 @@ function actionOf(n: LifecycleNotification): LifecycleActionRef {
 function initialTask(notification: LifecycleNotification, now: number): DrainTask {
   // The notification's own time, so a late duplicate of it shares the original deadline; never in the future.
   const sent = Math.floor(Date.parse(notification.Time) / 1000);
-  return { notification, action: actionOf(notification), attempt: 0, startedAt: Math.min(sent, Math.floor(now)), workerIds: [] };
+  return {
+    notification,
+    action: actionOf(notification),
+    attempt: 0,
+    startedAt: Math.min(sent, Math.floor(now)),
+    workerIds: [],
+  };
 }
 
 function recheckTask(message: RecheckMessage): DrainTask {
@@ -235,7 +246,11 @@ async function drainForTermination(
   };
   await deps.requeue(recheck, step.delaySeconds);
   metrics.addMetric(DrainMetric.Requeued, MetricUnit.Count, 1);
-  logger.info('workers still busy; re-checking later', { ...context, workerIds: busy, delaySeconds: step.delaySeconds });
+  logger.info('workers still busy; re-checking later', {
+    ...context,
+    workerIds: busy,
+    delaySeconds: step.delaySeconds,
+  });
 }
 
 /** `CompleteLifecycleAction(CONTINUE)`; `outcomeMetric` is counted unless the action had already ended. */
@@ -267,7 +282,10 @@ async function drainForWarning(
 ): Promise<void> {
   const workers = await workersOn(instanceId);
   if (workers.length === 0) {
-    deps.logger.info('EC2 warning for an instance without a Spacelift worker; nothing to drain', { detailType, instanceId });
+    deps.logger.info('EC2 warning for an instance without a Spacelift worker; nothing to drain', {
+      detailType,
+      instanceId,
+    });
     return;
   }
   const drained = await Promise.all(workers.map((w) => deps.workerPool.drain(w.id)));

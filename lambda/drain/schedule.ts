@@ -109,14 +109,22 @@ export function validateSchedule(
   const problems: ScheduleProblem[] = [];
   const range = (setting: ScheduleProblem['setting'], value: number, min: number, max: number): boolean => {
     if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push({ setting, message: `${setting} must be a whole number of seconds in [${min}, ${max}], got ${value}` });
+      problems.push({
+        setting,
+        message: `${setting} must be a whole number of seconds in [${min}, ${max}], got ${value}`,
+      });
       return false;
     }
     return true;
   };
 
   const { heartbeatTimeout, recheckInterval, drainTimeout } = schedule;
-  const heartbeatOk = range('heartbeatTimeout', heartbeatTimeout, MIN_HEARTBEAT_TIMEOUT_SECONDS, MAX_HEARTBEAT_TIMEOUT_SECONDS);
+  const heartbeatOk = range(
+    'heartbeatTimeout',
+    heartbeatTimeout,
+    MIN_HEARTBEAT_TIMEOUT_SECONDS,
+    MAX_HEARTBEAT_TIMEOUT_SECONDS,
+  );
   const recheckOk = range('recheckInterval', recheckInterval, 1, MAX_DELAY_SECONDS);
   const drainOk = range('drainTimeout', drainTimeout, 1, GLOBAL_TIMEOUT_CAP_SECONDS);
   if (!heartbeatOk) return problems;

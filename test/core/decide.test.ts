@@ -329,7 +329,16 @@ describe('strays', () => {
     expect(one.reasons).toContain('2 more strays left for later ticks (maxStraysPerTick 1)');
     const two = decide(input({ pool: pool(), asg: group, config: config({ maxStraysPerTick: 2 }) }));
     expect(two.strays.map((s) => s.instanceId)).toEqual([i2, i3]);
-    expect(decide(input({ pool: pool(), asg: group, config: config({ maxStraysPerTick: 0 }) })).strays).toEqual([]);
+  });
+
+  test('with stray replacement off, strays are neither capacity nor in flight', () => {
+    const { workers, instances } = idleFleet(1);
+    const group = asg({ instances: [...instances, instance(i2, { launchTime: NOW - 900 })] });
+    const plan = decide(input({ pool: pool(workers, 1), asg: group, config: config({ maxStraysPerTick: 0 }) }));
+    expect(plan.strays).toEqual([]);
+    expect(plan.counts).toMatchObject({ strays: 1, replacingStrays: 0, capacity: 1, demand: 1 });
+    const surplus = decide(input({ pool: pool(workers, 0), asg: group, config: config({ maxStraysPerTick: 0 }) }));
+    expect(surplus.terminate.map((t) => t.workerId)).toEqual(['w1']);
   });
 
   test('strays are capacity being replaced: no extra launch, no scale-in meanwhile', () => {

@@ -8,7 +8,8 @@ import 'aws-sdk-client-mock-jest';
 import { CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { DrainMetric } from '../../lambda/drain/handler';
 import { DEFAULT_SCHEDULE, type DrainSchedule } from '../../lambda/drain/schedule';
-import { autoScalingMock, harness, notification, SCHEDULE, T0 } from './fakes';
+import { notification, T0 } from './builders';
+import { autoScalingMock, harness, SCHEDULE } from './fakes';
 
 /** Seconds SQS and the event source mapping take to hand a visible message to the function. */
 const DELIVERY_LATENCY = 10;

@@ -12,24 +12,17 @@ import {
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createLifecycleActions } from '../../lambda/aws/lifecycle';
 import { parseWorkerMetadata } from '../../lambda/core/metadata';
 import type { DrainResult, WorkerPoolApi } from '../../lambda/core/ports';
 import type { PoolSnapshot, Worker } from '../../lambda/core/types';
 import { createHandler, type DrainLogger, type DrainMetrics } from '../../lambda/drain/handler';
-import type { LifecycleNotification, RecheckMessage } from '../../lambda/drain/messages';
+import type { RecheckMessage } from '../../lambda/drain/messages';
 import { createRequeue } from '../../lambda/drain/requeue';
 import { globalTimeout, type DrainSchedule } from '../../lambda/drain/schedule';
-
-export const ASG = 'spacelift-workers';
-export const HOOK = 'drain-before-terminate';
-export const TOKEN = 'c613620e-07e2-4ed2-a9e7-d0e4a1a5b8c1';
-export const INSTANCE = 'i-0123456789abcdef0';
-export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/drain';
-/** 2026-01-01T00:00:00Z */
-export const T0 = 1_767_225_600;
+import { ASG, INSTANCE, QUEUE_URL, sqsEvent, sqsRecord, T0, TOKEN } from './builders';
 
 export const autoScalingMock = mockClient(AutoScalingClient);
 export const sqsMock = mockClient(SQSClient);
@@ -60,7 +53,9 @@ export class FakeWorkerPool implements WorkerPoolApi {
 
   add(id: string, opts: { instanceId?: string; busy?: boolean; metadata?: string | null } = {}): this {
     const metadata =
-      opts.metadata !== undefined ? opts.metadata : JSON.stringify({ asg_id: ASG, instance_id: opts.instanceId ?? INSTANCE });
+      opts.metadata !== undefined
+        ? opts.metadata
+        : JSON.stringify({ asg_id: ASG, instance_id: opts.instanceId ?? INSTANCE });
     this.workers.set(id, { id, busy: opts.busy ?? false, drained: false, metadata });
     return this;
   }
@@ -106,7 +101,8 @@ export class FakeWorkerPool implements WorkerPoolApi {
 }
 
 function toWorker(w: FakeWorker): Worker {
-  return { id: w.id, busy: w.busy, drained: w.drained, createdAt: T0 - 3600, metadata: parseWorkerMetadata(w.metadata) };
+  const metadata = parseWorkerMetadata(w.metadata);
+  return { id: w.id, busy: w.busy, drained: w.drained, createdAt: T0 - 3600, metadata };
 }
 
 export function noActiveAction(detail = `token ${TOKEN}`): AutoScalingServiceException {
@@ -207,66 +203,6 @@ export class RecordingMetrics implements DrainMetrics {
 }
 
 export const SCHEDULE: DrainSchedule = { heartbeatTimeout: 300, recheckInterval: 60, drainTimeout: 4800 };
-
-export function notification(overrides: Partial<LifecycleNotification> = {}): LifecycleNotification {
-  return {
-    Origin: 'AutoScalingGroup',
-    Destination: 'EC2',
-    Service: 'AWS Auto Scaling',
-    Time: new Date(T0 * 1000).toISOString(),
-    AccountId: '123456789012',
-    LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-    RequestId: 'b2a4b4a0-5b8e-4c5d-9f8e-1a2b3c4d5e6f',
-    LifecycleActionToken: TOKEN,
-    EC2InstanceId: INSTANCE,
-    LifecycleHookName: HOOK,
-    AutoScalingGroupName: ASG,
-    ...overrides,
-  };
-}
-
-export function recheck(overrides: Partial<RecheckMessage> = {}): RecheckMessage {
-  return { ...notification(), attempt: 1, startedAt: T0, workerIds: ['w-1'], ...overrides };
-}
-
-export function spotEvent(detailType: string, instanceId = INSTANCE): Record<string, unknown> {
-  return {
-    version: '0',
-    id: '7bf73129-1428-4cd3-a780-95db273d1602',
-    'detail-type': detailType,
-    source: 'aws.ec2',
-    account: '123456789012',
-    time: new Date(T0 * 1000).toISOString(),
-    region: 'us-east-1',
-    resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
-    detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
-  };
-}
-
-let messageSeq = 0;
-
-export function sqsRecord(body: string | object, messageId = `msg-${++messageSeq}`): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `rh-${messageId}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(T0 * 1000),
-      SenderId: 'AROAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(T0 * 1000),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:drain',
-    awsRegion: 'us-east-1',
-  };
-}
-
-export function sqsEvent(...records: SQSRecord[]): SQSEvent {
-  return { Records: records };
-}
 
 /** A sent re-check as the queue holds it. */
 export interface Sent {

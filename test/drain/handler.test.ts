@@ -5,23 +5,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DrainMetric } from '../../lambda/drain/handler';
-import {
-  ASG,
-  autoScalingMock,
-  harness,
-  HOOK,
-  INSTANCE,
-  noActiveAction,
-  notification,
-  recheck,
-  SCHEDULE,
-  spotEvent,
-  sqsEvent,
-  sqsMock,
-  sqsRecord,
-  T0,
-  TOKEN,
-} from './fakes';
+import { ASG, HOOK, INSTANCE, notification, recheck, spotEvent, sqsEvent, sqsRecord, T0, TOKEN } from './builders';
+import { autoScalingMock, harness, noActiveAction, SCHEDULE, sqsMock } from './fakes';
 
 const OTHER_INSTANCE = 'i-0fedcba9876543210';
 
@@ -82,6 +67,19 @@ describe('drain handler', () => {
     expect(h.metrics.count(DrainMetric.Requeued)).toBe(1);
     expect(h.metrics.count(DrainMetric.CompletedIdle)).toBe(1);
     expect(h.metrics.count(DrainMetric.DrainWaitSeconds)).toBe(60);
+  });
+
+  test('each re-check drains again, so an undrain by the autoscaler meanwhile does not stick', async () => {
+    const h = harness();
+    h.pool.add('w-1', { busy: true });
+    await h.deliver(notification());
+    await h.pool.undrain('w-1');
+
+    h.clock.advance(h.sent[0].delaySeconds);
+    await h.deliver(h.sent[0].body);
+
+    expect(h.pool.isDrained('w-1')).toBe(true);
+    expect(h.pool.calls.filter((c) => c === 'drain w-1')).toHaveLength(2);
   });
 
   test('idle worker: drains and completes at once', async () => {
@@ -270,7 +268,7 @@ describe('drain handler', () => {
       const h = harness();
       h.pool.add('w-1');
       const drain = h.pool.drain.bind(h.pool);
-      h.pool.drain = async (id) => {
+      h.pool.drain = async () => {
         h.pool.drain = drain;
         throw new Error('HTTP 502');
       };

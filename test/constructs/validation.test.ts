@@ -1,0 +1,71 @@
+import { SecretValue } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { App, Stack } from 'aws-cdk-lib';
+import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { POOL_ID, poolStack } from '../support/pool-stack';
+
+// Bad props fail at synth with a message that names the prop.
+describe('invalid props', () => {
+  const armImage = () => WorkerImage.fromMachineImage(
+    ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }), ec2.InstanceArchitecture.ARM_64);
+
+  test.each<[string, (stack: Stack) => Record<string, unknown>, RegExp]>([
+    ['minSize above maxSize', () => ({ minSize: 5, maxSize: 2 }), /invalid "minSize": \(5\) must not exceed maxSize \(2\)/],
+    ['negative maxSize', () => ({ maxSize: -1 }), /invalid "maxSize": must be an integer >= 0/],
+    ['fractional minSize', () => ({ minSize: 1.5 }), /invalid "minSize"/],
+    ['a pool id that is not a ULID', () => ({ workerPoolId: 'my-pool' }), /invalid "workerPoolId": "my-pool" is not a Spacelift worker pool id/],
+    ['a lower-case pool id', () => ({ workerPoolId: POOL_ID.toLowerCase() }), /invalid "workerPoolId"/],
+    ['an arm64 image on an x86 type', () => ({ machineImage: armImage(), instanceType: new ec2.InstanceType('m6i.large') }),
+      /invalid "machineImage": the image is arm64 but the instance types are x86_64/],
+    ['an x86 image on a Graviton type', () => ({ instanceType: new ec2.InstanceType('m7g.large') }),
+      /invalid "machineImage": the image is x86_64 but the instance types are arm64/],
+    ['instanceType together with instanceTypes', () => ({ instanceType: new ec2.InstanceType('m5.large'), instanceTypes: [new ec2.InstanceType('m5.large')] }),
+      /invalid "instanceTypes": cannot be combined with instanceType/],
+    ['an empty instanceTypes', () => ({ instanceTypes: [] }), /invalid "instanceTypes": must list at least one/],
+    ['instanceTypes of mixed architectures', () => ({ instanceTypes: [new ec2.InstanceType('m6i.large'), new ec2.InstanceType('m6g.large')] }),
+      /invalid "instanceTypes": mixes architectures/],
+    ['spot settings without instanceTypes', () => ({ onDemandPercentageAboveBaseCapacity: 50 }),
+      /invalid "onDemandPercentageAboveBaseCapacity": only applies to a mixed instances policy/],
+    ['an on-demand percentage above 100', () => ({ instanceTypes: [new ec2.InstanceType('m5.large')], onDemandPercentageAboveBaseCapacity: 150 }),
+      /invalid "onDemandPercentageAboveBaseCapacity": must be an integer between 0 and 100/],
+    ['an immutable BYO role with extraPolicyStatements', (stack) => ({
+      role: iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::123456789012:role/workers', { mutable: false }),
+      extraPolicyStatements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] })],
+    }), /invalid "extraPolicyStatements": the given role is immutable/],
+    ['a gp3 throughput out of range', () => ({ rootVolume: { throughput: 2000 } }), /invalid "rootVolume.throughput": must be an integer between 125 and 1000/],
+    ['a volume key on an unencrypted volume', (stack) => ({ rootVolume: { encrypted: false, encryptionKey: new (require('aws-cdk-lib/aws-kms').Key)(stack, 'K') } }),
+      /invalid "rootVolume.encryptionKey": is set but rootVolume.encrypted is false/],
+    ['an empty securityGroups', () => ({ securityGroups: [] }), /invalid "securityGroups": must not be empty/],
+    ['plain-text credentials', () => ({ credentials: WorkerPoolCredentials.fromValues(SecretValue.unsafePlainText('x'), SecretValue.unsafePlainText('y')) }),
+      /invalid "credentials \(token\)": is a plain-text SecretValue/],
+    ['BYO secret key names that are not shell-safe', (stack) => ({
+      credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's'), { tokenKey: "to'ken" }),
+    }), /invalid "credentials \(tokenKey\)"/],
+    ['BYO secret with the same key twice', (stack) => ({
+      credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's'), { tokenKey: 'a', privateKeyKey: 'a' }),
+    }), /invalid "credentials \(privateKeyKey\)": must differ from tokenKey/],
+  ])('%s', (_name, overrides, message) => {
+    const { stack, props } = poolStack();
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', { ...props, ...overrides(stack) })).toThrow(message);
+  });
+
+  test('the default image in an environment-agnostic stack asks for an env', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', {
+      vpc: new ec2.Vpc(stack, 'Vpc'),
+      workerPoolId: POOL_ID,
+      credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's')),
+    })).toThrow(/invalid "machineImage": the default Spacelift AMI is looked up per account and region/);
+  });
+
+  test('a mutable imported role takes extra statements', () => {
+    const { stack, props } = poolStack();
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', {
+      ...props,
+      role: iam.Role.fromRoleArn(stack, 'Imported', 'arn:aws:iam::123456789012:role/workers'),
+      extraPolicyStatements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] })],
+    })).not.toThrow();
+  });
+});

@@ -1,0 +1,22 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { SpaceliftWorkerPool, type SpaceliftWorkerPoolProps, WorkerImage, WorkerPoolCredentials } from '../../lib';
+
+export const POOL_ID = '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z';
+
+/** A stack with a VPC and the props every pool needs; tests override what they exercise. */
+export function poolStack(overrides: Partial<SpaceliftWorkerPoolProps> = {}) {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool');
+  const props: SpaceliftWorkerPoolProps = {
+    vpc,
+    workerPoolId: POOL_ID,
+    credentials: WorkerPoolCredentials.fromSecret(secret),
+    machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
+    ...overrides,
+  };
+  return { app, stack, vpc, props, build: () => new SpaceliftWorkerPool(stack, 'Pool', props) };
+}
