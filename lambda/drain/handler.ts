@@ -83,6 +83,9 @@ class MalformedMessageError extends Error {
   }
 }
 
+/** The valid-metadata workers running on an instance (a re-registered launcher can leave several). */
+type WorkersOn = (instanceId: string) => Promise<Worker[]>;
+
 /** One lifecycle action being drained, whichever message brought it. */
 interface DrainTask {
   readonly notification: LifecycleNotification;
@@ -98,7 +101,7 @@ export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Cont
     // One pool snapshot per invocation: records of one batch (e.g. an instance refresh) share it. Busy state
     // comes from each drain call, so the snapshot only has to map instances to workers.
     let snapshot: Promise<PoolSnapshot> | undefined;
-    const workersOn = async (instanceId: string): Promise<Worker[]> => {
+    const workersOn: WorkersOn = async (instanceId) => {
       snapshot ??= deps.workerPool.snapshot();
       return (await snapshot).workers.filter((w) => w.metadata.valid && w.metadata.instanceId === instanceId);
     };
@@ -114,7 +117,7 @@ export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Cont
 async function processMessage(
   deps: DrainDeps,
   record: SQSRecord,
-  workersOn: (instanceId: string) => Promise<Worker[]>,
+  workersOn: WorkersOn,
 ): Promise<void> {
   const { logger, metrics } = deps;
   metrics.addMetric(DrainMetric.MessagesReceived, MetricUnit.Count, 1);
@@ -192,7 +195,7 @@ function recheckTask(message: RecheckMessage): DrainTask {
 async function drainForTermination(
   deps: DrainDeps,
   task: DrainTask,
-  workersOn: (instanceId: string) => Promise<Worker[]>,
+  workersOn: WorkersOn,
 ): Promise<void> {
   const { lifecycle, logger, metrics } = deps;
   const elapsedSeconds = Math.floor(deps.clock()) - task.startedAt;
@@ -278,7 +281,7 @@ async function drainForWarning(
   deps: DrainDeps,
   detailType: string,
   instanceId: string,
-  workersOn: (instanceId: string) => Promise<Worker[]>,
+  workersOn: WorkersOn,
 ): Promise<void> {
   const workers = await workersOn(instanceId);
   if (workers.length === 0) {
