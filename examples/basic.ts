@@ -1,6 +1,6 @@
 import { CfnParameter, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
 import { exampleVpc } from './example-network';
 
 /**
@@ -17,6 +17,12 @@ export class BasicExample extends Stack {
       vpc: exampleVpc(this),
       workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z',
       credentials: WorkerPoolCredentials.fromValues(SecretValue.cfnParameter(token), SecretValue.cfnParameter(privateKey)),
+      // The autoscaler and the drain function read the API key secret from this SecureString parameter.
+      spaceliftApiKey: SpaceliftApiKey.fromSecureStringParameter({
+        endpoint: 'https://acme.app.spacelift.io',
+        apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9APIKY',
+        parameterName: '/spacelift/api-key-secret',
+      }),
       maxSize: 5,
     });
   }

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
 import { exampleVpc } from './example-network';
 
 /**
@@ -26,6 +26,11 @@ export class ByoSecretAndRoleExample extends Stack {
       vpc: exampleVpc(this),
       workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y5C',
       credentials: WorkerPoolCredentials.fromSecret(secret, { tokenKey: 'token', privateKeyKey: 'private_key' }),
+      spaceliftApiKey: SpaceliftApiKey.fromSecret({
+        endpoint: 'https://acme.app.spacelift.io',
+        apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9APIKY',
+        secret: secretsmanager.Secret.fromSecretNameV2(this, 'ApiKey', 'spacelift/api-key'),
+      }),
       role,
       extraPolicyStatements: [new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject'],

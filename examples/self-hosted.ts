@@ -1,7 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
 import { exampleVpc } from './example-network';
 
 /**
@@ -16,6 +16,11 @@ export class SelfHostedExample extends Stack {
       vpc: exampleVpc(this),
       workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y6D',
       credentials: WorkerPoolCredentials.fromSecret(credentials),
+      spaceliftApiKey: SpaceliftApiKey.fromSecret({
+        endpoint: 'https://acme.app.spacelift.io',
+        apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9APIKY',
+        secret: secretsmanager.Secret.fromSecretNameV2(this, 'ApiKey', 'spacelift/api-key'),
+      }),
     });
   }
 }

@@ -3,10 +3,15 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { FunctionPlacement } from './function-placement';
 import { acknowledgeWildcards } from './nag';
+import type { SpaceliftApiKey } from './spacelift-api-key';
+import { WorkerDrain, type DrainOptions } from './worker-drain';
+import { WorkerPoolAutoscaler, type AutoscalingOptions } from './worker-pool-autoscaler';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
 import { WorkerImage } from './worker-image';
 import { WorkerLogGroups } from './worker-log-groups';
@@ -51,6 +56,42 @@ export interface RootVolumeOptions {
   readonly deviceName?: string;
 }
 
+/** How a changed launch template is rolled out to the running workers. */
+export interface PoolInstanceRefreshOptions {
+  /**
+   * Replaces workers with an instance refresh whenever the launch template changes (a new AMI,
+   * launcher settings, user data). Each replaced worker is drained first: no run is killed.
+   * @default true
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh.html
+   */
+  readonly enabled?: boolean;
+  /**
+   * Percentage of desired capacity that stays in service during the refresh.
+   * @default 100 (new workers launch before old ones drain)
+   */
+  readonly minHealthyPercentage?: number;
+  /**
+   * Percentage of desired capacity that may be in service or launching during the refresh.
+   * @default 110
+   */
+  readonly maxHealthyPercentage?: number;
+  /**
+   * Time after a new instance is in service before the refresh moves on.
+   * @default Duration.minutes(2)
+   */
+  readonly instanceWarmup?: Duration;
+  /**
+   * Pause points, as percentages of the group replaced, ending with 100.
+   * @default - no checkpoints
+   */
+  readonly checkpointPercentages?: number[];
+  /**
+   * How long to pause at each checkpoint.
+   * @default Duration.hours(1), when checkpoints are set
+   */
+  readonly checkpointDelay?: Duration;
+}
+
 /** Props of {@link SpaceliftWorkerPool}. */
 export interface SpaceliftWorkerPoolProps {
   /** The VPC the workers run in. */
@@ -72,6 +113,31 @@ export interface SpaceliftWorkerPoolProps {
   readonly workerPoolId: string;
   /** The pool token and private key the launcher registers with. */
   readonly credentials: WorkerPoolCredentials;
+  /**
+   * The Spacelift API key the autoscaler and the drain function use to read the pool and drain
+   * workers. It needs `Space:Read` on the pool's space and `Worker Pool:Drain Worker`.
+   */
+  readonly spaceliftApiKey: SpaceliftApiKey;
+  /**
+   * The autoscaler.
+   * @default - enabled, with the defaults of each option
+   */
+  readonly autoscaling?: AutoscalingOptions;
+  /**
+   * How terminations wait for busy workers. The termination hook is always on.
+   * @default - an 80-minute drain budget, 10-minute hook heartbeat timeout, 1-minute re-checks
+   */
+  readonly drain?: DrainOptions;
+  /**
+   * How launch template changes reach running workers.
+   * @default - an instance refresh that drains every replaced worker
+   */
+  readonly instanceRefresh?: PoolInstanceRefreshOptions;
+  /**
+   * VPC placement and tracing of the autoscaler and drain functions.
+   * @default - outside any VPC, no tracing
+   */
+  readonly functionPlacement?: FunctionPlacement;
   /**
    * The instance type of every worker. Mutually exclusive with `instanceTypes`.
    * Spacelift recommends at least 2 vCPU and 2 GiB.
@@ -225,6 +291,10 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
   public readonly logGroups: WorkerLogGroups;
   /** The Spacelift worker pool id. */
   public readonly workerPoolId: string;
+  /** The termination drain: its queue, dead-letter queue, function and lifecycle hook. */
+  public readonly drain: WorkerDrain;
+  /** The autoscaler function (escape hatch), unless autoscaling is disabled. */
+  public readonly autoscaler?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: SpaceliftWorkerPoolProps) {
     super(scope, id);
@@ -313,14 +383,56 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: props.healthCheckGracePeriod ?? Duration.minutes(2) }),
       terminationPolicies: [autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE, autoscaling.TerminationPolicy.OLDEST_INSTANCE],
       groupMetrics: [autoscaling.GroupMetrics.all()],
+      updatePolicy: this.updatePolicy(props.instanceRefresh ?? {}),
     });
     new SuspendAzRebalance(this, 'SuspendAzRebalance', this.autoScalingGroup);
+
+    const apiKey = props.spaceliftApiKey.bind(this);
+    const functionDefaults = {
+      autoScalingGroup: this.autoScalingGroup,
+      spaceliftApiKey: apiKey,
+      workerPoolId: props.workerPoolId,
+      placement: props.functionPlacement,
+      logRetention: props.logRetention ?? logs.RetentionDays.TWO_MONTHS,
+      logEncryptionKey: props.logEncryptionKey,
+      permissionsBoundary: props.permissionsBoundary,
+    };
+    this.drain = new WorkerDrain(this, 'Drain', { ...functionDefaults, ...props.drain, capacityRebalance: props.capacityRebalance ?? false });
+    if (props.autoscaling?.enabled ?? true) {
+      this.autoscaler = new WorkerPoolAutoscaler(this, 'Autoscaler', { ...functionDefaults, ...props.autoscaling }).function;
+    }
 
     Tags.of(this).add('WorkerPoolId', props.workerPoolId);
     for (const [key, value] of Object.entries(props.tags ?? {})) {
       Tags.of(this).add(key, value);
     }
     this.acknowledgeFindings(props);
+  }
+
+  /**
+   * Instance refresh replaces protected instances too (every worker is protected from scale-in),
+   * and each replaced worker goes through the termination hook and its drain.
+   */
+  private updatePolicy(options: PoolInstanceRefreshOptions): autoscaling.UpdatePolicy | undefined {
+    if (!(options.enabled ?? true)) return undefined;
+    validateInteger(this, 'instanceRefresh.minHealthyPercentage', options.minHealthyPercentage, 0, 100);
+    validateInteger(this, 'instanceRefresh.maxHealthyPercentage', options.maxHealthyPercentage, 100, 200);
+    const checkpoints = options.checkpointPercentages;
+    if (checkpoints && (checkpoints.length === 0 || checkpoints[checkpoints.length - 1] !== 100
+      || checkpoints.some((c, i) => !Number.isInteger(c) || c < 1 || (i > 0 && c <= checkpoints[i - 1])))) {
+      throw new WorkerPoolConfigError(this, 'instanceRefresh.checkpointPercentages', 'must be increasing integers from 1 to 100, ending with 100');
+    }
+    return autoscaling.UpdatePolicy.instanceRefresh({
+      strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
+      minHealthyPercentage: options.minHealthyPercentage ?? 100,
+      maxHealthyPercentage: options.maxHealthyPercentage ?? 110,
+      instanceWarmup: options.instanceWarmup ?? Duration.minutes(2),
+      checkpointPercentages: checkpoints,
+      checkpointDelay: options.checkpointDelay,
+      scaleInProtectedInstances: autoscaling.ScaleInProtectedInstances.REFRESH,
+      standbyInstances: autoscaling.StandbyInstances.TERMINATE,
+      skipMatching: true,
+    });
   }
 
   private resolveInstanceTypes(props: SpaceliftWorkerPoolProps): ec2.InstanceType[] {

@@ -115,7 +115,7 @@ export function decide(input: DecisionInput): Plan {
     maxTerminatePerTick: config.maxTerminatePerTick,
     now,
   });
-  const strays = planStrays(fleet.strays, config.maxStraysPerTick, config.registrationGraceSeconds, now);
+  const strays = planStrays(fleet.strays, config.maxStraysPerTick, config.registrationGraceSeconds, now, pool.workers);
 
   return {
     desiredCapacity: scaleOut.desiredCapacity,

@@ -1,4 +1,5 @@
 import type { StrayInstance } from './capacity';
+import type { Worker } from './types';
 
 /** An instance to terminate without decrementing desired capacity, so the ASG replaces it. */
 export interface StrayTermination {
@@ -7,23 +8,49 @@ export interface StrayTermination {
 }
 
 /**
+ * Whether a worker with invalid metadata may be running on an instance launched at `launchTime`:
+ * we cannot tell which instance such a worker is on, but it cannot predate its own instance. Busy
+ * and drained ones count too (a drained worker may still finish a run).
+ */
+export function invalidWorkerMayRunOn(launchTime: number, workers: readonly Worker[]): boolean {
+  return workers.some((worker) => !worker.metadata.valid && worker.createdAt >= launchTime);
+}
+
+/** How many instance ids a reason line lists before it abbreviates. */
+const LISTED_IDS = 5;
+
+/**
  * Oldest strays first, at most `cap`. Scale-in protection is not honoured here: a stray does no
- * work, and replacing it is a repair, not a scale-in.
+ * work, and replacing it is a repair, not a scale-in. A stray that a worker with invalid metadata
+ * may be running on is kept (and does not use up the cap): terminating it could kill a run. It
+ * still counts as a stray in the capacity figures, so scale-in waits while the doubt lasts.
  */
 export function planStrays(
   strays: readonly StrayInstance[],
   cap: number,
   graceSeconds: number,
   now: number,
+  workers: readonly Worker[],
 ): { strays: StrayTermination[]; reasons: string[] } {
-  const chosen = strays.slice(0, cap);
+  const kept: StrayInstance[] = [];
+  const reapable: StrayInstance[] = [];
+  for (const stray of strays) (invalidWorkerMayRunOn(stray.launchTime, workers) ? kept : reapable).push(stray);
+  const chosen = reapable.slice(0, cap);
   const reasons = chosen.map(
     ({ instance, launchTime }) =>
       `stray ${instance.id} (${instance.lifecycleState}) has no worker ${now - launchTime}s after launch ` +
         `(grace ${graceSeconds}s); terminate without decrement so the ASG replaces it`,
   );
-  if (strays.length > chosen.length) {
-    reasons.push(`${strays.length - chosen.length} more strays left for later ticks (maxStraysPerTick ${cap})`);
+  if (reapable.length > chosen.length) {
+    reasons.push(`${reapable.length - chosen.length} more strays left for later ticks (maxStraysPerTick ${cap})`);
+  }
+  if (kept.length > 0) {
+    const ids = kept.slice(0, LISTED_IDS).map(({ instance }) => instance.id);
+    const more = kept.length > LISTED_IDS ? `, ${kept.length - LISTED_IDS} more` : '';
+    reasons.push(
+      `${kept.length} strays kept (${ids.join(', ')}${more}): a worker with invalid metadata registered at or ` +
+        'after their launch and may be running on them',
+    );
   }
   return { strays: chosen.map(({ instance, launchTime }) => ({ instanceId: instance.id, launchTime })), reasons };
 }

@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../../lib';
-import { POOL_ID, poolStack } from '../support/pool-stack';
+import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
 
 describe('SpaceliftWorkerPool defaults', () => {
   const { stack, build } = poolStack();
@@ -81,11 +81,13 @@ describe('SpaceliftWorkerPool defaults', () => {
   });
 
   test('log groups are named by CloudFormation and kept by default', () => {
-    const groups = Object.values<any>(template.findResources('AWS::Logs::LogGroup'))
-      .filter((g) => JSON.stringify(g).includes('RetentionInDays":60'));
+    const groups = Object.entries<any>(template.findResources('AWS::Logs::LogGroup'))
+      .filter(([logicalId]) => logicalId.startsWith('PoolLogs'))
+      .map(([, group]) => group);
     expect(groups).toHaveLength(2);
     for (const group of groups) {
       expect(group.Properties.LogGroupName).toBeUndefined();
+      expect(group.Properties.RetentionInDays).toBe(60);
       expect(group.DeletionPolicy).toBe('Retain');
     }
   });
@@ -200,6 +202,7 @@ describe('SpaceliftWorkerPool options', () => {
       vpc: new ec2.Vpc(stack, 'Vpc'),
       workerPoolId: POOL_ID,
       credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'C', 'x')),
+      spaceliftApiKey: testApiKey(),
       instanceType: new ec2.InstanceType(instanceType),
     });
     const lookups = app.synth().manifest.missing!.filter((m) => m.provider === 'ami');

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { testApiKey } from '../support/pool-stack';
 
 // Physical names that are unique per account and region. Setting any of them to a constant would
 // make two pools in one account collide, so the library leaves them all to CloudFormation.
@@ -22,6 +23,7 @@ test('two pools in one stack, and in two stacks of one account, share no physica
         vpc,
         workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z',
         credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, `${pool}Creds`, `spacelift/${pool}`)),
+        spaceliftApiKey: testApiKey(),
         machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
       });
     }
@@ -34,8 +36,9 @@ test('two pools in one stack, and in two stacks of one account, share no physica
     for (const [logicalId, resource] of Object.entries(resources)) {
       for (const prop of GLOBAL_NAME_PROPERTIES) {
         const value = resource.Properties?.[prop];
-        // IAM inline policy names are scoped to their role, not to the account.
-        if (value !== undefined && !(resource.Type === 'AWS::IAM::Policy' && prop === 'PolicyName')) {
+        // A literal is a fixed name; a Ref/GetAtt only points at another resource. IAM inline
+        // policy names are scoped to their role, not to the account.
+        if (typeof value === 'string' && !(resource.Type === 'AWS::IAM::Policy' && prop === 'PolicyName')) {
           explicitNames.push(`${stack.stackName}/${logicalId}.${prop}=${JSON.stringify(value)}`);
         }
       }

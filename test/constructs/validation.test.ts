@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { App, Stack } from 'aws-cdk-lib';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
-import { POOL_ID, poolStack } from '../support/pool-stack';
+import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
 
 // Bad props fail at synth with a message that names the prop.
 describe('invalid props', () => {
@@ -42,9 +42,11 @@ describe('invalid props', () => {
       /invalid "credentials \(token\)": is a plain-text SecretValue/],
     ['BYO secret key names that are not shell-safe', (stack) => ({
       credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's'), { tokenKey: "to'ken" }),
+      spaceliftApiKey: testApiKey(),
     }), /invalid "credentials \(tokenKey\)"/],
     ['BYO secret with the same key twice', (stack) => ({
       credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's'), { tokenKey: 'a', privateKeyKey: 'a' }),
+      spaceliftApiKey: testApiKey(),
     }), /invalid "credentials \(privateKeyKey\)": must differ from tokenKey/],
   ])('%s', (_name, overrides, message) => {
     const { stack, props } = poolStack();
@@ -57,6 +59,7 @@ describe('invalid props', () => {
       vpc: new ec2.Vpc(stack, 'Vpc'),
       workerPoolId: POOL_ID,
       credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's')),
+      spaceliftApiKey: testApiKey(),
     })).toThrow(/invalid "machineImage": the default Spacelift AMI is looked up per account and region/);
   });
 

@@ -193,6 +193,10 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     rule(instance?.launchTime === stray.launchTime && input.now - stray.launchTime >= config.registrationGraceSeconds, `${stray.instanceId}: stray within grace`);
     rule(thisAsgClaims(stray.instanceId).length === 0, `${stray.instanceId}: stray has a worker of this ASG`);
     rule(!plan.terminate.some((t) => t.instanceId === stray.instanceId), `${stray.instanceId}: both stray and scale-in`);
+    rule(
+      !pool.workers.some((w) => !w.metadata.valid && w.createdAt >= stray.launchTime),
+      `${stray.instanceId}: stray may run a worker with invalid metadata`,
+    );
   }
 
   // Bookkeeping adds up.

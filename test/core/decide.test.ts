@@ -356,10 +356,57 @@ describe('strays', () => {
     expect(plan.strays).toEqual([]);
   });
 
-  test('claims by invalid or foreign workers do not protect an instance', () => {
-    const workers = [invalidWorker('bad'), worker('f1', i1, { asg: 'other-asg' })];
+  test('claims by foreign workers, or invalid workers older than the instance, do not protect it', () => {
+    const workers = [invalidWorker('bad', 'no metadata', { createdAt: NOW - 5001 }), worker('f1', i1, { asg: 'other-asg' })];
     const plan = decide(input({ pool: pool(workers), asg: strayAsg([5000]) }));
     expect(plan.strays.map((s) => s.instanceId)).toEqual([i1]);
+  });
+
+  // A worker cannot predate its instance, so one registered at or after the launch may run on it.
+  test.each([
+    { registeredAfterLaunch: -1, kept: false },
+    { registeredAfterLaunch: 0, kept: true },
+    { registeredAfterLaunch: 120, kept: true },
+    { registeredAfterLaunch: 120, busy: true, kept: true },
+    { registeredAfterLaunch: 120, drained: true, kept: true },
+  ])('a worker with invalid metadata registered $registeredAfterLaunch s after the launch (busy $busy, drained $drained): kept $kept', ({ registeredAfterLaunch, kept, ...fields }) => {
+    const bad = invalidWorker('bad', 'metadata is not JSON', { createdAt: NOW - 5000 + registeredAfterLaunch, ...fields });
+    const plan = decide(input({ pool: pool([bad]), asg: strayAsg([5000]) }));
+    expect(plan.strays.map((s) => s.instanceId)).toEqual(kept ? [] : [i1]);
+    expect(plan.counts.strays).toBe(1);
+    const line = `1 strays kept (${i1}): a worker with invalid metadata registered at or after their launch and may be running on them`;
+    if (kept) expect(plan.reasons).toContain(line);
+    else expect(plan.reasons).not.toContain(line);
+  });
+
+  test('a kept stray does not use up the cap: a younger stray launched after the invalid worker is reaped', () => {
+    const bad = invalidWorker('bad', 'no metadata', { createdAt: NOW - 2000 });
+    const plan = decide(input({ pool: pool([bad]), asg: strayAsg([5000, 900]) }));
+    expect(plan.strays.map((s) => s.instanceId)).toEqual([i2]);
+    expect(plan.counts).toMatchObject({ strays: 2, replacingStrays: 2 });
+    expect(plan.reasons).toContain(
+      `1 strays kept (${i1}): a worker with invalid metadata registered at or after their launch and may be running on them`,
+    );
+  });
+
+  test('a kept stray still counts as capacity, so no launch or scale-in happens around it', () => {
+    const { workers, instances } = idleFleet(1);
+    const group = asg({ instances: [...instances, instance(i2, { launchTime: NOW - 900 })] });
+    const bad = invalidWorker('bad', 'no metadata', { createdAt: NOW - 800, busy: true });
+    const plan = decide(input({ pool: pool([...workers, bad], 1), asg: group }));
+    expect(plan.strays).toEqual([]);
+    expect(plan.desiredCapacity).toBeUndefined();
+    expect(plan.terminate).toEqual([]);
+  });
+
+  test('many kept strays are listed in one abbreviated line', () => {
+    const bad = invalidWorker('bad', 'no metadata', { createdAt: NOW - 100 });
+    const plan = decide(input({ pool: pool([bad]), asg: strayAsg([5000, 4000, 3000, 2000, 1000, 900, 800]) }));
+    expect(plan.strays).toEqual([]);
+    const ids = [1, 2, 3, 4, 5].map(instanceId).join(', ');
+    expect(plan.reasons).toContain(
+      `7 strays kept (${ids}, 2 more): a worker with invalid metadata registered at or after their launch and may be running on them`,
+    );
   });
 
   test.each(['Terminating:Wait', 'Standby', 'Detached'])('an instance in state %s is never a stray', (lifecycleState) => {

@@ -12,6 +12,15 @@ const IGNORED_RULES: Record<string, string> = {
   W3010: 'The examples\' VPCs take their AZs from cdk.json context so synth works offline; the library itself names no AZ',
 };
 
+/** Single findings we accept, matched by rule and message, with the reason. */
+const ACCEPTED_FINDINGS: Array<{ rule: string; message: RegExp; reason: string }> = [
+  {
+    rule: 'E3016',
+    message: /'AutoScalingInstanceRefresh' was unexpected/,
+    reason: 'The AutoScalingInstanceRefresh update policy is newer than cfn-lint 1.51\'s schema; aws-cdk-lib 2.276 emits it for UpdatePolicy.instanceRefresh',
+  },
+];
+
 test('cfn-lint finds nothing in any synthesized example template', () => {
   const cfnLint = requireTool('cfn-lint', { pip: 'cfn-lint' });
   const assembly = buildExamples(exampleApp()).synth();
@@ -24,7 +33,9 @@ test('cfn-lint finds nothing in any synthesized example template', () => {
     timeout: 120_000,
   });
   const findings = result.stdout.split('\n').filter((line) => line.trim() !== '');
-  expect(findings).toEqual([]);
+  const accepted = findings.filter((line) => ACCEPTED_FINDINGS.some((f) => line.includes(`:${f.rule}:`) && f.message.test(line)));
+  expect(findings.filter((line) => !accepted.includes(line))).toEqual([]);
   expect(result.stderr).toBe('');
-  expect(result.status).toBe(0);
+  // cfn-lint exits non-zero exactly when it reported something; only accepted findings may remain.
+  expect(result.status === 0 || accepted.length > 0).toBe(true);
 });

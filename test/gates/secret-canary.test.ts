@@ -4,6 +4,7 @@ import { CfnParameter, SecretValue, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { buildExamples, exampleApp } from '../support/example-app';
+import { testApiKey } from '../support/pool-stack';
 
 const CANARY = 'CANARY-4f1e9c0d-secret-must-not-leak';
 
@@ -23,6 +24,7 @@ test('a plain-text credential is refused at synth, without echoing it', () => {
       vpc,
       workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z',
       credentials: WorkerPoolCredentials.fromValues(SecretValue.unsafePlainText(CANARY), SecretValue.unsafePlainText(CANARY)),
+      spaceliftApiKey: testApiKey(),
       machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
     });
   } catch (error) {
@@ -43,6 +45,7 @@ test('no file of a synthesized cloud assembly contains a credential value', () =
     vpc: new ec2.Vpc(stack, 'Vpc'),
     workerPoolId: '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z',
     credentials: WorkerPoolCredentials.fromValues(SecretValue.cfnParameter(token), SecretValue.cfnParameter(key)),
+    spaceliftApiKey: testApiKey(),
   });
   process.env.SPACELIFT_TOKEN = CANARY; // a token in the synth environment must not be picked up either
   try {

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { SpaceliftWorkerPool, type SpaceliftWorkerPoolProps, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { SpaceliftApiKey, SpaceliftWorkerPool, type SpaceliftWorkerPoolProps, WorkerImage, WorkerPoolCredentials } from '../../lib';
 
 export const POOL_ID = '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z';
 
@@ -15,8 +15,14 @@ export function poolStack(overrides: Partial<SpaceliftWorkerPoolProps> = {}) {
     vpc,
     workerPoolId: POOL_ID,
     credentials: WorkerPoolCredentials.fromSecret(secret),
+    spaceliftApiKey: testApiKey(),
     machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
     ...overrides,
   };
   return { app, stack, vpc, props, build: () => new SpaceliftWorkerPool(stack, 'Pool', props) };
+}
+
+/** An API key whose secret lives in an SSM SecureString parameter. */
+export function testApiKey(name = '/spacelift/api-key'): SpaceliftApiKey {
+  return SpaceliftApiKey.fromSecureStringParameter({ endpoint: 'https://acme.app.spacelift.io', apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9APIKY', parameterName: name });
 }

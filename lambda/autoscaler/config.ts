@@ -1,0 +1,75 @@
+import { DEFAULT_SCALING_CONFIG, DEMAND_SIGNALS, type ScalingConfig } from '../core/config';
+import { parseScaleDownDelay } from '../core/scale-down-delay';
+import { parseSchedule } from '../core/schedule';
+import { ConfigError, integer, oneOf, optionalString, requireString } from '../shared/env';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface AutoscalerConfig {
+  readonly spacelift: {
+    readonly endpoint: string;
+    readonly apiKeyId: string;
+    /** Secrets Manager secret ARN, or SSM parameter ARN or name, holding the API key secret. */
+    readonly apiKeySecretRef: string;
+    readonly workerPoolId: string;
+  };
+  readonly asgName: string;
+  readonly scaling: ScalingConfig;
+  /** Seconds between the starts of two ticks within one invocation. */
+  readonly pollIntervalSeconds: number;
+  /** How long one invocation keeps starting ticks; the function itself is scheduled every minute. */
+  readonly loopSeconds: number;
+}
+
+/**
+ * Defaults: a tick every 15 s so a queued run waits at most that long for a scale-out decision; 50 s of
+ * ticking per invocation leaves the rest of the minute for the last tick to finish before the next one starts.
+ */
+export const DEFAULT_POLL_INTERVAL_SECONDS = 15;
+export const DEFAULT_LOOP_SECONDS = 50;
+
+/** Reads and checks the autoscaler's environment; every error names the variable to fix. */
+export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
+  const defaults = DEFAULT_SCALING_CONFIG;
+  const scaling: ScalingConfig = {
+    minIdle: integer(env, 'MIN_IDLE', defaults.minIdle, { min: 0 }),
+    schedule: parsed(env, 'SCHEDULE', parseSchedule) ?? defaults.schedule,
+    demandSignal: oneOf(env, 'DEMAND_SIGNAL', DEMAND_SIGNALS, defaults.demandSignal),
+    // Unset means "close the whole gap at once", so there is no number to fall back to.
+    maxCreatePerTick: optionalString(env, 'MAX_CREATE_PER_TICK') === undefined
+      ? defaults.maxCreatePerTick
+      : integer(env, 'MAX_CREATE_PER_TICK', 1, { min: 1 }),
+    maxTerminatePerTick: integer(env, 'MAX_TERMINATE_PER_TICK', defaults.maxTerminatePerTick, { min: 0 }),
+    maxStraysPerTick: integer(env, 'MAX_STRAYS_PER_TICK', defaults.maxStraysPerTick, { min: 0 }),
+    registrationGraceSeconds: integer(env, 'REGISTRATION_GRACE_SECONDS', defaults.registrationGraceSeconds, { min: 0 }),
+    scaleDownDelay: parsed(env, 'SCALE_DOWN_DELAY', parseScaleDownDelay) ?? defaults.scaleDownDelay,
+  };
+  return {
+    spacelift: {
+      endpoint: requireString(env, 'SPACELIFT_API_ENDPOINT'),
+      apiKeyId: requireString(env, 'SPACELIFT_API_KEY_ID'),
+      apiKeySecretRef: requireString(env, 'SPACELIFT_API_KEY_SECRET_ARN'),
+      workerPoolId: requireString(env, 'SPACELIFT_WORKER_POOL_ID'),
+    },
+    asgName: requireString(env, 'ASG_NAME'),
+    scaling,
+    pollIntervalSeconds: integer(env, 'POLL_INTERVAL_SECONDS', DEFAULT_POLL_INTERVAL_SECONDS, { min: 5, max: 60 }),
+    // Lambda's own limit is 900 s; 0 means a single tick per invocation.
+    loopSeconds: integer(env, 'LOOP_SECONDS', DEFAULT_LOOP_SECONDS, { min: 0, max: 900 }),
+  };
+}
+
+/** Undefined when unset; otherwise the parser's result. */
+function parsed<T>(env: Env, name: string, parse: (text: string) => T): T | undefined {
+  const raw = optionalString(env, name);
+  return raw === undefined ? undefined : fromVariable(name, () => parse(raw));
+}
+
+/** Runs `build`, turning any error it throws into a ConfigError that names the variable the input came from. */
+export function fromVariable<T>(name: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw new ConfigError(`environment variable ${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The autoscaler Lambda: scheduled every minute, each invocation ticks every `pollIntervalSeconds` for
+ * `loopSeconds`, so a run queued just after a tick waits one poll interval for capacity, not a whole minute.
+ *
+ * Ticks start on a fixed grid (0, 15, 30, 45 s by default); a tick that overruns its slot skips the slots it
+ * missed rather than running back to back. No tick starts, and within a tick no drain starts, with less than
+ * `tickReserveMs` of invocation time left: a drain cut off by the Lambda timeout would leave a drained worker
+ * behind. Transient failures never make the invocation fail: retrying is the schedule's job (async retries are
+ * off), and a failed invocation would only add noise.
+ */
+import type { Context } from 'aws-lambda';
+import type { Fleet, WorkerPoolApi } from '../core/ports';
+import type { AutoscalerConfig } from './config';
+import { createExecutor, type AutoscalerLogger } from './execute';
+import { runTick, type AutoscalerMetrics, type TickDeps, type TickState } from './tick';
+
+export { AutoscalerMetric, METRICS_NAMESPACE, type AutoscalerMetrics } from './tick';
+export type { AutoscalerLogger } from './execute';
+
+/**
+ * One drain step (drain, terminate, a terminate retry at min size, undrain) at the 5 s per-attempt timeouts the
+ * entry point sets, plus room for a retry. The function timeout should exceed `loopSeconds` by at least this
+ * much and one tick's reads (90 s for the defaults); a shorter one only means fewer ticks per invocation.
+ */
+export const DEFAULT_TICK_RESERVE_MS = 30_000;
+
+export interface HandlerDeps {
+  readonly workerPool: WorkerPoolApi;
+  readonly fleet: Fleet;
+  readonly config: AutoscalerConfig;
+  readonly logger: AutoscalerLogger;
+  readonly metrics: AutoscalerMetrics;
+  /** Epoch seconds. */
+  readonly clock: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Default DEFAULT_TICK_RESERVE_MS. */
+  readonly tickReserveMs?: number;
+}
+
+export interface InvocationSummary {
+  readonly ticks: number;
+  /** Ticks that stopped before carrying out their plan. */
+  readonly failedTicks: number;
+  readonly errors: number;
+}
+
+export type AutoscalerHandler = (
+  event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+) => Promise<InvocationSummary>;
+
+/** The returned handler keeps the arrival estimate and owed undrains for as long as the container lives. */
+export function createHandler(deps: HandlerDeps): AutoscalerHandler {
+  const { config, logger } = deps;
+  const reserveMs = deps.tickReserveMs ?? DEFAULT_TICK_RESERVE_MS;
+  const executor = createExecutor({
+    workerPool: deps.workerPool,
+    fleet: deps.fleet,
+    logger,
+    drainReserveMs: reserveMs,
+  });
+  const state: TickState = {};
+  const tickDeps: TickDeps = {
+    workerPool: deps.workerPool,
+    fleet: deps.fleet,
+    executor,
+    asgName: config.asgName,
+    scaling: config.scaling,
+    logger,
+    metrics: deps.metrics,
+    clock: deps.clock,
+  };
+
+  return async (_event, context) => {
+    const timeLeftMs = () => context.getRemainingTimeInMillis();
+    const interval = config.pollIntervalSeconds;
+    const started = deps.clock();
+    let ticks = 0;
+    let failedTicks = 0;
+    let errors = 0;
+    for (;;) {
+      const outcome = await runTick(tickDeps, state, timeLeftMs);
+      ticks++;
+      if (!outcome.completed) failedTicks++;
+      errors += outcome.errors;
+
+      const elapsed = deps.clock() - started;
+      const nextStart = (Math.floor(elapsed / interval) + 1) * interval;
+      if (nextStart >= config.loopSeconds) break;
+      const waitMs = Math.round((nextStart - elapsed) * 1000);
+      const leftAtStart = timeLeftMs() - waitMs;
+      if (leftAtStart < reserveMs) {
+        logger.info('stopping early: too little invocation time left for another tick', { leftAtStart, reserveMs });
+        break;
+      }
+      await deps.sleep(waitMs);
+    }
+    const summary = { ticks, failedTicks, errors };
+    logger.info('invocation done', { ...summary, owedUndrains: executor.owedUndrains() });
+    return summary;
+  };
+}

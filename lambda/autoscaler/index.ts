@@ -1,0 +1,77 @@
+/**
+ * Lambda entry point (bundled to `assets/autoscaler/index.js`): wires the real adapters into `createHandler`.
+ * Invoked every minute by an EventBridge schedule; the event is ignored.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { Context } from 'aws-lambda';
+import { apiKeySecretReader } from '../aws/api-key';
+import { createAsgFleet } from '../aws/fleet';
+import { createWorkerPoolApi } from '../spacelift';
+import { fromVariable, loadAutoscalerConfig } from './config';
+import { createHandler, METRICS_NAMESPACE, type AutoscalerHandler, type InvocationSummary } from './handler';
+
+const SERVICE_NAME = 'spacelift-autoscaler';
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+
+// Short per-attempt timeouts keep one slow call from eating the tick; DEFAULT_TICK_RESERVE_MS assumes them.
+const SPACELIFT_TIMEOUT_MS = 5_000;
+const SPACELIFT_MAX_ATTEMPTS = 3;
+const AWS_REQUEST_HANDLER = { connectionTimeout: 3_000, requestTimeout: 5_000 };
+
+let autoscale: AutoscalerHandler | undefined;
+
+/** Built on the first invocation rather than at import, so a configuration error is one clear log line. */
+function build(): AutoscalerHandler {
+  const config = loadAutoscalerConfig(process.env);
+  const apiKeySecret = fromVariable('SPACELIFT_API_KEY_SECRET_ARN', () => apiKeySecretReader(config.spacelift.apiKeySecretRef));
+  const workerPool = fromVariable('SPACELIFT_API_ENDPOINT', () =>
+    createWorkerPoolApi({
+      endpoint: config.spacelift.endpoint,
+      apiKeyId: config.spacelift.apiKeyId,
+      apiKeySecret,
+      workerPoolId: config.spacelift.workerPoolId,
+      querySchedulableRuns: config.scaling.demandSignal === 'schedulableRunsCount',
+      timeoutMs: SPACELIFT_TIMEOUT_MS,
+      maxAttempts: SPACELIFT_MAX_ATTEMPTS,
+      logger,
+    }),
+  );
+  const fleet = createAsgFleet(
+    new AutoScalingClient({ requestHandler: AWS_REQUEST_HANDLER }),
+    new EC2Client({ requestHandler: AWS_REQUEST_HANDLER }),
+    config.asgName,
+  );
+  logger.info('autoscaler configured', {
+    workerPoolId: config.spacelift.workerPoolId,
+    asgName: config.asgName,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    loopSeconds: config.loopSeconds,
+    scaling: { ...config.scaling, scaleDownDelay: config.scaling.scaleDownDelay.toString() },
+  });
+  return createHandler({
+    workerPool,
+    fleet,
+    config,
+    logger,
+    metrics,
+    clock: () => Date.now() / 1000,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
+}
+
+export async function handler(event: unknown, context: Context): Promise<InvocationSummary> {
+  logger.addContext(context);
+  if (autoscale === undefined) {
+    try {
+      autoscale = build();
+    } catch (error) {
+      logger.error('autoscaler configuration is invalid; every invocation fails until it is fixed', { error });
+      throw error;
+    }
+  }
+  return autoscale(event, context);
+}

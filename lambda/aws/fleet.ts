@@ -1,0 +1,92 @@
+/**
+ * The Fleet port over one Auto Scaling group. A steady tick costs one DescribeAutoScalingGroups: launch times
+ * come from EC2 only for the instances the caller asks about (those without a worker), never for the whole group.
+ */
+import {
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
+import { paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
+import type { Fleet } from '../core/ports';
+import type { AsgSnapshot } from '../core/types';
+
+// EC2 accepts at most 200 values per filter. A filter, unlike InstanceIds, omits unknown ids instead of failing
+// the whole call with InvalidInstanceID.NotFound (a just-launched instance may not be visible to EC2 yet).
+const IDS_PER_CALL = 200;
+
+export function createAsgFleet(client: AutoScalingClient, ec2: EC2Client, asgName: string): Fleet {
+  return {
+    async describe(): Promise<AsgSnapshot> {
+      const response = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }));
+      const groups = response.AutoScalingGroups ?? [];
+      if (groups.length !== 1) {
+        throw new Error(`DescribeAutoScalingGroups returned ${groups.length} groups named ${asgName}, expected exactly one`);
+      }
+      const group = groups[0];
+      if (group.MinSize === undefined || group.MaxSize === undefined || group.DesiredCapacity === undefined) {
+        throw new Error(`Auto Scaling group ${asgName} was described without MinSize, MaxSize or DesiredCapacity`);
+      }
+      return {
+        name: asgName,
+        minSize: group.MinSize,
+        maxSize: group.MaxSize,
+        desiredCapacity: group.DesiredCapacity,
+        instances: (group.Instances ?? []).flatMap((instance) =>
+          instance.InstanceId === undefined
+            ? []
+            : [{
+              id: instance.InstanceId,
+              lifecycleState: instance.LifecycleState ?? 'Unknown',
+              protectedFromScaleIn: instance.ProtectedFromScaleIn ?? false,
+            }],
+        ),
+      };
+    },
+
+    async launchTimes(instanceIds) {
+      const times = new Map<string, number>();
+      for (let start = 0; start < instanceIds.length; start += IDS_PER_CALL) {
+        const batch = instanceIds.slice(start, start + IDS_PER_CALL);
+        const pages = paginateDescribeInstances(
+          { client: ec2 },
+          { Filters: [{ Name: 'instance-id', Values: [...batch] }], MaxResults: 1000 },
+        );
+        for await (const page of pages) {
+          for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+            if (instance.InstanceId !== undefined && instance.LaunchTime !== undefined) {
+              times.set(instance.InstanceId, Math.floor(instance.LaunchTime.getTime() / 1000));
+            }
+          }
+        }
+      }
+      return times;
+    },
+
+    async setDesiredCapacity(desired) {
+      // Cooldowns are for simple scaling policies; this function is the only scaler of the group.
+      await client.send(
+        new SetDesiredCapacityCommand({ AutoScalingGroupName: asgName, DesiredCapacity: desired, HonorCooldown: false }),
+      );
+    },
+
+    async terminateInstance(instanceId, decrementDesiredCapacity) {
+      await client.send(
+        new TerminateInstanceInAutoScalingGroupCommand({
+          InstanceId: instanceId,
+          ShouldDecrementDesiredCapacity: decrementDesiredCapacity,
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * AWS refuses a decrementing termination when desired capacity already equals min size: `ValidationError`
+ * "Currently, desiredSize equals minSize (N). Terminating instance without replacement will violate group's min
+ * size constraint. …". Matched by name, not class, so it holds if the SDK is bundled more than once.
+ */
+export function isMinSizeRejection(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationError' && /min ?size/i.test(error.message);
+}

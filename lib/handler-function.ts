@@ -1,0 +1,102 @@
+import * as path from 'path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionPlacement } from './function-placement';
+import { acknowledgeWildcards } from './nag';
+import type { ISpaceliftApiKeyConfig } from './spacelift-api-key';
+
+/** Settings of one bundled handler, internal to the library. */
+export interface HandlerFunctionProps extends FunctionPlacement {
+  /** Directory name under `assets/`. */
+  readonly asset: 'autoscaler' | 'drain';
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly environment: { [key: string]: string };
+  readonly spaceliftApiKey: ISpaceliftApiKeyConfig;
+  readonly workerPoolId: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey?: kms.IKey;
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+const ASSETS = path.join(__dirname, '..', 'assets');
+
+/**
+ * A function running one of the handlers bundled into `assets/` at build time, with its own role,
+ * its own log group, and read access to the Spacelift API key. Nothing is shared between functions.
+ */
+export class HandlerFunction extends Construct {
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+      permissionsBoundary: props.permissionsBoundary,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [this.logGroup.logGroupArn],
+    }));
+    if (props.vpc) {
+      // What AWSLambdaVPCAccessExecutionRole grants, minus the managed policy. ENI actions have no
+      // resource-level permissions for creation and description.
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+      }));
+    }
+    if (props.tracing === lambda.Tracing.ACTIVE) {
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+      }));
+    }
+    if (props.vpc || props.tracing === lambda.Tracing.ACTIVE) {
+      acknowledgeWildcards(this.role, { resources: ['*'] },
+        'Lambda VPC network interface actions and X-Ray segment uploads have no resource-level permissions.');
+    }
+    props.spaceliftApiKey.grantRead(this.role);
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: props.description,
+      code: lambda.Code.fromAsset(path.join(ASSETS, props.asset)),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: props.tracing,
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
+      securityGroups: props.vpc ? props.securityGroups : undefined,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        SPACELIFT_API_ENDPOINT: props.spaceliftApiKey.endpoint,
+        SPACELIFT_API_KEY_ID: props.spaceliftApiKey.apiKeyId,
+        SPACELIFT_API_KEY_SECRET_ARN: props.spaceliftApiKey.secretArn,
+        SPACELIFT_WORKER_POOL_ID: props.workerPoolId,
+        POWERTOOLS_SERVICE_NAME: `spacelift-${props.asset}`,
+        AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+        ...props.environment,
+      },
+    });
+  }
+}

@@ -1,0 +1,184 @@
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as hooktargets from 'aws-cdk-lib/aws-autoscaling-hooktargets';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_SCHEDULE, minMaxReceiveCount, validateSchedule, type DrainSchedule } from '../lambda/drain/schedule';
+import type { FunctionPlacement } from './function-placement';
+import { HandlerFunction } from './handler-function';
+import { acknowledgeWildcards } from './nag';
+import type { ISpaceliftApiKeyConfig } from './spacelift-api-key';
+import { WorkerPoolConfigError } from './validation';
+
+/** How terminations wait for busy workers. */
+export interface DrainOptions {
+  /**
+   * How long a terminating instance may wait for its worker's run to finish, from the start of the
+   * termination. Covers Spacelift's default 70-minute run timeout plus 10 minutes for the launcher to
+   * upload results. After it the instance is terminated anyway, and the drain function logs an error.
+   * Must not exceed the hook's global timeout, min(100 × heartbeatTimeout, 48 hours).
+   * @default Duration.minutes(80)
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks-overview.html
+   */
+  readonly drainTimeout?: Duration;
+  /**
+   * The termination hook's heartbeat timeout. The drain function records a heartbeat at every
+   * re-check, so it only matters when the function cannot run at all.
+   * @default Duration.minutes(10)
+   */
+  readonly heartbeatTimeout?: Duration;
+  /**
+   * How often a busy worker is checked again while its instance waits to terminate.
+   * @default Duration.minutes(1)
+   */
+  readonly recheckInterval?: Duration;
+  /**
+   * Drains a worker as soon as EC2 warns that its spot instance will be interrupted, so it takes
+   * no new run in its last two minutes. With `capacityRebalance`, rebalance recommendations drain
+   * it too, since the group then replaces the instance.
+   * @default true
+   */
+  readonly drainOnSpotInterruption?: boolean;
+}
+
+/** Internal props of {@link WorkerDrain}. */
+export interface WorkerDrainProps extends DrainOptions {
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  readonly spaceliftApiKey: ISpaceliftApiKeyConfig;
+  readonly workerPoolId: string;
+  /** Whether the group replaces spot instances on rebalance recommendations. */
+  readonly capacityRebalance: boolean;
+  readonly placement?: FunctionPlacement;
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey?: kms.IKey;
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+}
+
+const FUNCTION_TIMEOUT = Duration.minutes(1);
+// AWS recommends a visibility timeout of six times the function timeout for SQS event sources.
+const VISIBILITY_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6);
+
+/**
+ * The backstop that makes every termination wait for its worker: an `EC2_INSTANCE_TERMINATING`
+ * lifecycle hook delivers to an encrypted, SSL-only queue with a dead-letter queue, and the drain
+ * function drains the worker, heartbeats the hook while the worker is busy, and completes the
+ * action once it is idle. It covers instance refresh, health replacement, spot rebalancing and a
+ * human in the console alike.
+ */
+export class WorkerDrain extends Construct {
+  /** Lifecycle notifications, spot warnings and the drain function's own re-checks. */
+  public readonly queue: sqs.Queue;
+  /** Messages that could not be processed after bounded receives. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The drain function. */
+  public readonly function: lambda.Function;
+  /** The termination lifecycle hook. */
+  public readonly lifecycleHook: autoscaling.LifecycleHook;
+
+  constructor(scope: Construct, id: string, props: WorkerDrainProps) {
+    super(scope, id);
+    const schedule = this.schedule(props);
+    const maxReceiveCount = minMaxReceiveCount(schedule, VISIBILITY_TIMEOUT.toSeconds());
+    const problems = validateSchedule(schedule, { queue: { visibilityTimeout: VISIBILITY_TIMEOUT.toSeconds(), maxReceiveCount } });
+    if (problems.length > 0) {
+      throw new WorkerPoolConfigError(this, `drain.${problems[0].setting}`, problems.map((p) => p.message).join('; '));
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      // SQS-managed keys, not aws/sqs: EventBridge cannot send to a queue under the AWS managed KMS key.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: VISIBILITY_TIMEOUT,
+      retentionPeriod: Duration.days(4),
+      // Enough receives to ride out a Spacelift outage as long as the drain budget; a malformed
+      // message still reaches the DLQ after a bounded number of receives.
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+    });
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      asset: 'drain',
+      description: `Drains Spacelift workers of ${props.autoScalingGroup.node.path} before their instances terminate`,
+      timeout: FUNCTION_TIMEOUT,
+      spaceliftApiKey: props.spaceliftApiKey,
+      workerPoolId: props.workerPoolId,
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      permissionsBoundary: props.permissionsBoundary,
+      ...props.placement,
+      environment: {
+        QUEUE_URL: this.queue.queueUrl,
+        DRAIN_TIMEOUT_SECONDS: String(schedule.drainTimeout),
+        HEARTBEAT_TIMEOUT_SECONDS: String(schedule.heartbeatTimeout),
+        RECHECK_INTERVAL_SECONDS: String(schedule.recheckInterval),
+      },
+    });
+    this.function = handler.function;
+    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+      resources: [props.autoScalingGroup.autoScalingGroupArn],
+    }));
+    acknowledgeWildcards(handler.role, { resources: [props.autoScalingGroup.autoScalingGroupArn] },
+      'Lifecycle actions are scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
+    // Re-checks of busy workers go back to the same queue with a delay.
+    this.queue.grantSendMessages(handler.role);
+    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+
+    // The hook's notification role is created by QueueHook: separate from the instance role, and
+    // only allowed to send to this queue.
+    this.lifecycleHook = props.autoScalingGroup.addLifecycleHook('DrainHook', {
+      lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
+      defaultResult: autoscaling.DefaultResult.CONTINUE,
+      heartbeatTimeout: Duration.seconds(schedule.heartbeatTimeout),
+      notificationTarget: new hooktargets.QueueHook(this.queue),
+    });
+
+    if (props.drainOnSpotInterruption ?? true) {
+      // EC2 events carry no group name, so the rule matches every instance in the region; the
+      // function ignores instances that run none of this pool's workers. A rebalance recommendation
+      // alone terminates nothing: draining on it without capacity rebalancing would strand the worker.
+      new events.Rule(this, 'SpotWarnings', {
+        description: `Drains Spacelift workers of ${props.autoScalingGroup.node.path} on spot interruption warnings`,
+        eventPattern: {
+          source: ['aws.ec2'],
+          detailType: props.capacityRebalance
+            ? ['EC2 Spot Instance Interruption Warning', 'EC2 Instance Rebalance Recommendation']
+            : ['EC2 Spot Instance Interruption Warning'],
+        },
+        targets: [new targets.SqsQueue(this.queue)],
+      });
+    }
+  }
+
+  private schedule(props: WorkerDrainProps): DrainSchedule {
+    const seconds = (value: Duration | undefined, fallback: number, prop: string): number => {
+      if (value === undefined) return fallback;
+      if (Token.isUnresolved(value.toSeconds())) {
+        throw new WorkerPoolConfigError(this, prop, 'must be known at synth, not a token');
+      }
+      return value.toSeconds();
+    };
+    const schedule = {
+      drainTimeout: seconds(props.drainTimeout, DEFAULT_SCHEDULE.drainTimeout, 'drain.drainTimeout'),
+      heartbeatTimeout: seconds(props.heartbeatTimeout, DEFAULT_SCHEDULE.heartbeatTimeout, 'drain.heartbeatTimeout'),
+      recheckInterval: seconds(props.recheckInterval, DEFAULT_SCHEDULE.recheckInterval, 'drain.recheckInterval'),
+    };
+    if (schedule.drainTimeout < 70 * 60) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:shortDrain',
+        `drain.drainTimeout (${schedule.drainTimeout} s) is shorter than Spacelift's default 70-minute run timeout: `
+        + 'a long run on a terminating instance is killed when it runs out');
+    }
+    return schedule;
+  }
+}

@@ -1,0 +1,272 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ScaleDownDelay as PolicyDelay } from '../lambda/core/scale-down-delay';
+import { validateScheduleFloor } from '../lambda/core/schedule';
+import type { FunctionPlacement } from './function-placement';
+import { HandlerFunction } from './handler-function';
+import { acknowledgeWildcards } from './nag';
+import type { ISpaceliftApiKeyConfig } from './spacelift-api-key';
+import { WorkerPoolConfigError, validateInteger } from './validation';
+
+/** Which Spacelift figure counts as runs waiting for a worker. */
+export enum DemandSignal {
+  /** `workerPool.pendingRuns`, what Spacelift's own autoscaler uses. */
+  PENDING_RUNS = 'pendingRuns',
+  /** `workerPool.schedulableRunsCount`: runs that could start right now. */
+  SCHEDULABLE_RUNS = 'schedulableRunsCount',
+}
+
+/** Options of the break-even scale-down delay. */
+export interface BreakEvenScaleDownOptions {
+  /**
+   * What a fresh worker costs to get: launch, boot, launcher download and registration.
+   * @default Duration.minutes(2)
+   */
+  readonly bootTime?: Duration;
+  /**
+   * The shortest time an idle worker is kept, e.g. for a dependent stack's run to be queued.
+   * @default Duration.minutes(1)
+   */
+  readonly minimum?: Duration;
+  /**
+   * The longest time an idle worker is kept.
+   * @default Duration.minutes(10)
+   */
+  readonly maximum?: Duration;
+}
+
+/** How long a worker must be idle before scale-in may remove it. */
+export class ScaleDownDelay {
+  /** Always the same delay. */
+  public static fixed(delay: Duration): ScaleDownDelay {
+    return new ScaleDownDelay(() => PolicyDelay.fixed(delay.toSeconds()).toString());
+  }
+
+  /**
+   * Keeps an idle worker about as long as a re-boot costs, longer when runs arrive often and
+   * shorter after a burst (when many workers share the arrivals). This is the default.
+   */
+  public static breakEven(options: BreakEvenScaleDownOptions = {}): ScaleDownDelay {
+    return new ScaleDownDelay(() => PolicyDelay.breakEven({
+      bootSeconds: options.bootTime?.toSeconds(),
+      minSeconds: options.minimum?.toSeconds(),
+      maxSeconds: options.maximum?.toSeconds(),
+    }).toString());
+  }
+
+  private constructor(private readonly render: () => string) {}
+
+  /** The form the autoscaler function reads from `SCALE_DOWN_DELAY`. */
+  public toEnvironmentValue(): string {
+    return this.render();
+  }
+}
+
+/** A time window that keeps idle workers ready, e.g. during business hours. */
+export interface IdleWorkersWindow {
+  /** IANA time zone, e.g. `Europe/Berlin`. */
+  readonly timezone: string;
+  /** Days the window opens on: 1 = Monday ... 6 = Saturday, 0 or 7 = Sunday. */
+  readonly daysOfWeek: number[];
+  /** Local opening time, `HH:MM`. */
+  readonly start: string;
+  /** Local closing time, `HH:MM` (`24:00` for midnight; earlier than `start` for overnight windows). */
+  readonly end: string;
+  /** Idle workers to keep while the window is open. */
+  readonly minIdle: number;
+}
+
+/** Options of the autoscaler. */
+export interface AutoscalingOptions {
+  /**
+   * Runs the autoscaler. Without it, scale the group yourself; terminations are still drained.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * How often the function is invoked. Each invocation keeps deciding every `pollInterval` until
+   * shortly before the next one.
+   * @default Duration.minutes(1)
+   */
+  readonly scheduleRate?: Duration;
+  /**
+   * Time between two scaling decisions. A run queued just after a decision waits at most this
+   * long before its instance is launched.
+   * @default Duration.seconds(15)
+   */
+  readonly pollInterval?: Duration;
+  /**
+   * Idle workers to keep at all times, on top of busy workers and queued runs.
+   * @default 0
+   */
+  readonly minIdle?: number;
+  /**
+   * Windows that keep more idle workers, e.g. business hours.
+   * @default - none
+   */
+  readonly idleWorkersWindows?: IdleWorkersWindow[];
+  /**
+   * The queue figure that counts as demand.
+   * @default DemandSignal.PENDING_RUNS
+   */
+  readonly demandSignal?: DemandSignal;
+  /**
+   * Most instances launched per decision.
+   * @default - the whole gap between demand and capacity (capped by maxSize)
+   */
+  readonly maxCreatePerTick?: number;
+  /**
+   * Most idle workers drained and terminated per decision.
+   * @default 1
+   */
+  readonly maxTerminatePerTick?: number;
+  /**
+   * Most stray instances (no worker after `registrationGrace`) replaced per decision; 0 disables.
+   * @default 1
+   */
+  readonly maxStraysPerTick?: number;
+  /**
+   * How long an instance may run without a registered worker before it counts as a stray.
+   * @default Duration.minutes(10)
+   */
+  readonly registrationGrace?: Duration;
+  /**
+   * How long a worker must be idle before scale-in may remove it.
+   * @default ScaleDownDelay.breakEven()
+   */
+  readonly scaleDownDelay?: ScaleDownDelay;
+}
+
+/** Internal props of {@link WorkerPoolAutoscaler}. */
+export interface WorkerPoolAutoscalerProps extends AutoscalingOptions {
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  readonly spaceliftApiKey: ISpaceliftApiKeyConfig;
+  readonly workerPoolId: string;
+  readonly placement?: FunctionPlacement;
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey?: kms.IKey;
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+}
+
+/** Leaves time between the end of one invocation's loop and the start of the next. */
+const LOOP_MARGIN_SECONDS = 10;
+
+/**
+ * The scheduled autoscaler: raises desired capacity for queued runs in one step, and removes
+ * idle workers only by draining them, confirming they are idle, and terminating exactly those
+ * instances. It never lowers desired capacity to shrink the group.
+ */
+export class WorkerPoolAutoscaler extends Construct {
+  /** The autoscaler function. */
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: WorkerPoolAutoscalerProps) {
+    super(scope, id);
+    const environment = this.environment(props);
+    const scheduleRate = props.scheduleRate ?? Duration.minutes(1);
+    const pollSeconds = Number(environment.POLL_INTERVAL_SECONDS);
+    const loopSeconds = Number(environment.LOOP_SECONDS);
+    const maxTerminate = Number(environment.MAX_TERMINATE_PER_TICK);
+    const maxStrays = Number(environment.MAX_STRAYS_PER_TICK);
+    // A worst-case tick: two snapshots, then per termination a drain, a terminate and maybe an
+    // undrain, each with the Spacelift client's bounded retries.
+    const tickSeconds = 30 + 30 * maxTerminate + 10 * maxStrays;
+    const timeoutSeconds = loopSeconds + tickSeconds;
+    if (timeoutSeconds > 900) {
+      throw new WorkerPoolConfigError(this, 'autoscaling.maxTerminatePerTick',
+        `a tick with ${maxTerminate} terminations and ${maxStrays} strays needs up to ${tickSeconds} s, which with the `
+        + `${loopSeconds} s polling loop exceeds Lambda's 15-minute limit`);
+    }
+    if (pollSeconds > scheduleRate.toSeconds()) {
+      throw new WorkerPoolConfigError(this, 'autoscaling.pollInterval', 'must not exceed scheduleRate');
+    }
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      asset: 'autoscaler',
+      description: `Scales the Spacelift workers of ${props.autoScalingGroup.node.path}`,
+      timeout: Duration.seconds(timeoutSeconds),
+      // One decision-maker per group: concurrent runs could each launch for the same queue.
+      reservedConcurrentExecutions: 1,
+      spaceliftApiKey: props.spaceliftApiKey,
+      workerPoolId: props.workerPoolId,
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      permissionsBoundary: props.permissionsBoundary,
+      ...props.placement,
+      environment: { ...environment, ASG_NAME: props.autoScalingGroup.autoScalingGroupName },
+    });
+    this.function = handler.function;
+    // The next scheduled run is the retry; a retried run could overlap it.
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+
+    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
+      resources: ['*'],
+    }));
+    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+      resources: [props.autoScalingGroup.autoScalingGroupArn],
+    }));
+    acknowledgeWildcards(handler.role, { resources: ['*'] },
+      'autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances support no resource-level permissions; both are read-only.');
+    acknowledgeWildcards(handler.role, { resources: [props.autoScalingGroup.autoScalingGroupArn] },
+      'Scaling actions are scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
+
+    new events.Rule(this, 'Schedule', {
+      description: `Runs the autoscaler of ${props.autoScalingGroup.node.path}`,
+      schedule: events.Schedule.rate(scheduleRate),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+  }
+
+  /** Validates the options and renders them as the variables `lambda/autoscaler` reads. */
+  private environment(props: AutoscalingOptions): { [key: string]: string } {
+    const seconds = (value: Duration | undefined, fallback: number, prop: string, min: number, max: number): number => {
+      const s = value === undefined ? fallback : value.toSeconds();
+      if (Token.isUnresolved(s)) throw new WorkerPoolConfigError(this, prop, 'must be known at synth, not a token');
+      validateInteger(this, prop, s, min, max);
+      return s;
+    };
+    const scheduleSeconds = seconds(props.scheduleRate, 60, 'autoscaling.scheduleRate', 60, 3600);
+    const pollSeconds = seconds(props.pollInterval, 15, 'autoscaling.pollInterval', 5, 60);
+    const graceSeconds = seconds(props.registrationGrace, 600, 'autoscaling.registrationGrace', 60, 3600);
+    validateInteger(this, 'autoscaling.minIdle', props.minIdle, 0);
+    validateInteger(this, 'autoscaling.maxCreatePerTick', props.maxCreatePerTick, 1);
+    validateInteger(this, 'autoscaling.maxTerminatePerTick', props.maxTerminatePerTick, 0);
+    validateInteger(this, 'autoscaling.maxStraysPerTick', props.maxStraysPerTick, 0);
+    const windows = props.idleWorkersWindows ?? [];
+    windows.forEach((window, i) => this.check(`autoscaling.idleWorkersWindows[${i}]`, () => validateScheduleFloor(window, `idleWorkersWindows[${i}]`)));
+    const scaleDownDelay = this.check('autoscaling.scaleDownDelay', () => (props.scaleDownDelay ?? ScaleDownDelay.breakEven()).toEnvironmentValue());
+
+    const environment: { [key: string]: string } = {
+      POLL_INTERVAL_SECONDS: String(pollSeconds),
+      // Keep ticking until shortly before the next scheduled invocation.
+      LOOP_SECONDS: String(Math.max(0, scheduleSeconds - LOOP_MARGIN_SECONDS)),
+      MIN_IDLE: String(props.minIdle ?? 0),
+      DEMAND_SIGNAL: props.demandSignal ?? DemandSignal.PENDING_RUNS,
+      MAX_TERMINATE_PER_TICK: String(props.maxTerminatePerTick ?? 1),
+      MAX_STRAYS_PER_TICK: String(props.maxStraysPerTick ?? 1),
+      REGISTRATION_GRACE_SECONDS: String(graceSeconds),
+      SCALE_DOWN_DELAY: scaleDownDelay,
+    };
+    if (props.maxCreatePerTick !== undefined) environment.MAX_CREATE_PER_TICK = String(props.maxCreatePerTick);
+    if (windows.length > 0) environment.SCHEDULE = JSON.stringify(windows);
+    return environment;
+  }
+
+  /** Runs a validator shared with the function and reports its message under the prop's name. */
+  private check<T>(prop: string, validate: () => T): T {
+    try {
+      return validate();
+    } catch (error) {
+      throw new WorkerPoolConfigError(this, prop, (error as Error).message);
+    }
+  }
+}
