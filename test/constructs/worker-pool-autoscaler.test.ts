@@ -1,0 +1,103 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DemandSignal, ScaleDownDelay, SpaceliftWorkerPool } from '../../lib';
+import { poolStack } from '../support/pool-stack';
+
+describe('autoscaler', () => {
+  const { stack, build } = poolStack();
+  const pool = build();
+  const template = Template.fromStack(stack);
+  const fnId = stack.getLogicalId(pool.autoscaler!.node.defaultChild as any);
+  const groupId = stack.getLogicalId(pool.autoScalingGroup.node.defaultChild as any);
+
+  test('runs alone, is never retried, and loops within its timeout', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 1,
+      Timeout: 50 + 30 + 30 + 10,
+      Environment: { Variables: Match.objectLike({
+        ASG_NAME: { Ref: groupId },
+        POLL_INTERVAL_SECONDS: '15',
+        LOOP_SECONDS: '50',
+        MIN_IDLE: '0',
+        DEMAND_SIGNAL: 'pendingRuns',
+        MAX_TERMINATE_PER_TICK: '1',
+        MAX_STRAYS_PER_TICK: '1',
+        REGISTRATION_GRACE_SECONDS: '600',
+        SCALE_DOWN_DELAY: 'breakEven:boot=120,min=60,max=600',
+        MAX_CREATE_PER_TICK: Match.absent(),
+      }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
+    });
+  });
+
+  test('mutating actions are scoped to this group; only describes use "*"', () => {
+    const role = stack.getLogicalId(pool.autoscaler!.role!.node.defaultChild as any);
+    const statements = Object.values<any>(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const onStar = statements.filter((s) => s.Resource === '*').flatMap((s) => [].concat(s.Action));
+    expect(onStar.sort()).toEqual(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
+    const scaling = statements.find((s) => [].concat(s.Action).includes('autoscaling:SetDesiredCapacity'));
+    expect(scaling.Action).toEqual(['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup']);
+    expect(JSON.stringify(scaling.Resource)).toContain(`{"Ref":"${groupId}"}`);
+    const all = statements.flatMap((s) => [].concat(s.Action));
+    expect(all).not.toContain('autoscaling:DetachInstances');
+    expect(all).not.toContain('ec2:TerminateInstances');
+  });
+
+  test('options reach the function environment', () => {
+    const { stack: s2, props } = poolStack();
+    const p2 = new SpaceliftWorkerPool(s2, 'Pool', {
+      ...props,
+      autoscaling: {
+        pollInterval: Duration.seconds(10),
+        minIdle: 1,
+        idleWorkersWindows: [{ timezone: 'Europe/Berlin', daysOfWeek: [1, 2, 3, 4, 5], start: '08:00', end: '18:00', minIdle: 3 }],
+        demandSignal: DemandSignal.SCHEDULABLE_RUNS,
+        maxCreatePerTick: 4,
+        maxTerminatePerTick: 2,
+        scaleDownDelay: ScaleDownDelay.fixed(Duration.minutes(5)),
+      },
+    });
+    Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: Match.absent(),
+      Timeout: 50 + 30 + 60 + 10,
+      Environment: { Variables: Match.objectLike({
+        POLL_INTERVAL_SECONDS: '10', MIN_IDLE: '1', DEMAND_SIGNAL: 'schedulableRunsCount', MAX_CREATE_PER_TICK: '4',
+        MAX_TERMINATE_PER_TICK: '2', SCALE_DOWN_DELAY: 'fixed:300',
+        SCHEDULE: JSON.stringify([{ timezone: 'Europe/Berlin', daysOfWeek: [1, 2, 3, 4, 5], start: '08:00', end: '18:00', minIdle: 3 }]),
+      }) },
+    });
+    expect(p2.autoscaler).toBeDefined();
+  });
+
+  test('disabled autoscaling leaves the drain in place', () => {
+    const { stack: s2, props } = poolStack();
+    const p2 = new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling: { enabled: false } });
+    expect(p2.autoscaler).toBeUndefined();
+    const t2 = Template.fromStack(s2);
+    t2.resourceCountIs('AWS::AutoScaling::LifecycleHook', 1);
+    expect(Object.values<any>(t2.findResources('AWS::Events::Rule')).every((r) => r.Properties.ScheduleExpression === undefined)).toBe(true);
+  });
+
+  test.each<[string, object, RegExp]>([
+    ['a poll interval below 5 s', { pollInterval: Duration.seconds(2) }, /invalid "autoscaling.pollInterval": must be an integer between 5 and 60/],
+    ['a bad time zone', { idleWorkersWindows: [{ timezone: 'Mars/Olympus', daysOfWeek: [1], start: '08:00', end: '18:00', minIdle: 1 }] },
+      /invalid "autoscaling.idleWorkersWindows\[0\]"/],
+    ['a bad window time', { idleWorkersWindows: [{ timezone: 'UTC', daysOfWeek: [1], start: '8am', end: '18:00', minIdle: 1 }] },
+      /invalid "autoscaling.idleWorkersWindows\[0\]"/],
+    ['a negative minIdle', { minIdle: -1 }, /invalid "autoscaling.minIdle"/],
+    ['zero maxCreatePerTick', { maxCreatePerTick: 0 }, /invalid "autoscaling.maxCreatePerTick"/],
+    ['a break-even maximum below its minimum', { scaleDownDelay: ScaleDownDelay.breakEven({ minimum: Duration.minutes(5), maximum: Duration.minutes(1) }) },
+      /invalid "autoscaling.scaleDownDelay"/],
+    ['so many terminations per tick that Lambda cannot finish them', { maxTerminatePerTick: 40 }, /invalid "autoscaling.maxTerminatePerTick".*15-minute/],
+  ])('%s fails at synth', (_name, autoscaling, message) => {
+    const { stack: s2, props } = poolStack();
+    expect(() => new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling })).toThrow(message);
+  });
+});
