@@ -45,7 +45,7 @@ export interface BreakEvenScaleDownOptions {
 /** How long a worker must be idle before scale-in may remove it. */
 export class ScaleDownDelay {
   /** Always the same delay. */
-  public static fixed(delay: Duration): ScaleDownDelay {
+  public static constant(delay: Duration): ScaleDownDelay {
     return new ScaleDownDelay(() => PolicyDelay.fixed(delay.toSeconds()).toString());
   }
 

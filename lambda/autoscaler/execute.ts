@@ -8,10 +8,13 @@
  *   on it: a launcher that registers late may already have a run.
  * - A worker is terminated only after a drain that reported it idle; a busy reply, or a termination that fails,
  *   undrains it again, so no worker is left drained by us.
- * - An undrain that fails is owed: the worker id is remembered (in this container) and the undrain retried on
- *   each later tick while the worker is still drained on an InService instance. Until then the policy neither
- *   counts nor picks the instance (drained workers are not capacity), so the cost is one idle instance, not a run.
- *   Once the instance leaves InService (e.g. it is terminating) its drain is wanted and the debt is dropped.
+ * - Every undrain stays pending (in this container) until a later tick's pool snapshot shows the worker
+ *   undrained: a failed undrain, or a timed-out drain request that Spacelift applies after our undrain, would
+ *   otherwise leave the worker drained for good. The policy neither counts nor picks a drained worker's instance,
+ *   so until then the cost is one idle instance, never a run. While the worker is still drained on an InService
+ *   instance, each tick undrains it once more; once the worker is gone or its instance leaves InService (e.g. it
+ *   is terminating, and its drain is wanted), the undrain is dropped. A cold start forgets pending undrains: the
+ *   UndrainFailures metric and the error log name the worker, and DrainedInstances shows it.
  *
  * Every TerminateInstanceInAutoScalingGroup also passes the ASG's termination lifecycle hook, whose drain handler
  * waits for busy workers: the checks here keep that last line of defence from ever being needed.
@@ -55,7 +58,7 @@ export interface Execution {
 
 export interface ExecutionInput {
   readonly plan: Plan;
-  /** The snapshots the plan was made from; owed undrains are checked against them (no extra reads). */
+  /** The snapshots the plan was made from; pending undrains are checked against them (no extra reads). */
   readonly pool: PoolSnapshot;
   readonly asg: AsgSnapshot;
   /** Milliseconds left in the invocation (`context.getRemainingTimeInMillis`). */
@@ -63,10 +66,10 @@ export interface ExecutionInput {
 }
 
 export interface Executor {
-  /** Retries undrains owed from earlier ticks, then carries out the plan. */
+  /** Settles the undrains pending from earlier ticks, then carries out the plan. */
   execute(input: ExecutionInput): Promise<Execution>;
-  /** Worker ids we drained and could not undrain yet. */
-  owedUndrains(): readonly string[];
+  /** Workers we undrained, or failed to, that no snapshot has shown undrained yet. */
+  pendingUndrains(): readonly string[];
 }
 
 /**
@@ -90,15 +93,14 @@ function mayHaveApplied(error: unknown): boolean {
 export function createExecutor(deps: ExecutorDeps): Executor {
   const { workerPool, fleet, logger } = deps;
   /** Worker id → the instance it was on when we drained it. */
-  const owed = new Map<string, string>();
+  const pending = new Map<string, string>();
 
   async function undrain(workerId: string, instanceId: string, why: string, result: Execution): Promise<void> {
+    pending.set(workerId, instanceId);
     try {
       await workerPool.undrain(workerId);
-      owed.delete(workerId);
       logger.info('undrained worker', { workerId, instanceId, why });
     } catch (error) {
-      owed.set(workerId, instanceId);
       result.undrainFailures++;
       result.errors++;
       logger.error(
@@ -229,20 +231,20 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     await terminateDrained(termination, result);
   }
 
-  async function settleOwedUndrains(pool: PoolSnapshot, asg: AsgSnapshot, result: Execution): Promise<void> {
-    for (const [workerId, instanceId] of [...owed]) {
+  async function settlePendingUndrains(pool: PoolSnapshot, asg: AsgSnapshot, result: Execution): Promise<void> {
+    for (const [workerId, instanceId] of [...pending]) {
       const worker = pool.workers.find((w) => w.id === workerId);
       const instance = asg.instances.find((i) => i.id === instanceId);
       let settled: string | undefined;
       if (worker === undefined) settled = 'the worker is gone';
-      else if (!worker.drained) settled = 'the worker is no longer drained';
+      else if (!worker.drained) settled = 'the snapshot shows the worker undrained';
       else if (instance?.lifecycleState !== 'InService') settled = 'the instance is leaving the group, so its drain is wanted';
       if (settled !== undefined) {
-        owed.delete(workerId);
-        logger.info('owed undrain no longer needed', { workerId, instanceId, why: settled });
+        pending.delete(workerId);
+        logger.debug('undrain settled', { workerId, instanceId, why: settled });
         continue;
       }
-      await undrain(workerId, instanceId, 'retrying an undrain that failed on an earlier tick', result);
+      await undrain(workerId, instanceId, 'still drained after an earlier undrain (failed, or overtaken by a late drain)', result);
     }
   }
 
@@ -257,7 +259,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         undrainFailures: 0,
         errors: 0,
       };
-      await settleOwedUndrains(pool, asg, result);
+      await settlePendingUndrains(pool, asg, result);
       await scaleOut(plan, result);
       await reapStrays(plan.strays, result);
       for (const [index, termination] of plan.terminate.entries()) {
@@ -275,6 +277,6 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return result;
     },
 
-    owedUndrains: () => [...owed.keys()],
+    pendingUndrains: () => [...pending.keys()],
   };
 }

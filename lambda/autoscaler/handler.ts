@@ -49,7 +49,7 @@ export type AutoscalerHandler = (
   context: Pick<Context, 'getRemainingTimeInMillis'>,
 ) => Promise<InvocationSummary>;
 
-/** The returned handler keeps the arrival estimate and owed undrains for as long as the container lives. */
+/** The returned handler keeps the arrival estimate and pending undrains for as long as the container lives. */
 export function createHandler(deps: HandlerDeps): AutoscalerHandler {
   const { config, logger } = deps;
   const reserveMs = deps.tickReserveMs ?? DEFAULT_TICK_RESERVE_MS;
@@ -96,7 +96,7 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
       await deps.sleep(waitMs);
     }
     const summary = { ticks, failedTicks, errors };
-    logger.info('invocation done', { ...summary, owedUndrains: executor.owedUndrains() });
+    logger.info('invocation done', { ...summary, pendingUndrains: executor.pendingUndrains() });
     return summary;
   };
 }

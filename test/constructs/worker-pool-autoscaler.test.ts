@@ -61,7 +61,7 @@ describe('autoscaler', () => {
         demandSignal: DemandSignal.SCHEDULABLE_RUNS,
         maxCreatePerTick: 4,
         maxTerminatePerTick: 2,
-        scaleDownDelay: ScaleDownDelay.fixed(Duration.minutes(5)),
+        scaleDownDelay: ScaleDownDelay.constant(Duration.minutes(5)),
       },
     });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
