@@ -27,6 +27,11 @@ function build(): ReturnType<typeof createHandler> {
     apiKeyId: config.spacelift.apiKeyId,
     apiKeySecret: apiKeySecretReader(config.spacelift.apiKeySecretRef),
     workerPoolId: config.spacelift.workerPoolId,
+    // Two calls per message (snapshot, drain) should fit the 60 s function timeout: 3 attempts of at
+    // most 8 s each plus backoff. A slower Spacelift makes the record time out and be redelivered;
+    // the heartbeat sent before any Spacelift call has already kept the hook alive.
+    timeoutMs: 8_000,
+    maxAttempts: 3,
     logger,
   });
   logger.info('drain handler configured', { workerPoolId: config.spacelift.workerPoolId, schedule: config.schedule });
