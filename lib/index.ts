@@ -6,3 +6,4 @@ export * from './worker-log-groups';
 export * from './worker-drain';
 export * from './worker-pool-autoscaler';
 export * from './function-placement';
+export * from './launcher-options';

@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { FunctionPlacement } from './function-placement';
+import { launcherChecksumsKey, workerBootstrapParameters } from './bootstrap-config';
+import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
 import { acknowledgeWildcards } from './nag';
 import type { SpaceliftApiKey } from './spacelift-api-key';
 import { WorkerDrain, type DrainOptions } from './worker-drain';
@@ -262,11 +264,50 @@ export interface SpaceliftWorkerPoolProps {
    * @default Duration.seconds(15)
    */
   readonly poweroffDelay?: Duration;
+  /**
+   * Shuts the instance down (which terminates it) when the bootstrap or the launcher fails. Turn it
+   * off to keep a failed worker running for debugging; it then holds a slot of the group until you
+   * terminate it. A launcher that exits normally always shuts the instance down.
+   * @default true
+   */
+  readonly powerOffOnError?: boolean;
+  /**
+   * Launcher settings: comms, timeouts, mounts, runtime, images, environment, secret environment,
+   * proxy, CA certificates and the user it runs as.
+   * @default - polling `https://app.spacelift.io`, the launcher's own defaults, run as root
+   */
+  readonly launcher?: LauncherOptions;
+  /**
+   * Self-hosted Spacelift: the launcher comes from your S3 bucket and is checked against a SHA256
+   * instead of Spacelift's signature, and it runs as a dedicated `spacelift` user by default. Set
+   * `launcher.comms` to the URL of your installation.
+   * @default - Spacelift SaaS: the launcher is downloaded from `downloadBaseUrl` and its signature verified
+   */
+  readonly selfHosted?: SelfHostedOptions;
+  /**
+   * What runs before the launcher starts on each worker: ECR logins and your own commands.
+   * @default - nothing
+   */
+  readonly preStartHooks?: PreStartHooks;
+  /**
+   * Where the launcher, its `_SHA256SUMS` and `_SHA256SUMS.sig` are downloaded from, for a mirror.
+   * The signature is verified whatever the source.
+   * @default 'https://downloads.spacelift.io'
+   */
+  readonly downloadBaseUrl?: string;
+  /**
+   * The ASCII-armored OpenPGP public key that signs the launcher checksums, for a mirror that
+   * re-signs them. Needs `signingKeyFingerprint`.
+   * @default - Spacelift's public key, shipped in this package (`lib/bootstrap/spacelift-signing-key.asc`)
+   */
+  readonly signingKey?: string;
+  /**
+   * Fingerprint of the key that must have signed the launcher checksums; a signature by any other
+   * key is refused.
+   * @default '175FD97AD2358EFE02832978E302FB5AA29D88F7' (Spacelift)
+   */
+  readonly signingKeyFingerprint?: string;
 }
-
-const DEFAULT_DOWNLOAD_BASE_URL = 'https://downloads.spacelift.io';
-/** The key Spacelift signs launcher checksums with (see the Terraform module's user data). */
-const SPACELIFT_SIGNING_KEY_FINGERPRINT = '175FD97AD2358EFE02832978E302FB5AA29D88F7';
 
 /**
  * A Spacelift private worker pool on an EC2 Auto Scaling group: one worker per instance.
@@ -352,16 +393,19 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       instanceType: props.instanceTypes ? undefined : instanceTypes[0],
       role: this.role,
       securityGroup: securityGroups[0],
-      userData: renderWorkerBootstrap({
-        credentialsSecretArn: credentials.secret.secretArn,
-        tokenKey: credentials.tokenKey,
-        privateKeyKey: credentials.privateKeyKey,
+      userData: renderWorkerBootstrap(this, workerBootstrapParameters(this, {
+        credentials,
         infoLogGroupName: this.logGroups.infoLog.logGroupName,
         errorLogGroupName: this.logGroups.errorLog.logGroupName,
         poweroffDelaySeconds: poweroffDelay,
-        downloadBaseUrl: DEFAULT_DOWNLOAD_BASE_URL,
-        signingKeyFingerprint: SPACELIFT_SIGNING_KEY_FINGERPRINT,
-      }),
+        powerOffOnError: props.powerOffOnError,
+        launcher: props.launcher,
+        selfHosted: props.selfHosted,
+        preStartHooks: props.preStartHooks,
+        downloadBaseUrl: props.downloadBaseUrl,
+        signingKey: props.signingKey,
+        signingKeyFingerprint: props.signingKeyFingerprint,
+      })),
       blockDevices: [this.rootVolume(props.rootVolume ?? {})],
       detailedMonitoring: props.detailedMonitoring ?? false,
       instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
@@ -370,6 +414,7 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
     for (const extra of securityGroups.slice(1)) {
       this.launchTemplate.connections.addSecurityGroup(extra);
     }
+    this.grantBootstrapAccess(props);
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
@@ -558,6 +603,36 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
     }
     for (const statement of statements) {
       this.role.addToPrincipalPolicy(statement);
+    }
+  }
+
+  /**
+   * What the bootstrap reads besides the credentials: the self-hosted launcher object, the secrets
+   * of `launcher.secretEnvironment`, and the ECR repositories of the pre-start login.
+   */
+  private grantBootstrapAccess(props: SpaceliftWorkerPoolProps): void {
+    if (props.selfHosted) {
+      const { launcherBucket: bucket, launcherObjectKey: key, launcherSha256 } = props.selfHosted;
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects(key), ...(launcherSha256 ? [] : [bucket.arnForObjects(launcherChecksumsKey(props.selfHosted))])],
+      }));
+      bucket.encryptionKey?.grantDecrypt(this.role);
+    }
+    const secrets = new Set(Object.values(props.launcher?.secretEnvironment ?? {}).map((v) => v.secret));
+    for (const secret of secrets) {
+      secret.grantRead(this.role);
+    }
+    const repositories = props.preStartHooks?.ecrRepositories ?? [];
+    for (const repository of repositories) {
+      repository.grantPull(this.role);
+    }
+    if (repositories.length > 0) {
+      acknowledgeWildcards(this.role, { resources: ['*'] },
+        'ecr:GetAuthorizationToken (the pre-start docker login to ECR) has no resource-level permissions; pulls are granted per repository.'
+        + ((props.sessionManagerAccess ?? true)
+          ? ' Session Manager\'s ssmmessages channel actions and ssm:UpdateInstanceInformation have no resource-level permissions either.'
+          : ''));
     }
   }
 

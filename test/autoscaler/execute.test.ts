@@ -1,5 +1,5 @@
 import { createExecutor, type ExecutionInput } from '../../lambda/autoscaler/execute';
-import type { AsgSnapshot, Plan, PoolSnapshot } from '../../lambda/core';
+import type { AsgSnapshot, Plan } from '../../lambda/core';
 import { SpaceliftApiError } from '../../lambda/spacelift';
 import {
   ASG,
@@ -29,13 +29,9 @@ function setup(workers = [worker('w1', i1), worker('w2', i2)], asg = group()) {
   const fleet = new InMemoryFleet(asg);
   const logger = new RecordingLogger();
   const executor = createExecutor({ workerPool: pool, fleet, logger, drainReserveMs: 1_000 });
-  const run = async (p: Plan, timeLeftMs = 60_000) => {
-    const input: ExecutionInput = {
-      plan: p,
-      pool: { pendingRuns: 0, workers: (await pool.snapshot()).workers } satisfies PoolSnapshot,
-      asg: fleet.group,
-      timeLeftMs: () => timeLeftMs,
-    };
+  /** One tick's execution, from the current state of both fakes; `calls` then hold only this run's calls. */
+  const run = (p: Plan, timeLeftMs = 60_000) => {
+    const input: ExecutionInput = { plan: p, pool: pool.state(), asg: fleet.group, timeLeftMs: () => timeLeftMs };
     pool.calls.length = 0;
     return executor.execute(input);
   };
@@ -330,10 +326,9 @@ describe('strays', () => {
 
   test('the re-check snapshot fails: no stray is terminated', async () => {
     const { pool, fleet, run } = setup([worker('w1', i1)], strayGroup);
-    const p = plan({ strays });
-    const input = { plan: p, pool: await pool.snapshot(), asg: fleet.group, timeLeftMs: () => 60_000 };
     pool.failNext('snapshot', spaceliftError('timeout'));
-    const result = await createExecutor({ workerPool: pool, fleet, logger: new RecordingLogger(), drainReserveMs: 0 }).execute(input);
+    const result = await run(plan({ strays }));
+    expect(pool.calls).toEqual(['snapshot']);
     expect(fleet.calls).toEqual([]);
     expect(result).toMatchObject({ straysReaped: 0, errors: 1 });
   });

@@ -66,10 +66,15 @@ export class InMemoryPool implements WorkerPoolApi {
     return this;
   }
 
+  /** The pool as a snapshot would show it, without a call. */
+  state(): PoolSnapshot {
+    return { pendingRuns: this.pendingRuns, workers: [...this.byId.values()] };
+  }
+
   async snapshot(): Promise<PoolSnapshot> {
     this.calls.push('snapshot');
     this.fail('snapshot', () => undefined);
-    return { pendingRuns: this.pendingRuns, workers: [...this.byId.values()] };
+    return this.state();
   }
 
   async drain(workerId: string): Promise<DrainResult> {

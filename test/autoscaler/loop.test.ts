@@ -1,0 +1,164 @@
+/**
+ * The polling loop of one invocation, on a fake clock: ticks on the poll-interval grid, stop at LOOP_SECONDS or
+ * before the invocation deadline, and survive failing ticks.
+ */
+import { loadAutoscalerConfig } from '../../lambda/autoscaler/config';
+import { AutoscalerMetric, createHandler, DEFAULT_TICK_RESERVE_MS, METRICS_NAMESPACE } from '../../lambda/autoscaler/handler';
+import { METRICS_NAMESPACE as DRAIN_METRICS_NAMESPACE } from '../../lambda/drain/handler';
+import { SpaceliftApiError } from '../../lambda/spacelift';
+import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
+
+const ENV = {
+  SPACELIFT_API_ENDPOINT: 'https://acme.app.spacelift.io',
+  SPACELIFT_API_KEY_ID: '01APIKEY',
+  SPACELIFT_API_KEY_SECRET_ARN: '/spacelift/api-key',
+  SPACELIFT_WORKER_POOL_ID: '01POOL',
+  ASG_NAME: ASG,
+};
+
+interface LoopSetup {
+  readonly env?: Record<string, string>;
+  /** Invocation time left when it starts. */
+  readonly budgetMs?: number;
+  /** Seconds each pool snapshot takes on the fake clock. */
+  readonly snapshotSeconds?: (tick: number) => number;
+  readonly tickReserveMs?: number;
+}
+
+function setup(options: LoopSetup = {}) {
+  let now = NOW;
+  const pool = new InMemoryPool([worker('w1', instanceId(1), { busy: true })]);
+  const fleet = new InMemoryFleet({ name: ASG, minSize: 0, maxSize: 10, desiredCapacity: 1, instances: [instance(instanceId(1))] });
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const tickStarts: number[] = [];
+  const sleeps: number[] = [];
+  const snapshot = pool.snapshot.bind(pool);
+  pool.snapshot = async () => {
+    tickStarts.push(now - NOW);
+    now += options.snapshotSeconds?.(tickStarts.length) ?? 0;
+    return snapshot();
+  };
+  const handler = createHandler({
+    workerPool: pool,
+    fleet,
+    config: loadAutoscalerConfig({ ...ENV, ...options.env }),
+    logger,
+    metrics,
+    clock: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms / 1000;
+    },
+    tickReserveMs: options.tickReserveMs,
+  });
+  const invoke = () => {
+    const deadline = now * 1000 + (options.budgetMs ?? 120_000);
+    return handler({ source: 'aws.events' }, { getRemainingTimeInMillis: () => deadline - now * 1000 });
+  };
+  return { pool, fleet, logger, metrics, invoke, tickStarts, sleeps };
+}
+
+describe('polling loop', () => {
+  test('defaults: ticks at 0, 15, 30 and 45 s, then stops (LOOP_SECONDS 50)', async () => {
+    const { invoke, tickStarts, sleeps, metrics } = setup();
+    await expect(invoke()).resolves.toEqual({ ticks: 4, failedTicks: 0, errors: 0 });
+    expect(tickStarts).toEqual([0, 15, 30, 45]);
+    expect(sleeps).toEqual([15_000, 15_000, 15_000]);
+    expect(metrics.published).toHaveLength(4);
+  });
+
+  test('ticks stay on the grid when a tick takes time', async () => {
+    const { invoke, tickStarts, sleeps } = setup({ snapshotSeconds: () => 2.5 });
+    await invoke();
+    expect(tickStarts).toEqual([0, 15, 30, 45]);
+    expect(sleeps).toEqual([12_500, 12_500, 12_500]);
+  });
+
+  test('a tick that overruns its slot skips the missed slot instead of running back to back', async () => {
+    const { invoke, tickStarts } = setup({ snapshotSeconds: (tick) => (tick === 1 ? 20 : 1) });
+    await invoke();
+    expect(tickStarts).toEqual([0, 30, 45]);
+  });
+
+  test('POLL_INTERVAL_SECONDS and LOOP_SECONDS are honoured', async () => {
+    const { invoke, tickStarts } = setup({ env: { POLL_INTERVAL_SECONDS: '10', LOOP_SECONDS: '35' } });
+    await invoke();
+    expect(tickStarts).toEqual([0, 10, 20, 30]);
+  });
+
+  test('LOOP_SECONDS 0: a single tick and no sleep', async () => {
+    const { invoke, sleeps } = setup({ env: { LOOP_SECONDS: '0' } });
+    await expect(invoke()).resolves.toMatchObject({ ticks: 1 });
+    expect(sleeps).toEqual([]);
+  });
+
+  test('stops before the invocation deadline: no tick starts with less than the reserve left', async () => {
+    const { invoke, tickStarts, logger } = setup({ budgetMs: 60_000 });
+    await invoke();
+    // At 30 s, 30 s are left (= the reserve); at 45 s only 15 s would be.
+    expect(DEFAULT_TICK_RESERVE_MS).toBe(30_000);
+    expect(tickStarts).toEqual([0, 15, 30]);
+    expect(logger.at('info')).toContainEqual(expect.objectContaining({
+      message: 'stopping early: too little invocation time left for another tick',
+      attributes: { leftAtStart: 15_000, reserveMs: 30_000 },
+    }));
+  });
+
+  test('the first tick always runs, even with little time left (its drains are guarded separately)', async () => {
+    const { invoke, tickStarts } = setup({ budgetMs: 5_000 });
+    await invoke();
+    expect(tickStarts).toEqual([0]);
+  });
+
+  test('a failing tick is logged and counted, and the loop goes on; the invocation does not throw', async () => {
+    const { pool, invoke, tickStarts, logger, metrics } = setup();
+    const down = new SpaceliftApiError('http', 'Spacelift WorkerPoolSnapshot failed: HTTP 503 (after 4 attempts)', {
+      retryable: true,
+      operation: 'WorkerPoolSnapshot',
+      status: 503,
+    });
+    pool.failNext('snapshot', down).failNext('snapshot', down);
+
+    await expect(invoke()).resolves.toEqual({ ticks: 4, failedTicks: 2, errors: 2 });
+    expect(tickStarts).toEqual([0, 15, 30, 45]);
+    expect(logger.messages('error')).toEqual([
+      'tick failed; the next tick starts again from fresh snapshots',
+      'tick failed; the next tick starts again from fresh snapshots',
+    ]);
+    expect(metrics.published.map((batch) => batch.values[AutoscalerMetric.Errors])).toEqual([1, 1, 0, 0]);
+  });
+
+  test('an AWS failure fails the tick the same way', async () => {
+    const { fleet, invoke } = setup({ env: { LOOP_SECONDS: '0' } });
+    fleet.failNext('describe', Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    await expect(invoke()).resolves.toEqual({ ticks: 1, failedTicks: 1, errors: 1 });
+  });
+
+  test('launch times that cannot be read: the tick goes on without strays, and the error is counted', async () => {
+    const { fleet, invoke, logger } = setup({ env: { LOOP_SECONDS: '0' } });
+    fleet.group = { ...fleet.group, desiredCapacity: 2, instances: [...fleet.group.instances, instance(instanceId(2), { launchTime: NOW - 5000 })] };
+    fleet.failNext('launchTimes', new Error('UnauthorizedOperation'));
+    await expect(invoke()).resolves.toEqual({ ticks: 1, failedTicks: 0, errors: 1 });
+    expect(fleet.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
+    expect(logger.messages('warn')).toContain('could not read EC2 launch times; instances without a worker count as launching this tick');
+  });
+
+  test('the arrival estimate carries over between ticks and warm invocations', async () => {
+    const { pool, invoke, logger } = setup({ env: { SCALE_DOWN_DELAY: 'breakEven' } });
+    const delays = () => logger.at('info').filter((e) => e.message === 'scaling plan').map((e) => e.attributes.scaleDownDelaySeconds);
+    // A run starts on a new worker every invocation (45 s of ticks each): once the estimate spans one half-life
+    // (600 s) the delay leaves its neutral value (one boot, 120 s) for a longer one.
+    for (let invocation = 0; invocation < 16; invocation++) {
+      pool.add(worker(`busy${invocation}`, instanceId(100 + invocation), { busy: true }));
+      await invoke();
+    }
+    const seen = delays();
+    expect(seen[0]).toBe(120);
+    expect(seen[seen.length - 1]).toBeGreaterThan(120);
+  });
+
+  test('shares the drain handler\'s metrics namespace', () => {
+    expect(METRICS_NAMESPACE).toBe(DRAIN_METRICS_NAMESPACE);
+  });
+});
