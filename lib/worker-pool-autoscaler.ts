@@ -157,6 +157,7 @@ export interface WorkerPoolAutoscalerProps extends AutoscalingOptions {
 
 /** Leaves time between the end of one invocation's loop and the start of the next. */
 const LOOP_MARGIN_SECONDS = 10;
+const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 
 /**
  * The scheduled autoscaler: raises desired capacity for queued runs in one step, and removes
@@ -172,18 +173,19 @@ export class WorkerPoolAutoscaler extends Construct {
     const environment = this.environment(props);
     const scheduleRate = props.scheduleRate ?? Duration.minutes(1);
     const pollSeconds = Number(environment.POLL_INTERVAL_SECONDS);
-    const loopSeconds = Number(environment.LOOP_SECONDS);
     const maxTerminate = Number(environment.MAX_TERMINATE_PER_TICK);
     const maxStrays = Number(environment.MAX_STRAYS_PER_TICK);
     // A worst-case tick: two snapshots, then per termination a drain, a terminate and maybe an
     // undrain, each with the Spacelift client's bounded retries.
     const tickSeconds = 30 + 30 * maxTerminate + 10 * maxStrays;
-    const timeoutSeconds = loopSeconds + tickSeconds;
-    if (timeoutSeconds > 900) {
+    if (tickSeconds > MAX_LAMBDA_TIMEOUT_SECONDS) {
       throw new WorkerPoolConfigError(this, 'autoscaling.maxTerminatePerTick',
-        `a tick with ${maxTerminate} terminations and ${maxStrays} strays needs up to ${tickSeconds} s, which with the `
-        + `${loopSeconds} s polling loop exceeds Lambda's 15-minute limit`);
+        `a tick with ${maxTerminate} terminations and ${maxStrays} strays needs up to ${tickSeconds} s, more than Lambda's 15-minute limit`);
     }
+    // Keep deciding until shortly before the next invocation, within Lambda's limit.
+    const loopSeconds = Math.min(Number(environment.LOOP_SECONDS), MAX_LAMBDA_TIMEOUT_SECONDS - tickSeconds);
+    environment.LOOP_SECONDS = String(loopSeconds);
+    const timeoutSeconds = loopSeconds + tickSeconds;
     if (pollSeconds > scheduleRate.toSeconds()) {
       throw new WorkerPoolConfigError(this, 'autoscaling.pollInterval', 'must not exceed scheduleRate');
     }
@@ -247,7 +249,6 @@ export class WorkerPoolAutoscaler extends Construct {
 
     const environment: { [key: string]: string } = {
       POLL_INTERVAL_SECONDS: String(pollSeconds),
-      // Keep ticking until shortly before the next scheduled invocation.
       LOOP_SECONDS: String(Math.max(0, scheduleSeconds - LOOP_MARGIN_SECONDS)),
       MIN_IDLE: String(props.minIdle ?? 0),
       DEMAND_SIGNAL: props.demandSignal ?? DemandSignal.PENDING_RUNS,

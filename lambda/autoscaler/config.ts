@@ -2,17 +2,12 @@ import { DEFAULT_SCALING_CONFIG, DEMAND_SIGNALS, type ScalingConfig } from '../c
 import { parseScaleDownDelay } from '../core/scale-down-delay';
 import { parseSchedule } from '../core/schedule';
 import { ConfigError, integer, oneOf, optionalString, requireString } from '../shared/env';
+import { loadSpaceliftEnv, type SpaceliftEnv } from '../shared/spacelift-env';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export interface AutoscalerConfig {
-  readonly spacelift: {
-    readonly endpoint: string;
-    readonly apiKeyId: string;
-    /** Secrets Manager secret ARN, or SSM parameter ARN or name, holding the API key secret. */
-    readonly apiKeySecretRef: string;
-    readonly workerPoolId: string;
-  };
+  readonly spacelift: SpaceliftEnv;
   readonly asgName: string;
   readonly scaling: ScalingConfig;
   /** Seconds between the starts of two ticks within one invocation. */
@@ -45,12 +40,7 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     scaleDownDelay: parsed(env, 'SCALE_DOWN_DELAY', parseScaleDownDelay) ?? defaults.scaleDownDelay,
   };
   return {
-    spacelift: {
-      endpoint: requireString(env, 'SPACELIFT_API_ENDPOINT'),
-      apiKeyId: requireString(env, 'SPACELIFT_API_KEY_ID'),
-      apiKeySecretRef: requireString(env, 'SPACELIFT_API_KEY_SECRET_ARN'),
-      workerPoolId: requireString(env, 'SPACELIFT_WORKER_POOL_ID'),
-    },
+    spacelift: loadSpaceliftEnv(env),
     asgName: requireString(env, 'ASG_NAME'),
     scaling,
     pollIntervalSeconds: integer(env, 'POLL_INTERVAL_SECONDS', DEFAULT_POLL_INTERVAL_SECONDS, { min: 5, max: 60 }),

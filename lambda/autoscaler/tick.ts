@@ -23,11 +23,7 @@ export interface AutoscalerMetrics {
   publishStoredMetrics(): unknown;
 }
 
-/**
- * The drain handler's namespace: both functions' metrics sit side by side. It is not imported from
- * lambda/drain/handler because that would bundle the drain handler's dependencies into this function.
- */
-export const METRICS_NAMESPACE = 'CdkEc2WorkerPool';
+export { METRICS_NAMESPACE } from '../shared/spacelift-env';
 
 export const AutoscalerMetric = {
   PendingRuns: 'PendingRuns',

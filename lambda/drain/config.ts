@@ -1,14 +1,9 @@
 import { ConfigError, integer, requireString } from '../shared/env';
+import { loadSpaceliftEnv, type SpaceliftEnv } from '../shared/spacelift-env';
 import { DEFAULT_SCHEDULE, validateSchedule, type DrainSchedule } from './schedule';
 
 export interface DrainConfig {
-  readonly spacelift: {
-    readonly endpoint: string;
-    readonly apiKeyId: string;
-    /** Secrets Manager secret ARN, or SSM parameter ARN or name, holding the API key secret. */
-    readonly apiKeySecretRef: string;
-    readonly workerPoolId: string;
-  };
+  readonly spacelift: SpaceliftEnv;
   /** The drain queue itself: re-checks go back to it. */
   readonly queueUrl: string;
   readonly schedule: DrainSchedule;
@@ -37,12 +32,7 @@ export function loadDrainConfig(env: Readonly<Record<string, string | undefined>
     );
   }
   return {
-    spacelift: {
-      endpoint: requireString(env, 'SPACELIFT_API_ENDPOINT'),
-      apiKeyId: requireString(env, 'SPACELIFT_API_KEY_ID'),
-      apiKeySecretRef: requireString(env, 'SPACELIFT_API_KEY_SECRET_ARN'),
-      workerPoolId: requireString(env, 'SPACELIFT_WORKER_POOL_ID'),
-    },
+    spacelift: loadSpaceliftEnv(env),
     queueUrl: requireString(env, 'QUEUE_URL'),
     schedule,
   };

@@ -43,7 +43,7 @@ export interface DrainMetrics {
   publishStoredMetrics(): unknown;
 }
 
-export const METRICS_NAMESPACE = 'CdkEc2WorkerPool';
+export { METRICS_NAMESPACE } from '../shared/spacelift-env';
 
 export const DrainMetric = {
   MessagesReceived: 'MessagesReceived',

@@ -3,7 +3,6 @@
  * metrics sink that keeps each published batch (one per tick).
  */
 import type { DrainResult, Fleet, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker, AsgSnapshot, AsgInstance } from '../../lambda/core';
-import type { AutoscalerLogger } from '../../lambda/autoscaler/execute';
 import type { AutoscalerMetrics } from '../../lambda/autoscaler/tick';
 
 export const ASG = 'workers-asg';
@@ -184,33 +183,7 @@ export function plan(fields: Partial<Omit<Plan, 'counts'>> & { counts?: Partial<
   };
 }
 
-export interface LogEntry {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly message: string;
-  readonly attributes: Record<string, unknown>;
-}
-
-export class RecordingLogger implements AutoscalerLogger {
-  readonly entries: LogEntry[] = [];
-  debug = this.record('debug');
-  info = this.record('info');
-  warn = this.record('warn');
-  error = this.record('error');
-
-  at(level: LogEntry['level']): LogEntry[] {
-    return this.entries.filter((e) => e.level === level);
-  }
-
-  messages(level?: LogEntry['level']): string[] {
-    return (level === undefined ? this.entries : this.at(level)).map((e) => e.message);
-  }
-
-  private record(level: LogEntry['level']) {
-    return (message: unknown, ...extra: unknown[]): void => {
-      this.entries.push({ level, message: String(message), attributes: Object.assign({}, ...extra) });
-    };
-  }
-}
+export { type LogEntry, RecordingLogger } from '../support/recording-logger';
 
 /** Keeps each published batch: one per tick. */
 export class RecordingMetrics implements AutoscalerMetrics {

@@ -3,8 +3,7 @@
  * before the invocation deadline, and survive failing ticks.
  */
 import { loadAutoscalerConfig } from '../../lambda/autoscaler/config';
-import { AutoscalerMetric, createHandler, DEFAULT_TICK_RESERVE_MS, METRICS_NAMESPACE } from '../../lambda/autoscaler/handler';
-import { METRICS_NAMESPACE as DRAIN_METRICS_NAMESPACE } from '../../lambda/drain/handler';
+import { AutoscalerMetric, createHandler, DEFAULT_TICK_RESERVE_MS } from '../../lambda/autoscaler/handler';
 import { SpaceliftApiError } from '../../lambda/spacelift';
 import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
 
@@ -156,9 +155,5 @@ describe('polling loop', () => {
     const seen = delays();
     expect(seen[0]).toBe(120);
     expect(seen[seen.length - 1]).toBeGreaterThan(120);
-  });
-
-  test('shares the drain handler\'s metrics namespace', () => {
-    expect(METRICS_NAMESPACE).toBe(DRAIN_METRICS_NAMESPACE);
   });
 });

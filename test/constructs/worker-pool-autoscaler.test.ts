@@ -76,6 +76,15 @@ describe('autoscaler', () => {
     expect(p2.autoscaler).toBeDefined();
   });
 
+  test('a long schedule rate keeps the polling loop within Lambda\'s 15-minute limit', () => {
+    const { stack: s2, props } = poolStack();
+    new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling: { scheduleRate: Duration.minutes(30) } });
+    Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 900,
+      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 70) }) },
+    });
+  });
+
   test('disabled autoscaling leaves the drain in place', () => {
     const { stack: s2, props } = poolStack();
     const p2 = new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling: { enabled: false } });

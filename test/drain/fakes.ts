@@ -18,7 +18,8 @@ import { createLifecycleActions } from '../../lambda/aws/lifecycle';
 import { parseWorkerMetadata } from '../../lambda/core/metadata';
 import type { DrainResult, WorkerPoolApi } from '../../lambda/core/ports';
 import type { PoolSnapshot, Worker } from '../../lambda/core/types';
-import { createHandler, type DrainLogger, type DrainMetrics } from '../../lambda/drain/handler';
+import { createHandler, type DrainMetrics } from '../../lambda/drain/handler';
+import { RecordingLogger } from '../support/recording-logger';
 import type { RecheckMessage } from '../../lambda/drain/messages';
 import { createRequeue } from '../../lambda/drain/requeue';
 import { globalTimeout, type DrainSchedule } from '../../lambda/drain/schedule';
@@ -164,29 +165,7 @@ export class HookModel {
   }
 }
 
-export interface LogEntry {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly message: string;
-  readonly attributes: Record<string, unknown>;
-}
-
-export class RecordingLogger implements DrainLogger {
-  readonly entries: LogEntry[] = [];
-  debug = this.record('debug');
-  info = this.record('info');
-  warn = this.record('warn');
-  error = this.record('error');
-
-  at(level: LogEntry['level']): LogEntry[] {
-    return this.entries.filter((e) => e.level === level);
-  }
-
-  private record(level: LogEntry['level']) {
-    return (message: unknown, ...extra: unknown[]): void => {
-      this.entries.push({ level, message: String(message), attributes: Object.assign({}, ...extra) });
-    };
-  }
-}
+export { type LogEntry, RecordingLogger } from '../support/recording-logger';
 
 export class RecordingMetrics implements DrainMetrics {
   readonly totals = new Map<string, number>();
