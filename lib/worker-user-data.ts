@@ -21,10 +21,8 @@ const BOOTSTRAP_DIR = path.join(__dirname, 'bootstrap');
 const TEMPLATE = path.join(BOOTSTRAP_DIR, 'worker-bootstrap.sh');
 const SIGNING_KEY_FILE = path.join(BOOTSTRAP_DIR, 'spacelift-signing-key.asc');
 const PACK_MARKER = '# @@PACK@@';
-/** Parameter lines longer than this move into the compressed part of the user data. */
-const INLINE_PARAMETER_LIMIT = 240;
-/** Room reserved per CloudFormation token, whose resolved length is unknown at synth. */
-const TOKEN_ALLOWANCE_BYTES = 320;
+/** Room reserved per CloudFormation token in user data, whose resolved length is unknown at synth. */
+const TOKEN_ALLOWANCE_BYTES = 200;
 
 /** Spacelift's launcher signing key, as shipped in this package. */
 export function embeddedSigningKey(): string {
@@ -115,13 +113,14 @@ export function renderWorkerBootstrapScript(scope: IConstruct, params: WorkerBoo
 }
 
 /**
- * The user data: the script's head (parameters and the systemd unit) in plain text, and the
- * program after the pack marker, plus any long parameter, gzip+base64 encoded. The full script
- * does not fit in EC2's 16 KB user data limit otherwise (Spacelift's RSA key alone is 4 KB).
+ * The user data: the script's head (header, the parameters that are CloudFormation tokens and the
+ * systemd unit) in plain text; the literal parameters and the program after the pack marker gzip+base64
+ * encoded. The full script does not fit in EC2's 16 KB user data limit otherwise (Spacelift's RSA key
+ * alone is 4 KB). Tokens must stay in plain text for CloudFormation to resolve them.
  */
 export function packWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapParameters, internals = PRODUCTION_INTERNALS): string {
   const { head, body } = renderParts(scope, params, internals);
-  const inline = head.filter((l) => !l.parameter || l.token || l.text.length <= INLINE_PARAMETER_LIMIT);
+  const inline = head.filter((l) => !l.parameter || l.token);
   const moved = head.filter((l) => !inline.includes(l)).map((l) => l.text);
   const program = [...moved, ...stripComments(body)].join('\n') + '\n';
   const gzip = zlib.gzipSync(Buffer.from(program, 'utf8'), { level: 9 });
@@ -129,12 +128,12 @@ export function packWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapPa
   const packed = gzip.toString('base64');
   return [
     ...inline.map((l) => l.text),
-    '# The rest of the script (lib/bootstrap/worker-bootstrap.sh of cdk-ec2-workerpool), gzip+base64.',
-    '# Read it with: sed -n "s/^packed=.\\(.*\\).$/\\1/p" <this file> | base64 -d | gunzip',
+    '# The literal parameters and the program, gzip+base64. To read them:',
+    '#   sed -n "s/^packed=.\\(.*\\).$/\\1/p" <this file> | base64 -d | gunzip',
     `packed='${packed}'`,
     'if ! program=$(printf %s "$packed" | base64 -d | gunzip); then',
-    '  echo "spacelift-bootstrap: FATAL: cannot unpack the bootstrap program" >&2',
-    '  if [[ "$POWER_OFF_ON_ERROR" == true ]]; then systemctl poweroff; fi',
+    '  echo "spacelift-bootstrap: FATAL: cannot unpack the bootstrap program; shutting down" >&2',
+    '  systemctl poweroff',
     '  exit 1',
     'fi',
     'eval "$program"',
@@ -221,7 +220,10 @@ function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, inter
     }
     used.add(name);
     const value = values[name];
-    return { text: `${name}=${shellWord(name, value)}`, parameter: true, token: Token.isUnresolved(value) };
+    const token = Token.isUnresolved(value);
+    // A literal $ or ` inside single quotes is meant literally.
+    const directive = !token && /[$`]/.test(value) ? '# shellcheck disable=SC2016\n' : '';
+    return { text: `${directive}${name}=${shellWord(name, value)}`, parameter: true, token };
   });
   const body = template.slice(split + PACK_MARKER.length + 2);
   const missing = Object.keys(values).filter((name) => !used.has(name));

@@ -106,6 +106,7 @@ readonly DOCKER_DIR="${RUN_DIR}/docker"
 PHASE=${1:-install}
 token='' private_key='' fedramp='' instance_id='' ami_id='' region='' asg_name='' env_tmp=''
 declare -A SECRETS=()
+SECRET_NAMES=() SECRET_VALUES=()
 
 log() { printf '%s spacelift-%s: %s\n' "$(date -u +%FT%TZ)" "$PHASE" "$*"; }
 fail() {
@@ -327,6 +328,17 @@ read_credentials() {
   fi
 }
 
+read_secret_environment() {
+  local rows name arn key value
+  rows=$(jq -r '.[] | [.name, .secretArn, .jsonKey] | @tsv' <<<"$SECRET_ENV")
+  while IFS=$'\t' read -r name arn key; do
+    [[ -n "$name" ]] || continue
+    secret_value "$arn" "$key" value
+    SECRET_NAMES+=("$name")
+    SECRET_VALUES+=("$value")
+  done <<<"$rows"
+}
+
 # sums_entry FILE NAME: the SHA256 of NAME in a sums file, or of the only entry of a one-line file.
 sums_entry() {
   awk -v n="$2" '{ f = $2; sub(/^\*/, "", f); sub(/.*\//, "", f) } f == n { print $1; exit }
@@ -391,7 +403,7 @@ env_line() {
 }
 
 write_environment() {
-  local name value arn key whitelist=$WHITELIST_ENVS rows
+  local name value i whitelist=$WHITELIST_ENVS
   env_tmp=$(mktemp "${RUN_DIR}/.env.XXXXXX")
   for name in $(jq -r 'keys_unsorted[]' <<<"$LAUNCHER_ENV"); do
     value=$(jq -j --arg k "$name" '.[$k]' <<<"$LAUNCHER_ENV" && printf x)
@@ -412,12 +424,9 @@ write_environment() {
   done
   if [[ -n "${whitelist#,}" ]]; then env_line SPACELIFT_WHITELIST_ENVS "${whitelist#,}"; fi
   if [[ -n "$ECR_REGISTRIES" ]]; then env_line SPACELIFT_DOCKER_CONFIG_DIR "$DOCKER_DIR"; fi
-  rows=$(jq -r '.[] | [.name, .secretArn, .jsonKey] | @tsv' <<<"$SECRET_ENV")
-  while IFS=$'\t' read -r name arn key; do
-    [[ -n "$name" ]] || continue
-    secret_value "$arn" "$key" value
-    env_line "$name" "$value"
-  done <<<"$rows"
+  for i in "${!SECRET_NAMES[@]}"; do
+    env_line "${SECRET_NAMES[i]}" "${SECRET_VALUES[i]}"
+  done
   env_line SPACELIFT_TOKEN "$token"
   env_line SPACELIFT_POOL_PRIVATE_KEY "$private_key"
   mv -f "$env_tmp" "$ENV_FILE"
@@ -440,6 +449,7 @@ main_start() {
     bash -euo pipefail -c "$PRE_START_COMMANDS" || fail "a pre-start command failed"
   fi
   read_credentials
+  read_secret_environment
   install_launcher
   write_environment
   # shellcheck source=/dev/null
