@@ -154,7 +154,8 @@ export class Sandbox {
   /** A real tmpfs: the script refuses to write secrets anywhere else. */
   public readonly shm = fs.mkdtempSync('/dev/shm/spacelift-test-');
   public readonly internals: WorkerBootstrapInternals;
-  public readonly launcherDump = path.join(this.base, 'root', 'launcher-env');
+  /** Where the fake launcher dumps the environment it got (outside the instance: that is the launcher's doing). */
+  public readonly launcherDump = path.join(this.base, 'launcher-env');
   private readonly bin = path.join(this.base, 'bin');
   private readonly calls = path.join(this.base, 'root', 'calls');
   /** The AWS stub's secrets and objects: AWS, not the instance. */
