@@ -30,7 +30,8 @@ export interface BootstrapInputs {
   readonly signingKeyFingerprint?: string;
 }
 
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/** POSIX-style names; lower case is allowed for Terraform's case-sensitive TF_VAR_* variables. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const COMMS_URLS: Record<SpaceliftRegion, string> = {
   [SpaceliftRegion.EU]: 'https://app.spacelift.io',
   [SpaceliftRegion.US]: 'https://app.us.spacelift.io',
@@ -68,7 +69,7 @@ export function workerBootstrapParameters(scope: IConstruct, inputs: BootstrapIn
   };
   const duration = (prop: string, value: LauncherOptions['runTimeout']) => {
     if (value === undefined) return undefined;
-    const seconds = value.toSeconds();
+    const seconds = value.toSeconds({ integral: false });
     if (!Token.isUnresolved(seconds) && (!Number.isInteger(seconds) || seconds < 1)) {
       throw error(prop, `must be a whole number of seconds, at least 1 (got ${seconds})`);
     }
@@ -152,14 +153,16 @@ export function workerBootstrapParameters(scope: IConstruct, inputs: BootstrapIn
     owner[name] = 'launcher.secretEnvironment';
   }
 
-  const whitelistEnvs = names('launcher.whitelistEnvs', launcher.whitelistEnvs, /^((ro|wo)_)?[A-Z_][A-Z0-9_]*$/) ?? [];
+  const whitelistEnvs = names('launcher.whitelistEnvs', launcher.whitelistEnvs) ?? [];
   const proxy = launcher.proxy ?? {};
   for (const [prop, url] of [['launcher.proxy.httpProxy', proxy.httpProxy], ['launcher.proxy.httpsProxy', proxy.httpsProxy]] as const) {
     if (!literal(url)) continue;
     if (/^[a-z]+:\/\/[^/]*@/i.test(url)) throw error(prop, 'must not contain credentials: user data is stored in plain text');
     if (!/^https?:\/\/[^\s'"\\@,]+$/.test(url)) throw error(prop, `must be an http:// or https:// URL, got "${url}"`);
   }
-  names('launcher.proxy.noProxy', proxy.noProxy, /^[^\s,'"\\]+$/);
+  for (const host of proxy.noProxy ?? []) {
+    if (literal(host) && !/^[^\s,'"\\]+$/.test(host)) throw error('launcher.proxy.noProxy', `"${host}" is not a host, domain or CIDR range`);
+  }
   const anyProxy = proxy.httpProxy !== undefined || proxy.httpsProxy !== undefined;
   if (!anyProxy && proxy.noProxy?.length) throw error('launcher.proxy.noProxy', 'needs httpProxy or httpsProxy');
   const noProxy = anyProxy ? [...new Set([...(proxy.noProxy ?? []), IMDS_ADDRESS])].join(',') : undefined;

@@ -183,7 +183,8 @@ export interface LauncherOptions {
   readonly maskEnvs?: string[];
   /**
    * Launcher variables passed into run containers (`SPACELIFT_WHITELIST_ENVS`). A `ro_` or `wo_`
-   * prefix limits one to read-only or write-only runs. The proxy variables are added automatically.
+   * prefix limits one to read-only or write-only runs (as the launcher reads the list). The proxy
+   * variables are added automatically.
    * @default - only the proxy variables, when `proxy` is set
    */
   readonly whitelistEnvs?: string[];
@@ -199,8 +200,9 @@ export interface LauncherOptions {
    */
   readonly metadata?: { [key: string]: string };
   /**
-   * Any other launcher variables, in plain text in the user data. Secrets belong in
-   * `secretEnvironment`; the pool token and private key are refused here.
+   * Any other launcher variables, in plain text in the user data. Names are letters, digits and `_`,
+   * not starting with a digit. Secrets belong in `secretEnvironment`; the pool token and private key
+   * are refused here.
    * @default - none
    */
   readonly environment?: { [name: string]: string };

@@ -21,8 +21,9 @@ const BOOTSTRAP_DIR = path.join(__dirname, 'bootstrap');
 const TEMPLATE = path.join(BOOTSTRAP_DIR, 'worker-bootstrap.sh');
 const SIGNING_KEY_FILE = path.join(BOOTSTRAP_DIR, 'spacelift-signing-key.asc');
 const PACK_MARKER = '# @@PACK@@';
-/** Room reserved per CloudFormation token in user data, whose resolved length is unknown at synth. */
-const TOKEN_ALLOWANCE_BYTES = 200;
+/** Room reserved per CloudFormation token (an ARN, a name), whose resolved length is unknown at synth. */
+const TOKEN_ALLOWANCE_BYTES = 128;
+const TOKEN_MARKER = /\$\{Token\[[^\]]+\]\}/g;
 
 /** Spacelift's launcher signing key, as shipped in this package. */
 export function embeddedSigningKey(): string {
@@ -119,7 +120,10 @@ export function renderWorkerBootstrapScript(scope: IConstruct, params: WorkerBoo
  * alone is 4 KB). Tokens must stay in plain text for CloudFormation to resolve them.
  */
 export function packWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapParameters, internals = PRODUCTION_INTERNALS): string {
-  const { head, body } = renderParts(scope, params, internals);
+  return pack(renderParts(scope, params, internals));
+}
+
+function pack({ head, body }: { head: HeadLine[]; body: string }): string {
   const inline = head.filter((l) => !l.parameter || l.token);
   const moved = head.filter((l) => !inline.includes(l)).map((l) => l.text);
   const program = [...moved, ...stripComments(body)].join('\n') + '\n';
@@ -143,9 +147,14 @@ export function packWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapPa
 
 /** The bootstrap as launch template user data; refuses configurations that exceed EC2's limit. */
 export function renderWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapParameters): ec2.UserData {
-  const script = packWorkerBootstrap(scope, params);
-  const tokens = script.match(/\$\{Token\[[^\]]+\]\}/g)?.length ?? 0;
-  const estimate = Buffer.byteLength(script.replace(/\$\{Token\[[^\]]+\]\}/g, ''), 'utf8') + tokens * TOKEN_ALLOWANCE_BYTES;
+  const parts = renderParts(scope, params, PRODUCTION_INTERNALS);
+  const script = pack(parts);
+  // A token parameter resolves to base64 of its value: estimate it with each token at a typical size.
+  const tokenBytes = parts.head.filter((l) => l.token).reduce((sum, l) => {
+    const raw = Buffer.byteLength(l.value.replace(TOKEN_MARKER, ''), 'utf8') + (l.value.match(TOKEN_MARKER)?.length ?? 0) * TOKEN_ALLOWANCE_BYTES;
+    return sum + Math.ceil(raw / 3) * 4;
+  }, 0);
+  const estimate = Buffer.byteLength(script.replace(TOKEN_MARKER, ''), 'utf8') + tokenBytes;
   if (estimate > USER_DATA_LIMIT_BYTES) {
     throw new WorkerPoolConfigError(scope, 'launcher',
       `the worker user data would be about ${estimate} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}-byte limit; `
@@ -158,6 +167,8 @@ interface HeadLine {
   readonly text: string;
   readonly parameter: boolean;
   readonly token: boolean;
+  /** The parameter's value, before quoting. */
+  readonly value: string;
 }
 
 function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, internals: WorkerBootstrapInternals) {
@@ -166,8 +177,11 @@ function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, inter
       throw new Error(`bootstrap internal ${name} is not valid: ${value}`);
     }
   }
-  const json = (value: unknown): string => {
+  // For the size estimate: a JSON parameter as text, with its tokens still visible as markers.
+  const estimateSource: Record<string, string> = {};
+  const json = (name: string, value: unknown): string => {
     const plain = JSON.stringify(value);
+    estimateSource[name] = plain;
     return Token.isUnresolved(plain) ? Stack.of(scope).toJsonString(value) : plain;
   };
   const values: Record<string, string> = {
@@ -182,8 +196,8 @@ function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, inter
     DOWNLOAD_BASE_URL: params.launcherS3Uri ? '' : params.downloadBaseUrl,
     SIGNING_KEY: params.launcherS3Uri ? '' : params.signingKey,
     SIGNING_KEY_FINGERPRINT: params.launcherS3Uri ? '' : params.signingKeyFingerprint,
-    LAUNCHER_ENV: json(params.launcherEnvironment),
-    SECRET_ENV: json(params.secretEnvironment),
+    LAUNCHER_ENV: json('LAUNCHER_ENV', params.launcherEnvironment),
+    SECRET_ENV: json('SECRET_ENV', params.secretEnvironment),
     WHITELIST_ENVS: params.whitelistEnvs.join(','),
     HTTP_PROXY_URL: params.httpProxy ?? '',
     HTTPS_PROXY_URL: params.httpsProxy ?? '',
@@ -213,7 +227,7 @@ function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, inter
   const used = new Set<string>();
   const head = template.slice(0, split).split('\n').map((line): HeadLine => {
     const match = /^([A-Z0-9_]+)=@@([A-Z0-9_]+)@@$/.exec(line);
-    if (!match) return { text: line, parameter: false, token: false };
+    if (!match) return { text: line, parameter: false, token: false, value: '' };
     const [, variable, name] = match;
     if (variable !== name || !(name in values) || used.has(name)) {
       throw new Error(`bootstrap template line "${line}" does not match a parameter`);
@@ -223,7 +237,7 @@ function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, inter
     const token = Token.isUnresolved(value);
     // A literal $ or ` inside single quotes is meant literally.
     const directive = !token && /[$`]/.test(value) ? '# shellcheck disable=SC2016\n' : '';
-    return { text: `${directive}${name}=${shellWord(name, value)}`, parameter: true, token };
+    return { text: `${directive}${name}=${shellWord(name, value)}`, parameter: true, token, value: estimateSource[name] ?? value };
   });
   const body = template.slice(split + PACK_MARKER.length + 2);
   const missing = Object.keys(values).filter((name) => !used.has(name));

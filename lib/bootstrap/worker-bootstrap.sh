@@ -216,11 +216,13 @@ write_units() {
 }
 
 main_install() {
-  local tool
+  local tool tools
   mkdir -p "$LOG_DIR" "$LIBEXEC_DIR" "$SYSTEMD_DIR"
   exec > >(tee -a "${LOG_DIR}/bootstrap.log") 2>&1
   trap on_install_exit EXIT
-  for tool in curl jq gpg sha256sum aws systemctl; do
+  tools=(curl jq sha256sum aws systemctl)
+  if [[ -z "$LAUNCHER_S3_URI" ]]; then tools+=(gpg); fi
+  for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || fail "${tool} is required and not installed"
   done
   install -m 0700 "$0" "$SELF"
@@ -280,6 +282,7 @@ read_metadata() {
 main_ecr_login() {
   local registries registry
   [[ -n "$ECR_REGISTRIES" ]] || return 0
+  export_proxies
   mkdir -p "$DOCKER_DIR"
   read -r -a registries <<<"$ECR_REGISTRIES"
   for registry in "${registries[@]}"; do
@@ -289,7 +292,11 @@ main_ecr_login() {
       fail "docker login to ${registry} failed"
     log "logged in to ${registry}"
   done
-  if [[ -n "$LAUNCHER_USER" ]]; then chown -R "$LAUNCHER_USER" "$DOCKER_DIR"; fi
+  if [[ -n "$LAUNCHER_USER" ]]; then
+    # The user may pass through the secrets directory (not list it) to reach its Docker config.
+    chmod 0711 "$RUN_DIR"
+    chown -R "$LAUNCHER_USER" "$DOCKER_DIR"
+  fi
 }
 
 # secret_value ARN KEY VAR: sets VAR to the field KEY of the secret's JSON string (all of it if KEY
@@ -454,6 +461,7 @@ main_start() {
   write_environment
   # shellcheck source=/dev/null
   source "$ENV_FILE"
+  unset TMPDIR
   if [[ -z "$LAUNCHER_USER" ]]; then
     log "starting the launcher"
     exec "$LAUNCHER_PATH"
@@ -466,7 +474,7 @@ main_start() {
 
 # --- stop-post (ExecStopPost) ------------------------------------------------------------------
 main_stop_post() {
-  rm -rf "$ENV_FILE" "$DOCKER_DIR" "${RUN_DIR}/tmp"
+  rm -rf "$ENV_FILE" "$DOCKER_DIR" "${RUN_DIR}/tmp" "${RUN_DIR}"/launcher.*
   if [[ "$(systemctl is-system-running || true)" == stopping ]]; then
     log "the system is shutting down already"
   elif [[ "${SERVICE_RESULT:-}" == success ]]; then

@@ -63,14 +63,15 @@ function instance(token = TOKEN): Sandbox {
   return new Sandbox(baseUrl).putSecret(SECRET_ARN, JSON.stringify({ SPACELIFT_TOKEN: token, SPACELIFT_POOL_PRIVATE_KEY: PRIVATE_KEY }));
 }
 
-/** Installs, then runs ExecStart; the launcher must not run. Returns the start output. */
+/** Installs, then runs ExecStart, which must fail with the launcher neither installed nor run. Returns stderr. */
 async function expectStartToFail(sandbox: Sandbox, parameters: WorkerBootstrapParameters): Promise<string> {
   const install = await sandbox.install(parameters);
   expect(install.code).toBe(0);
   const start = await sandbox.start();
   expect(start.code).not.toBe(0);
   expect(sandbox.launcherEnvironment()).toBeUndefined();
-  expect(fs.existsSync(sandbox.internals.launcherPath) && sandbox.launcherEnvironment()).toBeFalsy();
+  expect(fs.existsSync(sandbox.internals.launcherPath)).toBe(false);
+  expect(fs.existsSync(path.join(sandbox.internals.runDir, 'env'))).toBe(false);
   return start.stderr;
 }
 
@@ -183,6 +184,8 @@ describe('a launcher signed by the pinned key', () => {
       SPACELIFT_WORKER_COMMS_URL: 'https://app.spacelift.io',
       DB_PORT: '5432',
     });
+    // The bootstrap's own temp dir on tmpfs is not handed to the launcher.
+    expect(environment.TMPDIR).toBeUndefined();
     // The environment file is what the launcher got: sourcing it in a clean shell gives the same values.
     const fromFile = execFileSync('bash', ['-c', `source '${path.join(sandbox.internals.runDir, 'env')}'; printf '%s' "$DB_PASSWORD"`], { encoding: 'utf8', env: {} });
     expect(fromFile).toBe(environment.DB_PASSWORD);
@@ -360,6 +363,7 @@ describe('self-hosted', () => {
     sandbox.putObject('s3://launchers/spacelift-launcher', launcher);
     const parameters = params({
       launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSha256: sha256(launcher), launcherUser: 'spacelift', caCertificates: [CA],
+      ecrRegistries: ['123456789012.dkr.ecr.us-east-2.amazonaws.com'],
       launcherEnvironment: { SPACELIFT_WORKER_COMMS_PROTOCOL: 'poll', SPACELIFT_WORKER_COMMS_URL: 'https://spacelift.corp.example' },
     });
     const install = await sandbox.install(parameters);
@@ -380,6 +384,10 @@ describe('self-hosted', () => {
     expect(sandbox.callsOf('setpriv')).toEqual([`--reuid=1983 --regid=1983 --init-groups -- ${sandbox.internals.launcherPath}`]);
     expect(sandbox.launcherEnvironment()).toMatchObject({ HOME: '/var/lib/spacelift', SPACELIFT_TOKEN: TOKEN });
     expect(fs.statSync(path.join(sandbox.internals.runDir, 'env')).mode & 0o777).toBe(0o600);
+    // The user reaches its Docker config through the secrets directory, which it cannot list.
+    expect(sandbox.callsOf('aws')).toContain('ecr get-login-password --region us-east-2');
+    expect(sandbox.callsOf('chown')).toEqual([`-R spacelift ${sandbox.internals.runDir}/docker`]);
+    expect(fs.statSync(sandbox.internals.runDir).mode & 0o777).toBe(0o711);
   });
 
   test('a sums object next to the launcher is checked too', async () => {

@@ -60,16 +60,15 @@ const pool = new SpaceliftWorkerPool(stack, 'Pool', {
     // The control-loop test waits no real time for idle workers.
     scaleDownDelay: ScaleDownDelay.constant(Duration.seconds(0)),
   },
-  // Optional variants, to find out what moto's CloudFormation accepts (see deploy.test.ts).
-  ...(app.node.tryGetContext('integ:instanceRefresh') === 'false' ? { instanceRefresh: { enabled: false } } : {}),
+  // Re-checks of a busy worker come back after 1 s instead of a minute (SQS DelaySeconds).
+  drain: { recheckInterval: Duration.seconds(1) },
 });
 
 const output = (id: keyof typeof OUTPUTS, value: string) => new CfnOutput(stack, OUTPUTS[id], { value });
 output('asgName', pool.autoScalingGroup.autoScalingGroupName);
 output('launchTemplateId', pool.launchTemplate.launchTemplateId!);
 output('queueUrl', pool.drain.queue.queueUrl);
-output('queueArn', pool.drain.queue.queueArn);
-output('deadLetterQueueArn', pool.drain.deadLetterQueue.queueArn);
+output('deadLetterQueueUrl', pool.drain.deadLetterQueue.queueUrl);
 output('drainFunctionName', pool.drain.function.functionName);
 output('autoscalerFunctionName', pool.autoscaler!.functionName);
 output('instanceRoleName', pool.role.roleName);

@@ -1,0 +1,164 @@
+/**
+ * Runs one trace under one policy and summarises the outcome.
+ *
+ * The simulation stops when every run has finished and the group is back at min size with nothing
+ * booting or terminating ("settled"), so instance-hours include what each policy spends releasing
+ * idle instances after the last run. If that never happens it stops `settleLimitSeconds` after the
+ * last run could have finished, and the result says `settled: false`.
+ */
+import { minimumOf, type SimModel } from './model';
+import type { Policy, PolicyStats } from './policy';
+import { earliestStarts, type Trace } from './trace';
+import { World, type Sample, type WorldStats } from './world';
+
+export interface WaitStats {
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+export interface SimResult {
+  readonly policy: string;
+  readonly kind: Policy['kind'];
+  readonly settings: string;
+  readonly trace: string;
+  readonly runs: number;
+  /** Runs that never started (their wait counts up to the end of the simulation). */
+  readonly unstarted: number;
+  readonly runsKilled: number;
+  /** Queue wait in seconds: start - submit (nearest-rank percentiles). */
+  readonly wait: WaitStats;
+  /** Sum of all queue waits, hours. */
+  readonly waitHours: number;
+  readonly instanceHours: number;
+  readonly busyHours: number;
+  /** Instance-hours not spent running a run (booting, idle, draining, shutting down). */
+  readonly idleHours: number;
+  /** Run time plus one fastest boot for each instance the peak concurrency forces: no policy can do better. */
+  readonly lowerBoundHours: number;
+  readonly launches: number;
+  /** Times desired capacity was raised. */
+  readonly scaleOuts: number;
+  /** Instances released: terminations with decrement, plus ASG-chosen victims of a lowered desired. */
+  readonly scaleIns: number;
+  /** Instances replaced (terminated without decrement: strays). */
+  readonly replacements: number;
+  /** Terminations started while the instance's worker was busy (must be 0 for ours). */
+  readonly busyTerminated: number;
+  readonly calls: { readonly spacelift: number; readonly aws: number };
+  readonly world: WorldStats;
+  readonly invocations: PolicyStats;
+  readonly settled: boolean;
+  /** Seconds from trace start to the end of the simulation. */
+  readonly endTime: number;
+  readonly timeline: readonly Sample[];
+}
+
+/** Nearest-rank percentile of an ascending list: the value at rank ceil(p * n). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.max(1, Math.ceil(p * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1];
+}
+
+/**
+ * The largest number of runs that would overlap if each started the moment it could (chained runs
+ * when their parent would end).
+ */
+export function peakConcurrency(trace: Trace): number {
+  const starts = earliestStarts(trace);
+  const points: [number, number][] = [];
+  for (const run of trace.runs) {
+    if (run.duration <= 0) continue;
+    points.push([starts[run.id], 1], [starts[run.id] + run.duration, -1]);
+  }
+  // Ends before starts at the same instant: a worker freed at t can take a run submitted at t.
+  points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let current = 0;
+  let peak = 0;
+  for (const [, delta] of points) {
+    current += delta;
+    peak = Math.max(peak, current);
+  }
+  return peak;
+}
+
+/**
+ * Instance-hours no policy can beat: every run's duration, plus the fastest possible boot for each
+ * instance that must exist at the peak beyond those running at the start (the peak is capped at max
+ * size: beyond it runs wait instead).
+ */
+export function lowerBoundHours(trace: Trace, model: SimModel): number {
+  const runSeconds = trace.runs.reduce((sum, run) => sum + run.duration, 0);
+  const initial = Math.min(model.maxSize, Math.max(model.minSize, model.initialInstances));
+  const boots = Math.max(0, Math.min(peakConcurrency(trace), model.maxSize) - initial);
+  return (runSeconds + boots * minimumOf(model.boot)) / 3600;
+}
+
+export async function simulate(trace: Trace, policy: Policy, model: SimModel): Promise<SimResult> {
+  const world = new World(model, trace);
+  const invocations = policy.attach(world);
+  const starts = earliestStarts(trace);
+  const lastPossibleEnd = trace.runs.reduce((end, run) => Math.max(end, starts[run.id] + run.duration), 0);
+  const limit = lastPossibleEnd + model.settleLimitSeconds;
+  let settled = false;
+  await world.run(() => {
+    if (world.settled()) {
+      settled = true;
+      return true;
+    }
+    return world.now >= limit;
+  });
+  const endTime = world.now;
+
+  const waits: number[] = [];
+  let unstarted = 0;
+  let busySeconds = 0;
+  for (const run of world.runs) {
+    if (run.start === undefined) {
+      unstarted++;
+      // A chained run whose parent never ended was never queued: it has no wait to report.
+      if (run.queued) waits.push(endTime - run.submit);
+      continue;
+    }
+    waits.push(run.start - run.submit);
+    busySeconds += (run.end ?? endTime) - run.start;
+  }
+  waits.sort((a, b) => a - b);
+  let instanceSeconds = world.stats.warmPrepareSeconds;
+  for (const instance of world.instances) instanceSeconds += (instance.billedUntil ?? endTime) - instance.launchedAt;
+
+  const stats = world.stats;
+  return {
+    policy: policy.label,
+    kind: policy.kind,
+    settings: policy.settings,
+    trace: trace.name,
+    runs: world.runs.length,
+    unstarted,
+    runsKilled: stats.runsKilled,
+    wait: {
+      p50: percentile(waits, 0.5),
+      p95: percentile(waits, 0.95),
+      max: waits.length === 0 ? 0 : waits[waits.length - 1],
+      mean: waits.length === 0 ? 0 : waits.reduce((a, b) => a + b, 0) / waits.length,
+    },
+    waitHours: waits.reduce((a, b) => a + b, 0) / 3600,
+    instanceHours: instanceSeconds / 3600,
+    busyHours: busySeconds / 3600,
+    idleHours: (instanceSeconds - busySeconds) / 3600,
+    lowerBoundHours: lowerBoundHours(trace, model),
+    launches: stats.launches - Math.min(model.maxSize, Math.max(model.minSize, model.initialInstances)),
+    scaleOuts: stats.scaleOutCalls,
+    scaleIns: stats.scaleInTerminations + stats.asgScaleInVictims,
+    replacements: stats.replaceTerminations,
+    busyTerminated: stats.busyTerminated,
+    calls: { ...stats.calls },
+    world: stats,
+    invocations,
+    settled,
+    endTime,
+    timeline: world.samples,
+  };
+}

@@ -1,0 +1,70 @@
+import type { World } from './world';
+
+/** Counters a policy keeps about its own invocations. */
+export interface PolicyStats {
+  invocations: number;
+  /** Invocations that never started because the previous one was still running. */
+  throttled: number;
+  /** Invocations killed at the Lambda timeout. */
+  timeouts: number;
+  coldStarts: number;
+  /** Errors the policy reported (failed calls, refused actions). */
+  errors: number;
+}
+
+export interface Policy {
+  /** Short label for tables and charts, e.g. `ours` or `spacelift-v2 (caps 20/20)`. */
+  readonly label: string;
+  readonly kind: 'ours' | 'spacelift-v2';
+  /** The settings, one line. */
+  readonly settings: string;
+  /** Schedules the policy's invocations on the world; returns live counters. */
+  attach(world: World): PolicyStats;
+}
+
+export function emptyStats(): PolicyStats {
+  return { invocations: 0, throttled: 0, timeouts: 0, coldStarts: 0, errors: 0 };
+}
+
+/**
+ * EventBridge `rate(...)` invocations of a function with reserved concurrency 1. An invocation due
+ * while the previous one still runs is throttled; Lambda retries a throttled asynchronous event, so
+ * it starts when the previous one ends, unless that is more than `maxEventAgeSeconds` after it was
+ * due (then it is dropped). Invocations stop once the world stops.
+ */
+export function scheduleInvocations(
+  world: World,
+  options: { readonly everySeconds: number; readonly phaseSeconds: number; readonly maxEventAgeSeconds: number },
+  stats: PolicyStats,
+  invoke: (done: () => void) => void,
+): void {
+  let running = false;
+  let deferredSince: number | undefined;
+  const done = () => {
+    running = false;
+    if (deferredSince !== undefined && world.now - deferredSince <= options.maxEventAgeSeconds) {
+      deferredSince = undefined;
+      start();
+    }
+    deferredSince = undefined;
+  };
+  const start = () => {
+    running = true;
+    stats.invocations++;
+    invoke(done);
+  };
+  const due = (at: number) => {
+    world.at(at, () => {
+      if (world.stopped) return false;
+      due(at + options.everySeconds);
+      if (running) {
+        stats.throttled++;
+        deferredSince ??= world.now;
+        return false;
+      }
+      start();
+      return true;
+    });
+  };
+  due(options.phaseSeconds);
+}
