@@ -67,6 +67,12 @@ export const TRACES: readonly TraceSpec[] = [
     generate: (rng) => poisson(rng, 0, 8 * HOUR, 4 * MINUTE, (r) => (r.chance(0.7) ? [plan(r), 'plan'] : [tracked(r), 'tracked'])),
   },
   {
+    name: 'busy',
+    seed: 111,
+    description: 'A busy pool for 6 hours: Poisson arrivals, one run a minute on average, 80% plans and 20% tracked runs.',
+    generate: (rng) => poisson(rng, 0, 6 * HOUR, MINUTE, (r) => (r.chance(0.8) ? [plan(r), 'plan'] : [tracked(r), 'tracked'])),
+  },
+  {
     name: 'burst',
     seed: 202,
     description: 'Morning burst: 20 tracked runs submitted within 60 seconds into an empty pool, then nothing.',

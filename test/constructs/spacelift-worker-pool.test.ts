@@ -92,16 +92,6 @@ describe('SpaceliftWorkerPool defaults', () => {
     }
   });
 
-  test('user data fetches the secret by ARN and starts a service that shuts down on exit', () => {
-    const lt = Object.values<any>(template.findResources('AWS::EC2::LaunchTemplate'))[0];
-    const userData = JSON.stringify(stack.resolve(lt.Properties.LaunchTemplateData.UserData));
-    expect(userData).toContain('spacelift-launcher.service');
-    expect(userData).toContain('ExecStopPost=/bin/sh -c ');
-    expect(userData).toContain('/run/spacelift/env');
-    expect(userData).toContain('aws:autoscaling:groupName');
-    expect(userData).toContain('secret:spacelift/pool');
-  });
-
   test('IConnectable: another group can allow the workers in', () => {
     const { stack: s2, vpc, build: build2 } = poolStack();
     const p2 = build2();
