@@ -211,6 +211,7 @@ export class World {
   private readonly workers = new Map<string, SimWorker>();
   private readonly byId = new Map<string, SimInstance>();
   private readonly rng: Rng;
+  private readonly scripted: { op: string; applied: boolean }[] = [];
   private busyCount = 0;
   private billedCount = 0;
   private warmAvailable: number;
@@ -289,6 +290,11 @@ export class World {
     });
   }
 
+  /** Makes the next call of `op` fail (for tests); `applied` means the server acted anyway. */
+  scriptFailure(op: string, applied: boolean): void {
+    this.scripted.push({ op, applied });
+  }
+
   faultsActive(): boolean {
     const until = this.model.faults.until;
     return until === undefined || this.now < until;
@@ -303,9 +309,11 @@ export class World {
     stats.calls[service]++;
     stats.callsByOp[op] = (stats.callsByOp[op] ?? 0) + 1;
     const faults = this.model.faults;
-    const fail = this.faultsActive() && this.rng.chance(faults.callFailureRate);
-    const applied = fail && mutating && this.rng.chance(faults.appliedOnFailure);
-    const ambiguous = fail && (applied || this.rng.chance(0.5));
+    const scriptIndex = this.scripted.findIndex((entry) => entry.op === op);
+    const script = scriptIndex < 0 ? undefined : this.scripted.splice(scriptIndex, 1)[0];
+    const fail = script !== undefined || (this.faultsActive() && this.rng.chance(faults.callFailureRate));
+    const applied = script !== undefined ? script.applied : fail && mutating && this.rng.chance(faults.appliedOnFailure);
+    const ambiguous = script !== undefined ? true : fail && (applied || this.rng.chance(0.5));
     const latency = fail ? faults.failureLatency : this.model.latency[service];
     return new Promise<T>((resolve, reject) => {
       this.at(this.now + latency, () => {

@@ -1,16 +1,21 @@
 /**
  * Fault mode: random Spacelift and AWS call failures (some applied anyway, as after a timeout),
- * instance deaths, boot failures and Lambda cold starts, on random short traces and random
- * settings of our autoscaler. Faults stop when the trace's last run has been submitted; the
- * simulation then runs on until the fleet settles (or two hours pass). Invariants:
+ * instance deaths and boot failures, on random short traces and random settings of our autoscaler.
+ * Faults last until ten minutes after the last run could have ended (so scale-in, drains and
+ * undrains run under faults too); the simulation then runs on until the fleet settles (or two hours
+ * pass). Invariants:
  *
  * 1. no worker is busy when our autoscaler (or anything else) starts terminating its instance;
  * 2. desired capacity stays within [min, max], and AWS never refuses a SetDesiredCapacity;
  * 3. with max > 0, every run eventually starts;
  * 4. no live instance is left with a drained worker.
  *
- * Scenarios: SIM_PROPERTY_RUNS (default 1,000 in the unit suite; the benchmark runs 10,000 with
- * `SIM_PROPERTY_RUNS=10000`). Liveness (3) needs stray replacement on (maxStraysPerTick >= 1: with
+ * Lambda cold starts are a separate property: they lose the executor's pending undrains (kept in
+ * the container's memory), which can strand a drained worker and so break 3 and 4 -- see the
+ * KNOWN GAP test at the end. With cold starts, invariants 1 and 2 are checked.
+ *
+ * Scenarios: SIM_PROPERTY_RUNS per property (default 1,000 in the unit suite; `npm run bench` runs
+ * 10,000 with `SIM_PROPERTY_RUNS=10000`). Liveness (3) needs stray replacement on (maxStraysPerTick >= 1: with
  * it off, an instance whose boot failed holds a max-size slot forever, by design) and a
  * registration grace longer than the slowest boot (a shorter grace declares healthy booting
  * instances strays and replaces them, a misconfiguration).
@@ -67,7 +72,7 @@ const scenarioArb = (coldStarts: boolean): fc.Arbitrary<Scenario> =>
     })
     .map((r): Scenario => {
       const bootMax = r.bootMin + r.bootSpread;
-      const lastSubmit = Math.max(...r.runs.map((run) => run.submit));
+      const lastEnd = Math.max(...r.runs.map((run) => run.submit + run.duration));
       return {
         runs: r.runs,
         poll: r.poll,
@@ -89,7 +94,7 @@ const scenarioArb = (coldStarts: boolean): fc.Arbitrary<Scenario> =>
             deathsPerInstanceHour: r.deaths,
             bootFailureRate: r.bootFailureRate,
             coldStartsPerHour: coldStarts ? 20 : 0,
-            until: lastSubmit + 1,
+            until: lastEnd + 600,
           },
         },
         scaling: {
@@ -132,25 +137,78 @@ function strandedDrained(world: World): string[] {
     .map((w) => w.id);
 }
 
-function checkInvariants(scenario: Scenario, result: Awaited<ReturnType<typeof run>>['result'], world: World): void {
+type Result = Awaited<ReturnType<typeof run>>['result'];
+
+function checkSafety(scenario: Scenario, result: Result, world: World): void {
   const { model } = scenario;
   expect(result.busyTerminated).toBe(0);
   expect(result.world.desiredOutOfRange).toBe(0);
   expect(result.world.validationErrors['asg.setDesiredCapacity'] ?? 0).toBe(0);
   expect(world.desired).toBeGreaterThanOrEqual(model.minSize);
   expect(world.desired).toBeLessThanOrEqual(model.maxSize);
-  if (model.maxSize > 0) expect(result.unstarted).toBe(0);
+}
+
+function checkLiveness(scenario: Scenario, result: Result, world: World): void {
+  if (scenario.model.maxSize > 0) expect(result.unstarted).toBe(0);
   expect(strandedDrained(world)).toEqual([]);
 }
 
 describe('fault-mode invariants of our autoscaler', () => {
-  test(`${RUNS} random short scenarios with faults`, async () => {
+  test(`${RUNS} random short scenarios with faults: safety and liveness`, async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb(false), async (scenario) => {
         const { result, world } = await run(scenario);
-        checkInvariants(scenario, result, world);
+        checkSafety(scenario, result, world);
+        checkLiveness(scenario, result, world);
       }),
       { numRuns: RUNS },
     );
   }, 600_000);
+
+  test(`${RUNS} random short scenarios with faults and cold starts: safety`, async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb(true), async (scenario) => {
+        const { result, world } = await run(scenario);
+        checkSafety(scenario, result, world);
+      }),
+      { numRuns: RUNS },
+    );
+  }, 600_000);
+
+  test('KNOWN GAP: a cold start between a failed undrain and its retry leaves the worker drained for good', async () => {
+    // One idle worker, scale-down delay 0, one tick per invocation and a cold start at every
+    // invocation. The first tick drains the worker: the drain times out but was applied, and the
+    // executor's undrain fails too, so the undrain is pending in that container's memory. The next
+    // invocation starts cold, sees a drained worker on an InService instance, and (by design) leaves
+    // it alone: neither capacity nor a scale-in candidate nor a stray. Nothing ever undrains or
+    // terminates it. When the autoscaler learns to recover such orphaned drains without memory
+    // (e.g. terminate a drained, idle worker's instance after a grace period), flip this test.
+    const model: SimModel = {
+      ...DEFAULT_MODEL,
+      minSize: 0,
+      maxSize: 2,
+      initialInstances: 1,
+      settleLimitSeconds: 3600,
+      faults: { ...DEFAULT_MODEL.faults, coldStartsPerHour: 3600 * 60 },
+    };
+    const policy = oursPolicy({
+      scaling: { ...DEFAULT_SCALING_CONFIG, scaleDownDelay: parseScaleDownDelay('fixed:0') },
+      pollIntervalSeconds: 60,
+      scheduleSeconds: 60,
+      loopSeconds: 0,
+    });
+    let world: World | undefined;
+    const result = await simulate({ name: 'gap', runs: [] }, {
+      ...policy,
+      attach(w) {
+        world = w;
+        w.scriptFailure('spacelift.drain', true);
+        w.scriptFailure('spacelift.undrain', false);
+        return policy.attach(w);
+      },
+    }, model);
+    expect(result.invocations.coldStarts).toBeGreaterThan(0);
+    expect(result.settled).toBe(false);
+    expect(strandedDrained(world!)).toEqual(['w-00000']);
+  });
 });
