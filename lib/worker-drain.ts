@@ -4,17 +4,14 @@ import * as hooktargets from 'aws-cdk-lib/aws-autoscaling-hooktargets';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_SCHEDULE, minMaxReceiveCount, validateSchedule, type DrainSchedule } from '../lambda/drain/schedule';
-import type { FunctionPlacement } from './function-placement';
+import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
-import type { ISpaceliftApiKeyConfig } from './spacelift-api-key';
 import { WorkerPoolConfigError } from './validation';
 
 /** How terminations wait for busy workers. */
@@ -49,16 +46,9 @@ export interface DrainOptions {
 }
 
 /** Internal props of {@link WorkerDrain}. */
-export interface WorkerDrainProps extends DrainOptions {
-  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
-  readonly spaceliftApiKey: ISpaceliftApiKeyConfig;
-  readonly workerPoolId: string;
+export interface WorkerDrainProps extends DrainOptions, PoolFunctionProps {
   /** Whether the group replaces spot instances on rebalance recommendations. */
   readonly capacityRebalance: boolean;
-  readonly placement?: FunctionPlacement;
-  readonly logRetention: logs.RetentionDays;
-  readonly logEncryptionKey?: kms.IKey;
-  readonly permissionsBoundary?: iam.IManagedPolicy;
 }
 
 const FUNCTION_TIMEOUT = Duration.minutes(1);

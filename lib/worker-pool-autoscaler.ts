@@ -1,18 +1,14 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ScaleDownDelay as PolicyDelay } from '../lambda/core/scale-down-delay';
 import { validateScheduleFloor } from '../lambda/core/schedule';
-import type { FunctionPlacement } from './function-placement';
+import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
-import type { ISpaceliftApiKeyConfig } from './spacelift-api-key';
 import { WorkerPoolConfigError, validateInteger } from './validation';
 
 /** Which Spacelift figure counts as runs waiting for a worker. */
@@ -145,15 +141,7 @@ export interface AutoscalingOptions {
 }
 
 /** Internal props of {@link WorkerPoolAutoscaler}. */
-export interface WorkerPoolAutoscalerProps extends AutoscalingOptions {
-  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
-  readonly spaceliftApiKey: ISpaceliftApiKeyConfig;
-  readonly workerPoolId: string;
-  readonly placement?: FunctionPlacement;
-  readonly logRetention: logs.RetentionDays;
-  readonly logEncryptionKey?: kms.IKey;
-  readonly permissionsBoundary?: iam.IManagedPolicy;
-}
+export interface WorkerPoolAutoscalerProps extends AutoscalingOptions, PoolFunctionProps {}
 
 /** Leaves time between the end of one invocation's loop and the start of the next. */
 const LOOP_MARGIN_SECONDS = 10;

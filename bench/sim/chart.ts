@@ -98,7 +98,7 @@ export function renderChart(results: readonly SimResult[], options: ChartOptions
   if (results.length === 0) throw new Error('renderChart: no results');
   const echarts = loadECharts();
   const width = options.width ?? 1100;
-  const top = 92;
+  const top = 104;
   const panelHeight = 150;
   const gap = 52;
   const height = top + PANELS.length * (panelHeight + gap) + 10;
@@ -163,9 +163,12 @@ export function renderChart(results: readonly SimResult[], options: ChartOptions
       textStyle: { fontFamily: 'DejaVu Sans, Helvetica, Arial, sans-serif' },
       title: titles,
       legend: {
-        top: 52,
+        top: 62,
         left: 16,
-        itemWidth: 28,
+        itemWidth: 30,
+        itemGap: 64,
+        icon: 'rect',
+        itemHeight: 3,
         textStyle: { fontSize: 12, color: '#222' },
         data: results.map((r) => r.policy),
       },

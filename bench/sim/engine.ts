@@ -126,8 +126,11 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel): P
     busySeconds += (run.end ?? endTime) - run.start;
   }
   waits.sort((a, b) => a - b);
+  // Billing inside the reported window [0, end] only (the warm-up is not part of the trace).
   let instanceSeconds = world.stats.warmPrepareSeconds;
-  for (const instance of world.instances) instanceSeconds += (instance.billedUntil ?? endTime) - instance.launchedAt;
+  for (const instance of world.instances) {
+    instanceSeconds += Math.max(0, (instance.billedUntil ?? endTime) - Math.max(0, instance.launchedAt));
+  }
 
   const stats = world.stats;
   return {

@@ -155,9 +155,16 @@ export interface SimModel {
   readonly epoch: number;
   /** The simulation stops at the latest this long after the last run finishes if the fleet never settles. */
   readonly settleLimitSeconds: number;
+  /**
+   * The autoscalers run this long before the trace starts (an empty, quiet pool), as a deployed
+   * autoscaler has been ticking all along: our arrival-rate estimate needs one half-life of
+   * observations before the break-even delay leaves its neutral value. Nothing before time 0 is
+   * reported or billed.
+   */
+  readonly warmupSeconds: number;
 }
 
-export const DEFAULT_MODEL: SimModel = Object.freeze({
+export const DEFAULT_MODEL: SimModel = Object.freeze<SimModel>({
   boot: { kind: 'fixed', value: 90 },
   inServiceSeconds: 40,
   terminateSeconds: 20,
@@ -173,4 +180,5 @@ export const DEFAULT_MODEL: SimModel = Object.freeze({
   // 2024-01-01T00:00:00Z, a Monday.
   epoch: 1_704_067_200,
   settleLimitSeconds: 6 * 3600,
+  warmupSeconds: 900,
 });

@@ -66,5 +66,7 @@ export function scheduleInvocations(
       return true;
     });
   };
-  due(options.phaseSeconds);
+  // On the same grid as `phaseSeconds`, starting within the warm-up.
+  const every = options.everySeconds;
+  due(options.phaseSeconds - Math.floor((options.phaseSeconds - world.startTime) / every) * every);
 }

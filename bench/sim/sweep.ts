@@ -101,6 +101,25 @@ export function recommend<T extends { cost: number; waitHours: number }>(points:
   return points.reduce((best, p) => (score(p) < score(best) - 1e-9 ? p : best));
 }
 
+/**
+ * The point whose score is never far from the best, whatever the price of waiting: for each price
+ * its regret is score / best score - 1, and the pick minimises the largest regret over `prices`.
+ * Points within `tieTolerance` of that minimum go to `tieBreak` (e.g. prefer a smaller cap).
+ */
+export function robustPick<T extends { cost: number; waitHours: number }>(
+  points: readonly T[],
+  prices: readonly number[],
+  tieBreak: (a: T, b: T) => number = () => 0,
+  tieTolerance = 0.0025,
+): { point: T; regret: number } {
+  if (points.length === 0) throw new Error('robustPick: no points');
+  const best = prices.map((price) => Math.min(...points.map((p) => p.cost + price * p.waitHours)));
+  const regret = (p: T) => Math.max(...prices.map((price, i) => (p.cost + price * p.waitHours) / best[i] - 1));
+  const least = Math.min(...points.map(regret));
+  const near = points.filter((p) => regret(p) <= least + tieTolerance).sort((a, b) => tieBreak(a, b) || regret(a) - regret(b));
+  return { point: near[0], regret: regret(near[0]) };
+}
+
 export interface SweepOptions {
   readonly base: OursOptions;
   readonly grid: SweepGrid;

@@ -106,7 +106,7 @@ export interface WorldStats {
   /** Calls sent, by service and by operation. */
   readonly calls: Record<Service, number>;
   readonly callsByOp: Record<string, number>;
-  readonly failedCalls: number;
+  failedCalls: number;
   /** AWS ValidationErrors by operation (a policy asking for something AWS refuses). */
   readonly validationErrors: Record<string, number>;
   launches: number;
@@ -218,8 +218,13 @@ export class World {
   private finishedRuns = 0;
   private readonly lastSubmit: number;
 
+  /** When the simulation starts: -warmupSeconds (the trace starts at 0). */
+  readonly startTime: number;
+
   constructor(model: SimModel, trace: Trace) {
     this.model = model;
+    this.startTime = -Math.max(0, model.warmupSeconds);
+    this.now = this.startTime;
     this.rng = new Rng(deriveSeed(model.seed, 2));
     this.runs = trace.runs.map((run) => ({
       id: run.id,
@@ -257,7 +262,7 @@ export class World {
     this.warmAvailable = model.warmPool?.size ?? 0;
     for (let i = 0; i < initial; i++) this.launch(true);
     for (const run of this.runs) if (run.after === undefined) this.at(run.submit, () => this.submit(run));
-    this.record();
+    this.at(0, () => undefined);
   }
 
   // ---------------------------------------------------------------- clock and processes
@@ -767,6 +772,7 @@ export class World {
   // ---------------------------------------------------------------- recording
 
   private record(): void {
+    if (this.now < 0) return;
     const sample: Sample = {
       t: this.now,
       queued: this.queuedRuns,
@@ -781,13 +787,17 @@ export class World {
     else this.samples.push(sample);
   }
 
-  /** True when nothing is queued, running, booting or terminating and the group is at min size. */
+  /**
+   * True when nothing is queued, running, booting or terminating, the group is at min size, and no
+   * live instance has a drained worker (a drain or an undrain still in progress).
+   */
   settled(): boolean {
     if (!this.allRunsDone()) return false;
     if (this.desired > this.model.minSize) return false;
     for (const instance of this.instances) {
       if (instance.state === 'Pending' || instance.state === 'Terminating') return false;
     }
+    for (const worker of this.workers.values()) if (worker.drained) return false;
     return this.billedCount <= this.model.minSize;
   }
 }

@@ -53,7 +53,7 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
   const idle = fleet.registered.filter((entry) => !entry.busy);
   const candidates: Candidate[] = [];
   let tooRecent = 0;
-  let protectedOrPending = 0;
+  let notInService = 0;
   let shared = 0;
   for (const { instance, workers } of idle) {
     if (workers.length > 1) {
@@ -62,8 +62,11 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
       shared += 1;
       continue;
     }
-    if (instance.protectedFromScaleIn || instance.lifecycleState !== 'InService') {
-      protectedOrPending += 1;
+    // Scale-in protection is not a reason to skip: the pool protects every instance so that the
+    // ASG never picks victims itself, and TerminateInstanceInAutoScalingGroup (our only way to
+    // remove a worker, after draining it) is not subject to protection.
+    if (instance.lifecycleState !== 'InService') {
+      notInService += 1;
       continue;
     }
     const worker = workers[0];
@@ -80,7 +83,7 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
   if (candidates.length === 0) {
     return none(
       `${idle.length} idle, none eligible (${tooRecent} idle under ${delaySeconds}s, ` +
-        `${protectedOrPending} protected or not InService, ${shared} with several workers)`,
+        `${notInService} not InService, ${shared} with several workers)`,
     );
   }
 

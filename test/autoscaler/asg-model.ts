@@ -74,7 +74,7 @@ export class AsgModel {
       Instances: this.instances.map((i) => ({
         InstanceId: i.id,
         LifecycleState: i.lifecycleState,
-        ProtectedFromScaleIn: i.protectedFromScaleIn ?? false,
+        ProtectedFromScaleIn: i.protectedFromScaleIn ?? true,
         HealthStatus: 'Healthy',
         AvailabilityZone: 'us-east-1a',
       })),

@@ -8,6 +8,7 @@ import {
   InMemoryPool,
   instance,
   instanceId,
+  invalidWorker,
   MIN_SIZE_REJECTION,
   NOW,
   plan,
@@ -317,7 +318,7 @@ describe('strays', () => {
 
   test('a worker with invalid metadata that registered after the launch saves the instance', async () => {
     const { pool, fleet, run } = setup([worker('w1', i1)], strayGroup);
-    pool.add(worker('bad', 'unknown', { createdAt: NOW - 4500, metadata: { valid: false, reason: 'no metadata' } }));
+    pool.add(invalidWorker('bad', 'no metadata', { createdAt: NOW - 4500 }));
     const result = await run(plan({ strays }));
     // Registered after i2 launched (may run on it), but before i3 launched (cannot).
     expect(fleet.calls).toEqual([`terminate ${i3} decrement=false`]);

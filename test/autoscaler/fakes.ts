@@ -2,30 +2,13 @@
  * In-memory doubles for the autoscaler: both ports with scripted failures, a recording logger and a recording
  * metrics sink that keeps each published batch (one per tick).
  */
-import type { DrainResult, Fleet, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker, AsgSnapshot, AsgInstance } from '../../lambda/core';
+import type { DrainResult, Fleet, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker, AsgSnapshot } from '../../lambda/core';
 import type { AutoscalerMetrics } from '../../lambda/autoscaler/tick';
 
-export const ASG = 'workers-asg';
-export const NOW = 1_700_000_000;
+export { ASG, instance, invalidWorker, NOW, worker } from '../core/builders';
 
 export function instanceId(n: number): string {
   return `i-${n.toString(16).padStart(8, '0')}`;
-}
-
-export function worker(id: string, onInstance: string, fields: Partial<Omit<Worker, 'id'>> = {}): Worker {
-  return {
-    id,
-    busy: false,
-    drained: false,
-    createdAt: NOW - 3600,
-    availableAt: NOW - 3600,
-    metadata: { valid: true, asgName: ASG, instanceId: onInstance },
-    ...fields,
-  };
-}
-
-export function instance(id: string, fields: Partial<Omit<AsgInstance, 'id'>> = {}): AsgInstance {
-  return { id, lifecycleState: 'InService', launchTime: NOW - 3600, protectedFromScaleIn: false, ...fields };
 }
 
 type PoolOp = 'snapshot' | 'drain' | 'undrain';

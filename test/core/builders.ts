@@ -36,7 +36,7 @@ export function invalidWorker(id: string, reason = 'no metadata', fields: Partia
 }
 
 export function instance(id: string, fields: Partial<Omit<AsgInstance, 'id'>> = {}): AsgInstance {
-  return { id, lifecycleState: 'InService', launchTime: NOW - 3600, protectedFromScaleIn: false, ...fields };
+  return { id, lifecycleState: 'InService', launchTime: NOW - 3600, protectedFromScaleIn: true, ...fields };
 }
 
 export function asg(fields: Partial<AsgSnapshot> = {}): AsgSnapshot {

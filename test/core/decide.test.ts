@@ -212,7 +212,7 @@ describe('scale in', () => {
       config: config({ scaleDownDelay: ScaleDownDelay.fixed(120) }),
     }));
     expect(plan.terminate).toEqual([]);
-    expect(plan.reasons).toContain('no scale in: 1 idle, none eligible (1 idle under 120s, 0 protected or not InService, 0 with several workers)');
+    expect(plan.reasons).toContain('no scale in: 1 idle, none eligible (1 idle under 120s, 0 not InService, 0 with several workers)');
   });
 
   test.each([
@@ -271,12 +271,20 @@ describe('scale in', () => {
     expect(unlaunched.terminate).toEqual([]);
   });
 
-  test('never a busy worker, nor a protected or pending instance', () => {
-    const instances = [instance(i1), instance(i2, { protectedFromScaleIn: true }), instance(i3, { lifecycleState: 'Pending:Wait' })];
-    const workers = [worker('busy', i1, { busy: true }), worker('protected', i2), worker('pending', i3)];
+  test('never a busy worker, nor a pending instance', () => {
+    const instances = [instance(i1), instance(i3, { lifecycleState: 'Pending:Wait' })];
+    const workers = [worker('busy', i1, { busy: true }), worker('pending', i3)];
     const plan = decide(input({ pool: pool(workers), asg: asg({ instances }), config: config({ maxTerminatePerTick: 5 }) }));
-    expect(plan.counts).toMatchObject({ capacity: 3, demand: 1 });
+    expect(plan.counts).toMatchObject({ capacity: 2, demand: 1 });
     expect(plan.terminate).toEqual([]);
+  });
+
+  test('scale-in protection does not exempt an idle worker: the pool protects every instance', () => {
+    // Protection stops the ASG from choosing victims; our drained, targeted terminations bypass it.
+    const instances = [instance(i1, { protectedFromScaleIn: true }), instance(i2, { protectedFromScaleIn: true })];
+    const workers = [worker('busy', i1, { busy: true }), worker('idle', i2)];
+    const plan = decide(input({ pool: pool(workers), asg: asg({ instances }) }));
+    expect(plan.terminate.map((t) => t.workerId)).toEqual(['idle']);
   });
 
   test('the break-even delay follows the arrival rate', () => {

@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   type Instance as AsgInstance,
 } from '@aws-sdk/client-auto-scaling';
@@ -276,6 +277,9 @@ test('1. five queued runs: one tick raises desired capacity to 5 and moto launch
   // A second tick right away launches nothing more: the 5 booting instances are capacity.
   await tick();
   expect((await group()).desired).toBe(5);
+  expect(shim.sent(SetDesiredCapacityCommand, asg)).toEqual([
+    { AutoScalingGroupName: deployment.outputs.asgName, DesiredCapacity: 5, HonorCooldown: false },
+  ]);
 });
 
 test('2. the workers register and take the runs; nothing changes while all are busy', async () => {
@@ -303,20 +307,34 @@ test('3. after the scale-down delay, each tick drains one idle worker and termin
   const terminated: string[] = [];
   const desiredAfter: number[] = [];
   let last: Tick | undefined;
-  for (let i = 0; i < 6 && terminated.length < 4; i++) {
-    last = await tick();
-    const chosen = last.plan.terminate ?? [];
-    if (chosen.length === 0) break;
-    terminated.push(...chosen.map((t) => t.instanceId));
-    desiredAfter.push((await group()).desired);
+  try {
+    for (let i = 0; i < 6 && terminated.length < 4; i++) {
+      last = await tick();
+      const chosen = last.plan.terminate ?? [];
+      if (chosen.length === 0) break;
+      terminated.push(...chosen.map((t) => t.instanceId));
+      desiredAfter.push((await group()).desired);
+      await bootAndSync();
+    }
+    if (terminated.length !== 4) {
+      throw new Error(`expected the 4 idle workers to be terminated, got ${terminated.length}; the last plan said:\n`
+        + `${JSON.stringify(last?.plan.counts)}\n${(last?.plan.reasons ?? []).join('\n')}`);
+    }
+  } finally {
+    // Whatever happened, steps 4 and 5 start from the state this step should leave: the busy worker's
+    // instance alone in the group. (The idle ones go the way an operator would remove them.)
+    for (const instance of (await group()).instances) {
+      if (instance.InstanceId === longRunInstance) continue;
+      await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instance.InstanceId, ShouldDecrementDesiredCapacity: true }));
+    }
     await bootAndSync();
   }
-  if (terminated.length !== 4) {
-    throw new Error(`expected the 4 idle workers to be terminated, got ${terminated.length}; the last plan said:\n`
-      + `${JSON.stringify(last?.plan.counts)}\n${(last?.plan.reasons ?? []).join('\n')}`);
-  }
-  // maxTerminatePerTick 1: one per tick, each with ShouldDecrementDesiredCapacity.
+  // maxTerminatePerTick 1: one per tick, each a targeted termination with decrement; desired
+  // capacity is never lowered by SetDesiredCapacity (which would let AWS pick the victims).
   expect(desiredAfter).toEqual([4, 3, 2, 1]);
+  expect(shim.sent(TerminateInstanceInAutoScalingGroupCommand, asg)).toEqual(
+    terminated.map((InstanceId) => ({ InstanceId, ShouldDecrementDesiredCapacity: true })));
+  expect(shim.sent(SetDesiredCapacityCommand, asg).map((input) => input.DesiredCapacity)).toEqual([5]);
 
   const { instances } = await group();
   expect(instances.map((i) => i.InstanceId)).toEqual([longRunInstance]);
@@ -336,6 +354,7 @@ test('4. the busy worker is never chosen: not drained, its instance kept', async
   }
   // Across every tick so far, including those of step 3 that had 4 instances too many.
   expect(drainsOf(longRunWorker)).toEqual([]);
+  expect(shim.sent(TerminateInstanceInAutoScalingGroupCommand, asg).map((input) => input.InstanceId)).not.toContain(longRunInstance);
   expect(fake.worker(longRunWorker)).toMatchObject({ busy: true, drained: false });
   const { desired, instances } = await group();
   expect(desired).toBe(1);

@@ -13,8 +13,8 @@
  *   (WorkerPoolCredentials.fromValues cannot be deployed to moto);
  * - Custom::AWS (the AwsCustomResource suspending AZRebalance) is reported CREATE_COMPLETE, but its
  *   Lambda never runs (moto needs Docker for that), so no process is suspended.
- * moto also ignores the functions' Architectures (arm64 shows as x86_64), LoggingConfig and
- * reserved concurrency, and the group's UpdatePolicy (instance refresh), which only matters on updates.
+ * moto also ignores the functions' Architectures (arm64 shows as x86_64) and LoggingConfig, and the
+ * group's UpdatePolicy (instance refresh), which only matters on updates.
  */
 import { gunzipSync } from 'node:zlib';
 import {
@@ -166,7 +166,8 @@ describe('both functions exist with their environment resolved by CloudFormation
     }
   });
 
-  test('the autoscaler targets the deployed group', () => {
+  test('the autoscaler targets the deployed group, with one concurrent execution at most', async () => {
+    expect(await lambdaApi.getReservedConcurrency(autoscaler.FunctionName)).toBe(1);
     expect(autoscaler.Environment?.Variables).toMatchObject({
       ASG_NAME: deployment.outputs.asgName,
       SCALE_DOWN_DELAY: 'fixed:0',

@@ -69,6 +69,7 @@ const scenarioArb = (coldStarts: boolean): fc.Arbitrary<Scenario> =>
       maxCreate: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
       minIdle: fc.integer({ min: 0, max: 1 }),
       graceExtra: fc.integer({ min: 30, max: 300 }),
+      warmup: fc.constantFrom(0, 300),
     })
     .map((r): Scenario => {
       const bootMax = r.bootMin + r.bootSpread;
@@ -87,6 +88,7 @@ const scenarioArb = (coldStarts: boolean): fc.Arbitrary<Scenario> =>
           lifecycleHook: r.hook,
           seed: r.seed,
           settleLimitSeconds: 2 * 3600,
+          warmupSeconds: r.warmup,
           faults: {
             callFailureRate: r.callFailureRate,
             appliedOnFailure: r.appliedOnFailure,

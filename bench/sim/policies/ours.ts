@@ -13,7 +13,7 @@
  * - The pool snapshot includes `availableAt` unless the model turns it off, as the Spacelift adapter
  *   feature-detects it. The adapters' caching of the API key and JWT is not modelled (no extra calls).
  */
-import { createHandler, type AutoscalerHandler } from '../../../lambda/autoscaler/handler';
+import { createHandler, type AutoscalerHandler, type AutoscalerLogger } from '../../../lambda/autoscaler/handler';
 import type { AutoscalerConfig } from '../../../lambda/autoscaler/config';
 import { DEFAULT_SCALING_CONFIG, validateScalingConfig, type ScalingConfig } from '../../../lambda/core/config';
 import type { Fleet, WorkerPoolApi } from '../../../lambda/core/ports';
@@ -34,6 +34,8 @@ export interface OursOptions {
   /** When the first invocation happens, seconds from trace start. */
   readonly phaseSeconds?: number;
   readonly label?: string;
+  /** Receives the handler's log lines (default: discarded); each gets the simulated time `t`. */
+  readonly logger?: AutoscalerLogger;
 }
 
 export const DEFAULT_OURS: OursOptions = Object.freeze({
@@ -44,6 +46,16 @@ export const DEFAULT_OURS: OursOptions = Object.freeze({
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const silentMetrics = { addDimension() {}, addMetric() {}, publishStoredMetrics() {} };
+
+function timestamped(logger: AutoscalerLogger, world: World): AutoscalerLogger {
+  const at = (extra: unknown[]) => [{ t: Math.round(world.now * 10) / 10 }, ...extra];
+  return {
+    debug: (message: string, ...extra: unknown[]) => logger.debug(message, ...(at(extra) as [])),
+    info: (message: string, ...extra: unknown[]) => logger.info(message, ...(at(extra) as [])),
+    warn: (message: string, ...extra: unknown[]) => logger.warn(message, ...(at(extra) as [])),
+    error: (message: string, ...extra: unknown[]) => logger.error(message, ...(at(extra) as [])),
+  } as AutoscalerLogger;
+}
 
 export function describeScaling(scaling: ScalingConfig): string {
   const parts = [
@@ -106,7 +118,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
           workerPool,
           fleet,
           config,
-          logger: silentLogger,
+          logger: options.logger ? timestamped(options.logger, world) : silentLogger,
           metrics: silentMetrics,
           clock: () => world.epochNow(),
           sleep: (ms) => world.sleep(self.proc, ms / 1000),

@@ -30,14 +30,27 @@ export default async function globalSetup(): Promise<void> {
   }
   bundleHandlers();
 
+  // No profile, session or per-service endpoint of the caller's environment reaches the SDKs, the CDK
+  // CLI or moto's own boto3: only the dummy settings below.
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('AWS_ENDPOINT_URL_') || name === 'AWS_PROFILE' || name === 'AWS_SESSION_TOKEN' || name === 'AWS_ROLE_ARN'
+      || name === 'AWS_WEB_IDENTITY_TOKEN_FILE' || name === 'AWS_CONTAINER_CREDENTIALS_FULL_URI' || name === 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI') {
+      delete process.env[name];
+    }
+  }
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-ec2-workerpool-integ-'));
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const log = fs.openSync(path.join(stateDir, 'moto.log'), 'a');
+  const emptyConfig = path.join(stateDir, 'aws-config');
+  fs.writeFileSync(emptyConfig, '');
   // Own process group (detached), so teardown can stop moto and anything it spawned in one signal.
+  // moto uses boto3 internally (e.g. when it tries to run the custom resource's Lambda): with no
+  // credentials it would look for them at the EC2 metadata address, which is not loopback.
   const child = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
     detached: true,
     stdio: ['ignore', log, log],
+    env: { ...process.env, ...dummyAwsEnvironment(emptyConfig) },
   });
   fs.closeSync(log);
   globalThis.__integMoto = { child, stateDir };
@@ -47,8 +60,16 @@ export default async function globalSetup(): Promise<void> {
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (exited !== undefined) {
-      throw new Error(`moto_server ${exited} at start; its log: ${fs.readFileSync(path.join(stateDir, 'moto.log'), 'utf8').slice(-2000)}`);
+    const problem = exited !== undefined
+      ? `moto_server ${exited} at start`
+      : Date.now() > deadline ? `moto_server did not answer ${endpoint}/moto-api/ within ${START_TIMEOUT_MS} ms` : undefined;
+    if (problem !== undefined) {
+      // Jest skips globalTeardown when globalSetup fails, so nothing may be left running here.
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      const log = fs.readFileSync(path.join(stateDir, 'moto.log'), 'utf8').slice(-2000);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+      globalThis.__integMoto = undefined;
+      throw new Error(`${problem}; its log:\n${log}`);
     }
     try {
       const response = await fetch(`${endpoint}/moto-api/`);
@@ -56,23 +77,22 @@ export default async function globalSetup(): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`moto_server did not answer ${endpoint}/moto-api/ within ${START_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  // No profile, config file or session can point the SDKs or the CDK CLI anywhere but moto.
-  const emptyConfig = path.join(stateDir, 'aws-config');
-  fs.writeFileSync(emptyConfig, '');
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('AWS_ENDPOINT_URL_') || name === 'AWS_PROFILE' || name === 'AWS_SESSION_TOKEN' || name === 'AWS_ROLE_ARN'
-      || name === 'AWS_WEB_IDENTITY_TOKEN_FILE' || name === 'AWS_CONTAINER_CREDENTIALS_FULL_URI' || name === 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI') {
-      delete process.env[name];
-    }
-  }
   Object.assign(process.env, {
     [MOTO_ENDPOINT_ENV]: endpoint,
     [MOTO_STATE_DIR_ENV]: stateDir,
     AWS_ENDPOINT_URL: endpoint,
+    ...dummyAwsEnvironment(emptyConfig),
+    CDK_DISABLE_VERSION_CHECK: '1',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  });
+}
+
+/** Dummy credentials and region, and no config file or instance metadata to look anything up in. */
+function dummyAwsEnvironment(emptyConfig: string): Record<string, string> {
+  return {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_REGION: REGION,
@@ -80,9 +100,7 @@ export default async function globalSetup(): Promise<void> {
     AWS_CONFIG_FILE: emptyConfig,
     AWS_SHARED_CREDENTIALS_FILE: emptyConfig,
     AWS_EC2_METADATA_DISABLED: 'true',
-    CDK_DISABLE_VERSION_CHECK: '1',
-    CDK_DISABLE_CLI_TELEMETRY: 'true',
-  });
+  };
 }
 
 /** The tests run the bundled handlers, so they are rebuilt from the current lambda/ sources (about 0.5 s). */

@@ -70,6 +70,16 @@ export class LifecycleShim {
     return action;
   }
 
+  /**
+   * Inputs of every `command` sent through any AutoScalingClient (the stub sees all of them, passed
+   * through or not), except those sent by `exclude`, e.g. the test's own client.
+   */
+  sent<I extends object>(command: new (input: I) => { input: I }, exclude?: AutoScalingClient): I[] {
+    return this.stub.send.getCalls()
+      .filter((call) => call.args[0] instanceof command && call.thisValue !== exclude)
+      .map((call) => (call.args[0] as unknown as { input: I }).input);
+  }
+
   isActive(token: string): boolean {
     return this.active.has(token);
   }

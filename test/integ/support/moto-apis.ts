@@ -70,6 +70,10 @@ export const lambdaApi = {
   async getFunctionConfiguration(name: string): Promise<FunctionConfiguration> {
     return JSON.parse(await call('lambda', `/2015-03-31/functions/${encodeURIComponent(name)}/configuration`)) as FunctionConfiguration;
   },
+  async getReservedConcurrency(name: string): Promise<number | undefined> {
+    const body = await call('lambda', `/2019-09-30/functions/${encodeURIComponent(name)}/concurrency`);
+    return (JSON.parse(body) as { ReservedConcurrentExecutions?: number }).ReservedConcurrentExecutions;
+  },
   async listEventSourceMappings(functionName: string): Promise<EventSourceMapping[]> {
     const body = await call('lambda', `/2015-03-31/event-source-mappings/?FunctionName=${encodeURIComponent(functionName)}`);
     return (JSON.parse(body) as { EventSourceMappings?: EventSourceMapping[] }).EventSourceMappings ?? [];
