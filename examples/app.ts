@@ -1,9 +1,9 @@
 import { App } from 'aws-cdk-lib';
-import { Arm64Example } from './arm64';
-import { BasicExample } from './basic';
-import { ByoSecretAndRoleExample } from './byo-secret-and-role';
-import { SelfHostedExample } from './self-hosted';
-import { SpotExample } from './spot';
+import { Arm64Example } from './arm64/stack';
+import { BasicExample } from './basic/stack';
+import { ByoSecretAndRoleExample } from './byo-secret-and-role/stack';
+import { SelfHostedExample } from './self-hosted/stack';
+import { SpotExample } from './spot/stack';
 
 /**
  * Every example, in one app. The account is a placeholder: cdk.json carries the context that the

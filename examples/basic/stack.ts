@@ -1,7 +1,7 @@
 import { CfnParameter, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
-import { exampleVpc } from './example-network';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../../lib';
+import { exampleVpc } from '../example-network';
 
 /**
  * The smallest useful pool: x86 workers on the Spacelift AMI. The pool credentials come in as

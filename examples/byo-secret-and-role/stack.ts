@@ -3,8 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../lib';
-import { exampleVpc } from './example-network';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerPoolCredentials } from '../../lib';
+import { exampleVpc } from '../example-network';
 
 /**
  * Your own secret (with your key names and CMK) and your own instance role, plus what runs need:

@@ -3,8 +3,8 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerComms, WorkerPoolCredentials } from '../lib';
-import { exampleVpc } from './example-network';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerComms, WorkerPoolCredentials } from '../../lib';
+import { exampleVpc } from '../example-network';
 
 /**
  * Workers for a self-hosted Spacelift installation behind a corporate proxy:
