@@ -250,7 +250,9 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
   const outcome = await sweep(traces, MODEL, { base, grid, waitPrice: 1 });
   const safe = outcome.points.filter((p) => !p.unsafe);
   const picks = WAIT_PRICES.map((price) => ({ price, point: recommend(safe, price) }));
-  const robust = robustPick(safe, WAIT_PRICES, (a, b) => a.maxTerminatePerTick - b.maxTerminatePerTick);
+  // Within the regret tolerance: the cheaper setting; at equal cost (0.1%), the smaller termination cap.
+  const robust = robustPick(safe, WAIT_PRICES, (a, b) =>
+    Math.abs(a.cost - b.cost) > 0.001 * Math.min(a.cost, b.cost) ? a.cost - b.cost : a.maxTerminatePerTick - b.maxTerminatePerTick);
   const recommended = robust.point;
   const regretOf = (p: SweepPoint) =>
     Math.max(...WAIT_PRICES.map((price, i) => (p.cost + price * p.waitHours) / (picks[i].point.cost + price * picks[i].point.waitHours) - 1));
@@ -314,7 +316,7 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
     'A default has to serve pools where nobody watches the runs (price near 1) and pools where engineers wait on every plan ' +
       '(price 10 or more). The recommended default is the setting whose score is closest to the best at *every* price: it ' +
       `minimises the worst regret (score / best score at that price - 1) over prices ${WAIT_PRICES.join(', ')}; among settings ` +
-      'within 0.25% of that, the smallest maxTerminatePerTick wins.',
+      'within 0.25% of that, the cheaper wins, and at equal cost (within 0.1%) the smaller maxTerminatePerTick.',
     '',
     markdownTable(picks, [
       { title: 'price (instance-h per queue-h)', value: (p) => String(p.price) },

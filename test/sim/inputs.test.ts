@@ -6,7 +6,7 @@ import { buildConfig, main, svgPath, UsageError } from '../../bench/sim/cli';
 import { chartAvailable, renderChart, stepPoints } from '../../bench/sim/chart';
 import { simulate, type SimResult } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, meanOf, minimumOf, parseDistribution, sample } from '../../bench/sim/model';
-import { parsePolicy, splitPolicyList } from '../../bench/sim/policies/spec';
+import { DEFAULT_POLICY_DEFAULTS, parsePolicy, splitPolicyList } from '../../bench/sim/policies/spec';
 import { paretoFront, recommend, robustPick } from '../../bench/sim/sweep';
 import { earliestStarts, formatTrace, parseTrace, TraceError } from '../../bench/sim/trace';
 
@@ -80,7 +80,7 @@ describe('policy specs', () => {
     expect(ours.label).toBe('ours (poll=10 delay=fixed:60 maxTerminate=2)');
     expect(ours.settings).toContain('poll 10s');
     expect(ours.settings).toContain('delay fixed:60');
-    const tuned = parsePolicy('spacelift-v2-tuned', { ours: parsePolicyDefaults().ours, v2: parsePolicyDefaults().v2, maxSize: 7, phaseSeconds: 0 });
+    const tuned = parsePolicy('spacelift-v2-tuned', { ...DEFAULT_POLICY_DEFAULTS, maxSize: 7 });
     expect(tuned.settings).toContain('MAX_CREATE 7, MAX_KILL 7');
     expect(parsePolicy('spacelift-v2:create=3/version=2.7/label=mine').label).toBe('mine');
   });
@@ -96,11 +96,6 @@ describe('policy specs', () => {
     expect(() => parsePolicy(spec)).toThrow(message);
   });
 });
-
-function parsePolicyDefaults() {
-  // Imported lazily to keep the test's imports flat.
-  return jest.requireActual('../../bench/sim/policies/spec').DEFAULT_POLICY_DEFAULTS;
-}
 
 describe('sweep helpers', () => {
   const points = [
