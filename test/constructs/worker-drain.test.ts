@@ -115,6 +115,25 @@ describe('termination drain', () => {
   });
 });
 
+test('a launcher-only change makes a new launch template version, which the group follows and refreshes', () => {
+  const launchTemplateOf = (runTimeoutMinutes: number) => {
+    const { stack, props } = poolStack();
+    new SpaceliftWorkerPool(stack, 'Pool', { ...props, launcher: { runTimeout: Duration.minutes(runTimeoutMinutes) } });
+    const t = Template.fromStack(stack);
+    const group = Object.values<any>(t.findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    const lt = Object.values<any>(t.findResources('AWS::EC2::LaunchTemplate'))[0];
+    return { group, userData: JSON.stringify(lt.Properties.LaunchTemplateData.UserData) };
+  };
+  const before = launchTemplateOf(70);
+  const after = launchTemplateOf(120);
+  // New user data means a new version of the same template resource...
+  expect(after.userData).not.toEqual(before.userData);
+  // ...the group always points at the latest version, so CloudFormation updates it, and the update
+  // is an instance refresh that drains each replaced worker through the hook.
+  expect(after.group.Properties.LaunchTemplate.Version).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PoolLaunchTemplate/), 'LatestVersionNumber'] });
+  expect(after.group.UpdatePolicy.AutoScalingInstanceRefresh.Preferences.ScaleInProtectedInstances).toBe('Refresh');
+});
+
 describe('drain options', () => {
   test('a budget beyond the hook global timeout fails at synth, naming the setting', () => {
     const { stack, props } = poolStack();
