@@ -64,7 +64,7 @@ describe('SpaceliftWorkerPool defaults', () => {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('PoolInstanceRole') }] },
     });
     const statements = Object.values<any>(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-    const actions = statements.flatMap((s) => [].concat(s.Action));
+    const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action));
     expect(actions.sort()).toEqual([
       'logs:CreateLogStream', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:DescribeLogStreams',
       'logs:PutLogEvents', 'logs:PutLogEvents',

@@ -78,10 +78,10 @@ describe('termination drain', () => {
     const role = stack.getLogicalId(pool.drain.function.role!.node.defaultChild as any);
     const statements = Object.values<any>(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
       .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    const lifecycle = statements.find((s) => [].concat(s.Action).includes('autoscaling:CompleteLifecycleAction'));
+    const lifecycle = statements.find((s) => ([] as string[]).concat(s.Action).includes('autoscaling:CompleteLifecycleAction'));
     expect(lifecycle.Action).toEqual(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']);
     expect(JSON.stringify(lifecycle.Resource)).toContain(`autoScalingGroupName/",{"Ref":"${stack.getLogicalId(pool.autoScalingGroup.node.defaultChild as any)}"}`);
-    expect(statements.some((s) => [].concat(s.Action).includes('ssm:GetParameter'))).toBe(true);
+    expect(statements.some((s) => ([] as string[]).concat(s.Action).includes('ssm:GetParameter'))).toBe(true);
     // Nothing of the drain role acts on "*" except read-only calls.
     const onStar = statements.filter((s) => s.Resource === '*');
     expect(onStar).toEqual([]);

@@ -13,17 +13,17 @@ describe('autoscaler', () => {
   test('runs alone, is never retried, and loops within its timeout', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: 1,
-      Timeout: 50 + 30 + 30 + 10,
+      Timeout: 50 + 30 + 5 * 30 + 10,
       Environment: { Variables: Match.objectLike({
         ASG_NAME: { Ref: groupId },
         POLL_INTERVAL_SECONDS: '15',
         LOOP_SECONDS: '50',
         MIN_IDLE: '0',
         DEMAND_SIGNAL: 'pendingRuns',
-        MAX_TERMINATE_PER_TICK: '1',
+        MAX_TERMINATE_PER_TICK: '5',
         MAX_STRAYS_PER_TICK: '1',
         REGISTRATION_GRACE_SECONDS: '600',
-        SCALE_DOWN_DELAY: 'breakEven:boot=120,min=60,max=600',
+        SCALE_DOWN_DELAY: 'breakEven:boot=120,min=30,max=600',
         MAX_CREATE_PER_TICK: Match.absent(),
       }) },
     });
@@ -40,12 +40,12 @@ describe('autoscaler', () => {
     const role = stack.getLogicalId(pool.autoscaler!.role!.node.defaultChild as any);
     const statements = Object.values<any>(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
       .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    const onStar = statements.filter((s) => s.Resource === '*').flatMap((s) => [].concat(s.Action));
+    const onStar = statements.filter((s) => s.Resource === '*').flatMap((s) => ([] as string[]).concat(s.Action));
     expect(onStar.sort()).toEqual(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
-    const scaling = statements.find((s) => [].concat(s.Action).includes('autoscaling:SetDesiredCapacity'));
+    const scaling = statements.find((s) => ([] as string[]).concat(s.Action).includes('autoscaling:SetDesiredCapacity'));
     expect(scaling.Action).toEqual(['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup']);
     expect(JSON.stringify(scaling.Resource)).toContain(`{"Ref":"${groupId}"}`);
-    const all = statements.flatMap((s) => [].concat(s.Action));
+    const all = statements.flatMap((s) => ([] as string[]).concat(s.Action));
     expect(all).not.toContain('autoscaling:DetachInstances');
     expect(all).not.toContain('ec2:TerminateInstances');
   });
@@ -81,7 +81,7 @@ describe('autoscaler', () => {
     new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling: { scheduleRate: Duration.minutes(30) } });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 900,
-      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 70) }) },
+      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 190) }) },
     });
   });
 
