@@ -46,6 +46,8 @@ const MODEL: SimModel = { ...DEFAULT_MODEL, boot: { kind: 'fixed', value: 90 }, 
 const BOOT = 90;
 const ANCHOR = { defaultsP95: 1190, tunedP95: 146, keepAliveRatio: 2.4 };
 const WAIT_PRICES = [1, 3, 10];
+/** Costs within this fraction of each other count as equal in the robust pick's tie-break. */
+const EQUAL_COST = 0.001;
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
@@ -80,15 +82,23 @@ function machine(): string[] {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/** The shortest time a delay rule keeps an idle worker: `min` of breakEven, the seconds of fixed. */
+function floorOf(delay: string): number {
+  const spec = parseScaleDownDelay(delay).spec;
+  return spec.kind === 'fixed' ? spec.seconds : spec.minSeconds;
+}
 const ratio = (a: number, b: number) => (b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`);
 const tick = (ok: boolean) => (ok ? 'met' : '**not met**');
 
 // ------------------------------------------------------------------------------------------ sections
 
-async function compareSection(traces: Trace[], oursRecommended: OursOptions) {
+/** `oursRecommended` undefined: the sweep's recommendation is the defaults, so only the defaults are run. */
+async function compareSection(traces: Trace[], oursRecommended: OursOptions | undefined) {
   const policies = [
     oursPolicy({ ...oursWith('breakEven', DEFAULT_SCALING_CONFIG.maxTerminatePerTick, DEFAULT_POLL_INTERVAL_SECONDS, 'ours (defaults)'), scaling: DEFAULT_SCALING_CONFIG }),
-    oursPolicy(oursRecommended),
+    ...(oursRecommended === undefined ? [] : [oursPolicy(oursRecommended)]),
     spaceliftV2Policy({ label: 'spacelift-v2 (defaults)' }),
     spaceliftV2Policy({ maxCreate: MODEL.maxSize, maxKill: MODEL.maxSize, label: `spacelift-v2 (caps ${MODEL.maxSize})` }),
   ];
@@ -250,12 +260,19 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
   const outcome = await sweep(traces, MODEL, { base, grid, waitPrice: 1 });
   const safe = outcome.points.filter((p) => !p.unsafe);
   const picks = WAIT_PRICES.map((price) => ({ price, point: recommend(safe, price) }));
-  // Within the regret tolerance: the cheaper setting; at equal cost (0.1%), the smaller termination cap.
+  // Within the regret tolerance: the cheaper setting; at equal cost (0.1%), the smaller termination cap, then the
+  // longer minimum delay (margin for dependants triggered more slowly than in these traces).
   const robust = robustPick(safe, WAIT_PRICES, (a, b) =>
-    Math.abs(a.cost - b.cost) > 0.001 * Math.min(a.cost, b.cost) ? a.cost - b.cost : a.maxTerminatePerTick - b.maxTerminatePerTick);
+    Math.abs(a.cost - b.cost) > EQUAL_COST * Math.min(a.cost, b.cost)
+      ? a.cost - b.cost
+      : a.maxTerminatePerTick - b.maxTerminatePerTick || floorOf(b.delay) - floorOf(a.delay));
   const recommended = robust.point;
   const regretOf = (p: SweepPoint) =>
     Math.max(...WAIT_PRICES.map((price, i) => (p.cost + price * p.waitHours) / (picks[i].point.cost + price * picks[i].point.waitHours) - 1));
+  // Settings the floor tie-break decided against: same cap, cost within EQUAL_COST, regret within the tolerance.
+  const tiedWith = safe.filter((p) => p !== recommended && p.maxTerminatePerTick === recommended.maxTerminatePerTick &&
+    floorOf(p.delay) < floorOf(recommended.delay) && Math.abs(p.cost - recommended.cost) <= EQUAL_COST * Math.min(p.cost, recommended.cost) &&
+    regretOf(p) <= regretOf(recommended) + 0.0025);
   const currentDefault = outcome.points.find((p) => p.delay === DEFAULT_SCALING_CONFIG.scaleDownDelay.toString() &&
     p.maxTerminatePerTick === DEFAULT_SCALING_CONFIG.maxTerminatePerTick);
 
@@ -285,7 +302,7 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
   const byDelay = outcome.points
     .filter((p) => p.maxTerminatePerTick === recommended.maxTerminatePerTick)
     .sort((a, b) => a.cost - b.cost);
-  const interesting = [currentDefault, recommended, ...picks.map((p) => p.point)].filter((p): p is SweepPoint => p !== undefined);
+  const interesting = [currentDefault, recommended, ...tiedWith, ...picks.map((p) => p.point)].filter((p): p is SweepPoint => p !== undefined);
   const uniqueInteresting = [...new Map(interesting.map((p) => [label(p), p])).values()];
 
   // Poll interval for the recommended delay and maxTerminate.
@@ -316,7 +333,8 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
     'A default has to serve pools where nobody watches the runs (price near 1) and pools where engineers wait on every plan ' +
       '(price 10 or more). The recommended default is the setting whose score is closest to the best at *every* price: it ' +
       `minimises the worst regret (score / best score at that price - 1) over prices ${WAIT_PRICES.join(', ')}; among settings ` +
-      'within 0.25% of that, the cheaper wins, and at equal cost (within 0.1%) the smaller maxTerminatePerTick.',
+      'within 0.25% of that, the cheaper wins; at equal cost (within 0.1%) the smaller maxTerminatePerTick, then the longer ' +
+      'minimum delay (a margin for dependent runs triggered more slowly than in these traces).',
     '',
     markdownTable(picks, [
       { title: 'price (instance-h per queue-h)', value: (p) => String(p.price) },
@@ -328,9 +346,14 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
     ]),
     '',
     `**Robust pick:** \`${recommended.delay}\`, maxTerminatePerTick ${recommended.maxTerminatePerTick}: worst regret ` +
-      `${pct(robust.regret)} (the current default: ${currentDefault ? pct(regretOf(currentDefault)) : 'n/a'}).`,
+      `${pct(robust.regret)} (the default: ${currentDefault ? pct(regretOf(currentDefault)) : 'n/a'}).` +
+      (tiedWith.length > 0
+        ? ' Within the tolerance at equal cost it was preferred, for its longer minimum delay, to ' +
+          tiedWith.map((p) => `\`${p.delay}\` (${p.cost.toFixed(2)} instance-h, ${pct2(p.cost / recommended.cost - 1)}; ` +
+            `mean wait ${p.wait.toFixed(1)} s; queue-h ${p.waitHours.toFixed(2)})`).join(', ') + '.'
+        : ''),
     '',
-    '### The current default, the picks, and each trace',
+    '### The default, the picks, and each trace',
     '',
     markdownTable(uniqueInteresting, pointColumns),
     '',
@@ -339,6 +362,8 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
     `### maxTerminatePerTick (delay \`${DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()}\`)`,
     '',
     markdownTable(byTerminate, pointColumns),
+    '',
+    markdownTable(byTerminate, perTraceColumns),
     '',
     `### Scale-down delay rules (maxTerminatePerTick ${recommended.maxTerminatePerTick}), cheapest first`,
     '',
@@ -366,6 +391,16 @@ async function sweepSection(traces: Trace[]): Promise<SweepEvidence> {
   return { lines, recommended, recommendedPoll };
 }
 
+/** `snapshot, drain x5, ...`: each call name once, in order of first use, with its count. */
+function countedCalls(calls: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const call of calls) {
+    const name = call.split(':')[1];
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].map(([name, n]) => (n > 1 ? `${name} x${n}` : name)).join(', ');
+}
+
 /** Runs bench/handler-bench.ts in a fresh process, so its memory figures are not the sweep's. */
 function measureHandlerInChild(): TickMeasurement[] {
   const out = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'handler-bench.ts')], {
@@ -390,7 +425,7 @@ function handlerSection(rows: TickMeasurement[]): string[] {
       { title: 'tick', value: (r) => r.scenario, right: false },
       { title: 'AWS calls', value: (r) => String(r.awsCalls) },
       { title: 'Spacelift calls', value: (r) => String(r.spaceliftCalls) },
-      { title: 'calls', value: (r) => r.calls.map((c) => c.split(':')[1]).join(', '), right: false },
+      { title: 'calls', value: (r) => countedCalls(r.calls), right: false },
       { title: 'p50 ms', value: (r) => r.p50Ms.toFixed(3) },
       { title: 'p95 ms', value: (r) => r.p95Ms.toFixed(3) },
       { title: 'heap MiB (baseline)', value: (r) => `${r.peakHeapMiB.toFixed(1)} (${r.heapBaselineMiB.toFixed(1)})` },
@@ -472,17 +507,18 @@ function propertySection(): string[] {
     '',
     ...summary.map((l) => `    ${l}`),
     '',
-    'Invariants (random call failures, some applied anyway; instance deaths; boot failures; random settings): no busy worker ' +
-      'terminated; desired capacity within [min, max] and never refused by AWS; every run starts; no live instance left with a ' +
-      'drained worker. The second property adds Lambda cold starts and checks the first two only: a cold start forgets the ' +
-      'executor\'s pending undrains, which can leave a drained worker on a live instance for good (the KNOWN GAP test ' +
-      'reproduces it deterministically).',
+    'Invariants (random call failures, some applied anyway; instance deaths; boot failures; random settings, ' +
+      'drainedReclaimSeconds 60, 300 or 900 among them): no busy worker terminated; desired capacity within [min, max] and ' +
+      'never refused by AWS; every run starts; no live instance left with a drained worker. The second property adds ' +
+      'Lambda cold starts, which forget the executor\'s pending undrains, and checks all four: an instance left drained ' +
+      'is reclaimed once its workers have idled for drainedReclaimSeconds (it asserts that reclaims happened). The ' +
+      'third and fourth tests replay the case deterministically: a failed undrain, then a cold start.',
     '',
   );
   return lines;
 }
 
-function charts(results: SimResult[], traces: Trace[]): string[] {
+function charts(results: SimResult[], traces: Trace[], policyCount: number): string[] {
   if (!chartAvailable()) {
     return ['Charts: not drawn (the `echarts` package is not installed).', ''];
   }
@@ -497,7 +533,7 @@ function charts(results: SimResult[], traces: Trace[]): string[] {
     written.push(relative(ROOT, path));
   }
   return [
-    `Charts (queued runs, busy workers, billed instances and desired capacity over time, all four policies): ${written.map((p) => `[${p.split('/').pop()}](${p})`).join(', ')}.`,
+    `Charts (queued runs, busy workers, billed instances and desired capacity over time, all ${policyCount} policies): ${written.map((p) => `[${p.split('/').pop()}](${p})`).join(', ')}.`,
     '',
     `![burst](${written.find((p) => p.endsWith('burst.svg'))})`,
     '',
@@ -517,16 +553,45 @@ function totalsLine(results: SimResult[], from: string, to: string): string {
     `queue-hours ${sum(from, (r) => r.waitHours).toFixed(2)} -> ${sum(to, (r) => r.waitHours).toFixed(2)}.`;
 }
 
+/**
+ * jsii (`npm run compile`) emits .js next to the lambda/ sources that lib/ imports. Under ts-node a .js wins over
+ * its .ts, so a stale one would silently benchmark old code (e.g. old defaults): refuse to run instead.
+ */
+function refuseStaleCompiledSources(): void {
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+        const compiled = path.replace(/\.ts$/, '.js');
+        if (existsSync(compiled) && statSync(compiled).mtimeMs < statSync(path).mtimeMs) stale.push(relative(ROOT, compiled));
+      }
+    }
+  };
+  walk(join(ROOT, 'lambda'));
+  if (stale.length > 0) {
+    throw new Error(`compiled files older than their sources would shadow them under ts-node: ${stale.join(', ')}; ` +
+      'run `npm run compile` (or delete them) first');
+  }
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
+  refuseStaleCompiledSources();
   const traces = loadTraces();
   const burst = traces.find((t) => t.name === 'burst');
   if (burst === undefined) throw new Error('bench/traces/burst.csv is missing (npx ts-node bench/traces/generate.ts)');
 
   const sweepEvidence = await sweepSection(traces);
   const rec = sweepEvidence.recommended;
-  const oursRecommended = oursWith(rec.delay, rec.maxTerminatePerTick, sweepEvidence.recommendedPoll, 'ours (recommended)');
+  const defaultDelay = DEFAULT_SCALING_CONFIG.scaleDownDelay.toString();
+  const recommendedIsDefault = rec.delay === defaultDelay && rec.maxTerminatePerTick === DEFAULT_SCALING_CONFIG.maxTerminatePerTick &&
+    sweepEvidence.recommendedPoll === DEFAULT_POLL_INTERVAL_SECONDS;
+  const oursRecommended = recommendedIsDefault
+    ? undefined
+    : oursWith(rec.delay, rec.maxTerminatePerTick, sweepEvidence.recommendedPoll, 'ours (recommended)');
   log('comparison');
   const { policies, results } = await compareSection(traces, oursRecommended);
   const anchor = await anchorSection(burst, results, traces);
@@ -536,7 +601,7 @@ async function main(): Promise<void> {
   const property = propertySection();
 
   const get = (trace: string, policy: string) => results.find((r) => r.trace === trace && r.policy === policy)!;
-  const oursNames = ['ours (defaults)', 'ours (recommended)'];
+  const oursNames = recommendedIsDefault ? ['ours (defaults)'] : ['ours (defaults)', 'ours (recommended)'];
   const baselineNames = ['spacelift-v2 (defaults)', `spacelift-v2 (caps ${MODEL.maxSize})`];
   const burstOurs = get('burst', 'ours (defaults)');
   const burstBase = get('burst', 'spacelift-v2 (defaults)');
@@ -611,6 +676,9 @@ async function main(): Promise<void> {
     '',
     ...policies.map((p) => `- **${p.label}**: ${p.settings}`),
     '',
+    ...(recommendedIsDefault
+      ? ['The defaults are the sweep\'s recommendation (§3), so there is no separate *ours (recommended)* row.', '']
+      : []),
     resultTable(results),
     '',
     'Times in seconds, cost in instance-hours (launch to gone, shutdown included). *lower bound*: run time plus one fastest ' +
@@ -621,23 +689,34 @@ async function main(): Promise<void> {
     '',
     ratioTable(results, traces, oursNames, baselineNames),
     '',
-    ...charts(results, traces),
+    ...charts(results, traces, policies.length),
     ...anchor,
     ...sweepEvidence.lines,
     '### Recommended defaults',
     '',
-    `- \`scaleDownDelay\`: \`${rec.delay}\` (now \`${DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()}\`)`,
-    `- \`maxTerminatePerTick\`: ${rec.maxTerminatePerTick} (now ${DEFAULT_SCALING_CONFIG.maxTerminatePerTick})`,
-    `- \`POLL_INTERVAL_SECONDS\`: ${sweepEvidence.recommendedPoll} (now ${DEFAULT_POLL_INTERVAL_SECONDS})`,
-    '',
-    totalsLine(results, 'ours (defaults)', 'ours (recommended)'),
+    ...(recommendedIsDefault
+      ? [
+        `- \`scaleDownDelay\`: \`${rec.delay}\` (the default)`,
+        `- \`maxTerminatePerTick\`: ${rec.maxTerminatePerTick} (the default)`,
+        `- \`POLL_INTERVAL_SECONDS\`: ${sweepEvidence.recommendedPoll} (the default)`,
+        '',
+        'The shipped defaults (lambda/core `DEFAULT_SCALING_CONFIG`, lambda/autoscaler `DEFAULT_POLL_INTERVAL_SECONDS`) are ' +
+          'this recommendation.',
+      ]
+      : [
+        `- \`scaleDownDelay\`: \`${rec.delay}\` (now \`${defaultDelay}\`)`,
+        `- \`maxTerminatePerTick\`: ${rec.maxTerminatePerTick} (now ${DEFAULT_SCALING_CONFIG.maxTerminatePerTick})`,
+        `- \`POLL_INTERVAL_SECONDS\`: ${sweepEvidence.recommendedPoll} (now ${DEFAULT_POLL_INTERVAL_SECONDS})`,
+        '',
+        totalsLine(results, 'ours (defaults)', 'ours (recommended)'),
+      ]),
     '',
     ...handler,
     ...bundle,
     ...property,
   ].join('\n');
   writeFileSync(OUT, `${md}\n`);
-  log(`wrote ${relative(ROOT, OUT) || OUT} (settings of ours: ${describeScaling(oursRecommended.scaling)})`);
+  log(`wrote ${relative(ROOT, OUT) || OUT} (recommended: ${describeScaling((oursRecommended ?? { scaling: DEFAULT_SCALING_CONFIG }).scaling)})`);
 }
 
 main().catch((error: unknown) => {

@@ -32,12 +32,13 @@ Policies:
                             spacelift-v2          Spacelift's autoscaler at its defaults (MAX_CREATE=1, MAX_KILL=1)
                             spacelift-v2-tuned    the same with MAX_CREATE = MAX_KILL = --max
                           Per-policy overrides follow a colon, separated by "/":
-                            ours:poll=10/delay=fixed:60/maxTerminate=2/maxCreate=4/minIdle=1/grace=600/label=NAME
+                            ours:poll=10/delay=fixed:60/maxTerminate=2/maxCreate=4/minIdle=1/grace=600/reclaim=900/label=NAME
                             spacelift-v2:create=5/kill=5/delay=3/idleTime=true/version=2.7/util=80
   --poll S                ours: POLL_INTERVAL_SECONDS (default 15)
   --schedule S            invocation rate of both autoscalers (default 60)
-  --scale-down-delay D    ours: fixed:<s> | breakEven[:boot=<s>,min=<s>,max=<s>] (default breakEven)
-  --max-terminate N       ours: maxTerminatePerTick (default 1)
+  --scale-down-delay D    ours: fixed:<s> | breakEven[:boot=<s>,min=<s>,max=<s>]
+                          (default ${DEFAULT_OURS.scaling.scaleDownDelay.toString()})
+  --max-terminate N       ours: maxTerminatePerTick (default ${DEFAULT_OURS.scaling.maxTerminatePerTick})
   --max-create N          ours: maxCreatePerTick (default: close the whole gap)
   --min-idle N            ours: idle workers to keep (default 0)
   --phase S               seconds from trace start to the first invocation (default 0)

@@ -38,6 +38,8 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     maxStraysPerTick: integer(env, 'MAX_STRAYS_PER_TICK', defaults.maxStraysPerTick, { min: 0 }),
     registrationGraceSeconds: integer(env, 'REGISTRATION_GRACE_SECONDS', defaults.registrationGraceSeconds, { min: 0 }),
     scaleDownDelay: parsed(env, 'SCALE_DOWN_DELAY', parseScaleDownDelay) ?? defaults.scaleDownDelay,
+    // 0 turns reclaiming off; no upper bound (a day is as valid as 15 minutes).
+    drainedReclaimSeconds: integer(env, 'DRAINED_RECLAIM_SECONDS', defaults.drainedReclaimSeconds, { min: 0 }),
   };
   return {
     spacelift: loadSpaceliftEnv(env),

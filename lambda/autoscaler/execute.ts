@@ -6,15 +6,22 @@
  * - Desired capacity is only ever raised: shrinking the group by SetDesiredCapacity would let AWS pick victims.
  * - A stray is terminated only if a fresh pool snapshot, taken after the plan, still shows no worker that could be
  *   on it: a launcher that registers late may already have a run.
- * - A worker is terminated only after a drain that reported it idle; a busy reply, or a termination that fails,
- *   undrains it again, so no worker is left drained by us.
+ * - A worker is terminated only after a drain that reported it idle (and drained). In a scale-in, a busy reply, or
+ *   a termination that fails, undrains it again, so no worker is left drained by us.
  * - Every undrain stays pending (in this container) until a later tick's pool snapshot shows the worker
  *   undrained: a failed undrain, or a timed-out drain request that Spacelift applies after our undrain, would
- *   otherwise leave the worker drained for good. The policy neither counts nor picks a drained worker's instance,
- *   so until then the cost is one idle instance, never a run. While the worker is still drained on an InService
- *   instance, each tick undrains it once more; once the worker is gone or its instance leaves InService (e.g. it
- *   is terminating, and its drain is wanted), the undrain is dropped. A cold start forgets pending undrains: the
- *   UndrainFailures metric and the error log name the worker, and DrainedInstances shows it.
+ *   otherwise leave the worker drained. While the worker is still drained on an InService instance, each tick
+ *   undrains it once more; once the worker is gone or its instance leaves InService (e.g. it is terminating, and
+ *   its drain is wanted), the undrain is dropped. A cold start forgets pending undrains; the policy's reclaim is
+ *   the backstop that needs no memory (below).
+ * - A reclaim (an instance whose workers were all left drained and idle past drainedReclaimSeconds) re-checks
+ *   each worker with the usual drain call, a no-op on a drained worker that returns its fresh state, and
+ *   terminates only if every one is still drained and idle. A busy one (it cannot get a new run while drained,
+ *   so only an undrain race makes this happen) is left drained: its run finishes, and a later tick reclaims it.
+ *   A reclaim is never undrained on failure: the worker was drained before us, and the next tick, from a fresh
+ *   snapshot, tries again. A pending undrain of this container wins over a reclaim: it is retried first, and a
+ *   worker it undrained this tick is not reclaimed; one whose undrain failed again is reclaimed (the
+ *   snapshot already showed it drained and idle past the grace).
  *
  * Every TerminateInstanceInAutoScalingGroup also passes the ASG's termination lifecycle hook, whose drain handler
  * waits for busy workers: the checks here keep that last line of defence from ever being needed.
@@ -48,6 +55,10 @@ export interface Execution {
   terminated: number;
   /** Workers that took a run before the drain: undrained and kept. */
   drainSkippedBusy: number;
+  /** Instances left drained that were reclaimed (terminated after the re-check). */
+  drainedReclaimed: number;
+  /** Reclaims not carried out: a pending undrain won, or the re-check found a worker busy, undrained or unreachable. */
+  reclaimsSkipped: number;
   straysReaped: number;
   /** Strays left alone because the re-check found a worker that may be on them. */
   straysSkipped: number;
@@ -95,11 +106,13 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   /** Worker id → the instance it was on when we drained it. */
   const pending = new Map<string, string>();
 
-  async function undrain(workerId: string, instanceId: string, why: string, result: Execution): Promise<void> {
+  /** True when the undrain call succeeded. */
+  async function undrain(workerId: string, instanceId: string, why: string, result: Execution): Promise<boolean> {
     pending.set(workerId, instanceId);
     try {
       await workerPool.undrain(workerId);
       logger.info('undrained worker', { workerId, instanceId, why });
+      return true;
     } catch (error) {
       result.undrainFailures++;
       result.errors++;
@@ -107,6 +120,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         'UNDRAIN FAILED: worker is left drained (no new runs, not capacity); the undrain is retried on the next tick',
         { workerId, instanceId, why, error },
       );
+      return false;
     }
   }
 
@@ -171,38 +185,37 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
   }
 
-  /** Terminates after a successful drain; on failure the worker is undrained. */
-  async function terminateDrained(termination: Termination, result: Execution): Promise<void> {
-    const { workerId, instanceId } = termination;
+  /**
+   * Terminates after a successful drain (retrying without decrement if AWS refuses at min size). True when the
+   * instance was terminated; on failure the caller decides what becomes of the drained worker.
+   */
+  async function terminateDrained(termination: Termination, result: Execution): Promise<{ ok: boolean; failure?: unknown }> {
+    const { kind, workerId, instanceId } = termination;
     let failure: unknown;
     try {
       await fleet.terminateInstance(instanceId, termination.decrement);
-      result.terminated++;
-      logger.info('terminated idle worker instance', { workerId, instanceId, decrement: termination.decrement });
-      return;
+      return { ok: true };
     } catch (error) {
       failure = error;
     }
     if (termination.decrement && isMinSizeRejection(failure)) {
       // Min size was raised since the plan. The worker is already drained and idle, so replacing the instance
-      // costs one boot, while undraining would keep an instance the policy already judged surplus.
+      // costs one boot, while undraining would keep an instance the policy already judged surplus (or useless).
       logger.warn('group is at min size, so AWS refused to decrement; terminating without decrement (the ASG replaces it)', {
+        kind,
         workerId,
         instanceId,
         error: failure,
       });
       try {
         await fleet.terminateInstance(instanceId, false);
-        result.terminated++;
-        logger.info('terminated idle worker instance', { workerId, instanceId, decrement: false });
-        return;
+        return { ok: true };
       } catch (error) {
         failure = error;
       }
     }
     result.errors++;
-    logger.error('could not terminate drained worker instance; undraining the worker', { workerId, instanceId, error: failure });
-    await undrain(workerId, instanceId, 'termination failed', result);
+    return { ok: false, failure };
   }
 
   async function drainAndTerminate(termination: Termination, result: Execution): Promise<void> {
@@ -228,10 +241,74 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       logger.error('drain reply shows the worker undrained; not terminating its instance', { workerId, instanceId });
       return;
     }
-    await terminateDrained(termination, result);
+    const { ok, failure } = await terminateDrained(termination, result);
+    if (ok) {
+      result.terminated++;
+      logger.info('terminated idle worker instance', { workerId, instanceId, decrement: termination.decrement });
+      return;
+    }
+    logger.error('could not terminate drained worker instance; undraining the worker', { workerId, instanceId, error: failure });
+    await undrain(workerId, instanceId, 'termination failed', result);
   }
 
-  async function settlePendingUndrains(pool: PoolSnapshot, asg: AsgSnapshot, result: Execution): Promise<void> {
+  /**
+   * Re-checks every worker of an instance left drained (a drain call: no change, fresh state) and terminates the
+   * instance if all are drained and idle. Never undrains: whatever stops the reclaim, the worker stays as it was
+   * (drained) and the next tick decides again from a fresh snapshot.
+   */
+  async function reclaim(termination: Termination, undrainedNow: ReadonlySet<string>, result: Execution): Promise<void> {
+    const { instanceId, idleSince, decrement } = termination;
+    const workerIds = [termination.workerId, ...termination.otherWorkerIds];
+    const context = { instanceId, workerIds, idleSince, decrement };
+    const skip = (level: 'info' | 'error', message: string, extra: Record<string, unknown> = {}) => {
+      result.reclaimsSkipped++;
+      if (level === 'error') result.errors++;
+      logger[level](message, { ...context, ...extra });
+    };
+    const undrained = workerIds.filter((id) => undrainedNow.has(id));
+    if (undrained.length > 0) {
+      skip('info', 'not reclaiming the drained instance: a pending undrain of this container undrained its worker this tick', {
+        undrained,
+      });
+      return;
+    }
+    for (const workerId of workerIds) {
+      let reply: DrainResult;
+      try {
+        reply = await workerPool.drain(workerId);
+      } catch (error) {
+        // The worker was drained before us, so a failed (or half-applied) drain changes nothing: no undrain.
+        skip('error', 'could not re-check a drained worker; not reclaiming its instance this tick', { workerId, error });
+        return;
+      }
+      if (reply.worker.busy) {
+        skip('info', 'drained worker is busy after all; leaving it drained until its run ends (a later tick reclaims it)', {
+          workerId,
+        });
+        return;
+      }
+      if (!reply.worker.drained) {
+        skip('error', 'drain reply shows the worker undrained; not reclaiming its instance', { workerId });
+        return;
+      }
+    }
+    const { ok, failure } = await terminateDrained(termination, result);
+    if (!ok) {
+      // Counted as an error by terminateDrained. Left drained: the policy plans the reclaim again next tick.
+      logger.error('could not reclaim the drained instance; its workers stay drained and a later tick retries', {
+        ...context,
+        error: failure,
+      });
+      return;
+    }
+    result.drainedReclaimed++;
+    for (const workerId of workerIds) pending.delete(workerId);
+    logger.warn('reclaimed an instance whose workers were left drained and idle', context);
+  }
+
+  /** Retries the pending undrains; returns the workers undrained this tick. */
+  async function settlePendingUndrains(pool: PoolSnapshot, asg: AsgSnapshot, result: Execution): Promise<Set<string>> {
+    const undrainedNow = new Set<string>();
     for (const [workerId, instanceId] of [...pending]) {
       const worker = pool.workers.find((w) => w.id === workerId);
       const instance = asg.instances.find((i) => i.id === instanceId);
@@ -244,8 +321,10 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         logger.debug('undrain settled', { workerId, instanceId, why: settled });
         continue;
       }
-      await undrain(workerId, instanceId, 'still drained after an earlier undrain (failed, or overtaken by a late drain)', result);
+      const why = 'still drained after an earlier undrain (failed, or overtaken by a late drain)';
+      if (await undrain(workerId, instanceId, why, result)) undrainedNow.add(workerId);
     }
+    return undrainedNow;
   }
 
   return {
@@ -254,12 +333,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         scaledOut: 0,
         terminated: 0,
         drainSkippedBusy: 0,
+        drainedReclaimed: 0,
+        reclaimsSkipped: 0,
         straysReaped: 0,
         straysSkipped: 0,
         undrainFailures: 0,
         errors: 0,
       };
-      await settlePendingUndrains(pool, asg, result);
+      const undrainedNow = await settlePendingUndrains(pool, asg, result);
       await scaleOut(plan, result);
       await reapStrays(plan.strays, result);
       for (const [index, termination] of plan.terminate.entries()) {
@@ -272,7 +353,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           });
           break;
         }
-        await drainAndTerminate(termination, result);
+        if (termination.kind === 'reclaim') await reclaim(termination, undrainedNow, result);
+        else await drainAndTerminate(termination, result);
       }
       return result;
     },

@@ -32,12 +32,19 @@ export const AutoscalerMetric = {
   RegisteredWorkers: 'RegisteredWorkers',
   LaunchingInstances: 'LaunchingInstances',
   DesiredCapacity: 'DesiredCapacity',
-  /** Live instances whose workers are all drained: neither capacity nor candidates. */
+  /**
+   * Live instances whose workers are all drained (neither capacity nor scale-in candidates), as the tick's snapshot
+   * shows them: briefly non-zero around drains; those left drained are reclaimed once idle for
+   * drainedReclaimSeconds. Non-zero for longer than that plus a few minutes means a reclaim is off
+   * (DRAINED_RECLAIM_SECONDS 0, MAX_STRAYS_PER_TICK 0), failing (see Errors), or waiting for a drained worker's run.
+   */
   DrainedInstances: 'DrainedInstances',
   InvalidWorkers: 'InvalidWorkers',
   ScaledOut: 'ScaledOut',
   Terminated: 'Terminated',
   DrainSkippedBusy: 'DrainSkippedBusy',
+  /** Instances left drained that this tick terminated (reclaimed). */
+  DrainedReclaimed: 'DrainedReclaimed',
   StraysReaped: 'StraysReaped',
   UndrainFailures: 'UndrainFailures',
   Errors: 'Errors',
@@ -97,6 +104,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.ScaledOut, done.scaledOut);
     count(AutoscalerMetric.Terminated, done.terminated);
     count(AutoscalerMetric.DrainSkippedBusy, done.drainSkippedBusy);
+    count(AutoscalerMetric.DrainedReclaimed, done.drainedReclaimed);
     count(AutoscalerMetric.StraysReaped, done.straysReaped);
     count(AutoscalerMetric.UndrainFailures, done.undrainFailures);
     logger.info('tick done', { ...done, errors });
@@ -146,7 +154,7 @@ function logPlan(logger: AutoscalerLogger, plan: Plan): void {
   logger.info('scaling plan', {
     counts: plan.counts,
     scaleOutBy: plan.scaleOutBy,
-    terminate: plan.terminate.map(({ workerId, instanceId }) => ({ workerId, instanceId })),
+    terminate: plan.terminate.map(({ kind, workerId, instanceId, decrement }) => ({ kind, workerId, instanceId, decrement })),
     strays: plan.strays.map((stray) => stray.instanceId),
     scaleDownDelaySeconds: plan.scaleDownDelaySeconds,
     reasons: plan.reasons,

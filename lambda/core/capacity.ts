@@ -24,6 +24,13 @@ export interface RegisteredInstance {
   readonly busy: boolean;
 }
 
+/** A live instance whose workers of this ASG are all drained: neither capacity nor a stray. */
+export interface DrainedInstance {
+  readonly instance: AsgInstance;
+  /** Every worker of this ASG naming the instance; all drained, at least one. */
+  readonly workers: readonly Worker[];
+}
+
 /** A live instance that has run for the whole grace period without any worker naming it. */
 export interface StrayInstance {
   readonly instance: AsgInstance;
@@ -41,7 +48,12 @@ export interface FleetAssessment {
   readonly strays: readonly StrayInstance[];
   /** Strays that will be replaced one for one: all of them, unless stray replacement is off. */
   readonly replacingStrays: number;
-  /** Live instances whose only workers are drained: being handled, neither capacity nor strays. */
+  /**
+   * Live instances whose only workers are drained: neither capacity nor strays. Usually being
+   * handled (a drain before a termination); `planReclaims` repairs those left drained.
+   */
+  readonly drained: readonly DrainedInstance[];
+  /** `drained.length`. */
   readonly drainedInstances: number;
   /** Workers of this ASG whose instance is gone, terminating or otherwise not live. */
   readonly detachedWorkers: number;
@@ -74,7 +86,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
   const registered: RegisteredInstance[] = [];
   const booting: AsgInstance[] = [];
   const strays: StrayInstance[] = [];
-  let drainedInstances = 0;
+  const drained: DrainedInstance[] = [];
   let liveInstances = 0;
   let claimedLiveWorkers = 0;
   for (const instance of asg.instances) {
@@ -86,7 +98,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
     if (serving.length > 0) {
       registered.push({ instance, workers, busy: serving.some((worker) => worker.busy) });
     } else if (workers.length > 0) {
-      drainedInstances += 1;
+      drained.push({ instance, workers });
     } else if (instance.launchTime === undefined || now - instance.launchTime < options.graceSeconds) {
       booting.push(instance);
     } else {
@@ -102,7 +114,8 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
     notYetLaunched: Math.max(0, asg.desiredCapacity - liveInstances),
     strays,
     replacingStrays: options.replaceStrays ? strays.length : 0,
-    drainedInstances,
+    drained,
+    drainedInstances: drained.length,
     detachedWorkers: thisAsgWorkers - claimedLiveWorkers,
     invalidWorkers,
     foreignWorkers,

@@ -17,12 +17,21 @@ export interface ScalingConfig {
   readonly maxCreatePerTick?: number;
   /** Most idle workers drained and terminated per tick. */
   readonly maxTerminatePerTick: number;
-  /** Most stray instances (no worker after the grace period) replaced per tick; 0 disables. */
+  /**
+   * Most repairs per tick: stray instances (no worker after the grace period) replaced, plus instances
+   * left with only drained workers reclaimed (strays first). 0 disables both.
+   */
   readonly maxStraysPerTick: number;
   /** How long an instance may run without a registered worker before it is a stray. */
   readonly registrationGraceSeconds: number;
   /** How long a worker must be idle before scale-in may pick it. */
   readonly scaleDownDelay: ScaleDownDelay;
+  /**
+   * Seconds every worker of an InService instance must have been idle (since `availableAt`, else
+   * `createdAt`), with all of them drained, before the instance is reclaimed: terminated with
+   * decrement, or without at min size so the group replaces it. 0 disables. See reclaim.ts.
+   */
+  readonly drainedReclaimSeconds: number;
 }
 
 /**
@@ -34,28 +43,45 @@ export interface ScalingConfig {
  * - `maxCreatePerTick: undefined`: in-flight instances count as capacity, so closing the whole gap
  *   at once cannot double-launch; max size bounds the cost. Spacelift's cap of 1 per boot cycle
  *   makes a queue of N wait N boots.
- * - `maxTerminatePerTick: 1`: each termination is a drain, a busy check and a terminate inside one
- *   Lambda run; scale-in is never urgent (a slow one costs idle minutes, a wrong one a boot), and
- *   one per minute still releases 60 instances an hour.
+ * - `maxTerminatePerTick: 5`: each termination is a drain, a busy check and a terminate inside one
+ *   Lambda run, so the cap bounds a tick's work. Scale-in is never urgent, but after a burst a cap of
+ *   1 keeps the burst's idle workers one tick per worker longer. In the simulator (BENCHMARKS.md §3,
+ *   default delay, 7 traces) 5 costs 82.37 instance-hours against 83.63 for 1 (drift detection
+ *   13.99 against 14.91, -6%), with the same p95 wait and a mean wait of 66.9 s against 66.6 s;
+ *   10 buys nothing more (82.36).
  * - `maxStraysPerTick: 1`: strays come from failed boots or crashed launchers, which are rare. A
  *   stray is terminated without a drain, so if the worker list were ever incomplete (API hiccup,
  *   launcher metadata change) a cap of 1 limits the damage to one instance per tick instead of the
- *   whole fleet, while still reaping 60 an hour.
+ *   whole fleet, while still reaping 240 an hour. Reclaims of drained instances share the cap (see
+ *   below): both are repairs of rare faults, and one cap bounds what a wrong snapshot can cost.
  * - `registrationGraceSeconds: 600`: a healthy boot registers in 2-3 minutes; ten minutes tolerates
  *   slow image pulls and matches Spacelift's hard-coded stray age, and a shorter grace would kill
  *   slow-but-healthy instances and churn.
- * - `scaleDownDelay: breakEven()`: see scale-down-delay.ts; a fixed 5-minute keep-alive costs up to
- *   2.4x on bursty drift-detection traffic and a zero delay makes steady runs pay a boot each.
+ * - `scaleDownDelay: breakEven()` (`breakEven:boot=120,min=30,max=600`): see scale-down-delay.ts. In
+ *   the simulator's sweep it has the least worst-case regret over wait prices 1, 3 and 10 (3%), where
+ *   a fixed 5-minute keep-alive costs 29% more instance-hours and `fixed:0` waits 20% longer on
+ *   average (BENCHMARKS.md §3).
+ * - `drainedReclaimSeconds: 900`: a worker that someone drained and nobody undrains (an undrain that
+ *   failed in a container that then went cold, a rebalance-recommendation drain without capacity
+ *   rebalancing, a manual drain) leaves its instance billing and holding a max-size slot for good,
+ *   and drained workers are neither capacity nor scale-in candidates. Fifteen minutes is longer than
+ *   every legitimate drain that keeps its instance InService: our own drain is followed by a
+ *   terminate or an undrain within seconds (a failed undrain is retried every tick), and a spot
+ *   interruption takes the instance within 2 minutes; a lifecycle-hook drain happens after the
+ *   instance has left InService, so it never qualifies. (Spacelift gives no drain time, so the clock
+ *   is the idle time: a drain applied to a worker already idle that long qualifies on the next tick,
+ *   which is safe, since it is idle and drained, and re-checked; see reclaim.ts.)
  */
 export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   minIdle: 0,
   schedule: Object.freeze([]),
   demandSignal: 'pendingRuns',
   maxCreatePerTick: undefined,
-  maxTerminatePerTick: 1,
+  maxTerminatePerTick: 5,
   maxStraysPerTick: 1,
   registrationGraceSeconds: 600,
   scaleDownDelay: ScaleDownDelay.breakEven(),
+  drainedReclaimSeconds: 900,
 });
 
 function requireInteger(config: ScalingConfig, field: keyof ScalingConfig, minimum: number): void {
@@ -81,6 +107,7 @@ export function validateScalingConfig(config: ScalingConfig): void {
   requireInteger(config, 'maxTerminatePerTick', 0);
   requireInteger(config, 'maxStraysPerTick', 0);
   requireInteger(config, 'registrationGraceSeconds', 0);
+  requireInteger(config, 'drainedReclaimSeconds', 0);
   if (!(config.scaleDownDelay instanceof ScaleDownDelay)) {
     throw new Error('scaling config: scaleDownDelay must be built with ScaleDownDelay.fixed/breakEven or parseScaleDownDelay');
   }

@@ -1,7 +1,8 @@
 /**
  * The scaling decision for one tick: a pure function from snapshots to a plan the handler carries
  * out. Unlike Spacelift's `Decide`, it never freezes while instances boot (in-flight instances are
- * capacity), never lowers desired capacity, and only ever terminates chosen idle workers.
+ * capacity), never lowers desired capacity, and only ever terminates chosen idle workers: surplus
+ * ones, and ones left drained past `drainedReclaimSeconds` (reclaim.ts).
  */
 import { arrivalRate, type ArrivalState } from './arrivals';
 import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } from './capacity';
@@ -9,6 +10,7 @@ import { validateScalingConfig, type ScalingConfig } from './config';
 import { assessDemand } from './demand';
 import type { DelayContext } from './scale-down-delay';
 import { planScaleIn, type Termination } from './scale-in';
+import { planReclaims } from './reclaim';
 import { planScaleOut } from './scale-out';
 import { planStrays, type StrayTermination } from './strays';
 import type { AsgSnapshot, PoolSnapshot } from './types';
@@ -40,8 +42,10 @@ export interface PlanCounts {
   readonly strays: number;
   /** Strays counted as capacity: all of them while stray replacement is on (maxStraysPerTick > 0). */
   readonly replacingStrays: number;
-  /** Live instances whose workers are all drained. */
+  /** Live instances whose workers are all drained (including any this plan reclaims). */
   readonly drained: number;
+  /** Part of `drained`: reclaims in this plan. */
+  readonly reclaiming: number;
   /** registered + launching + replacingStrays. */
   readonly capacity: number;
   readonly minIdle: number;
@@ -57,7 +61,11 @@ export interface Plan {
   /** New desired capacity when scaling out: above the current one and within [min, max]. */
   readonly desiredCapacity?: number;
   readonly scaleOutBy: number;
-  /** Idle workers to drain and terminate, in order. */
+  /**
+   * Instances to terminate, in order, each after a drain that shows its worker idle: first reclaims
+   * of instances left drained (`kind: 'reclaim'`, repairs capped by maxStraysPerTick), then scale-in
+   * of surplus idle workers (`kind: 'scaleIn'`, capped by maxTerminatePerTick).
+   */
   readonly terminate: readonly Termination[];
   /** Instances to terminate without decrementing desired capacity. */
   readonly strays: readonly StrayTermination[];
@@ -82,9 +90,6 @@ function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot
   if (fleet.detachedWorkers > 0) {
     reasons.push(`${fleet.detachedWorkers} workers name instances that are not live in ${asg.name}; not capacity`);
   }
-  if (fleet.drainedInstances > 0) {
-    reasons.push(`${fleet.drainedInstances} live instances have only drained workers; not capacity, left alone`);
-  }
   return reasons;
 }
 
@@ -101,6 +106,17 @@ export function decide(input: DecisionInput): Plan {
   const demand = assessDemand(pool, config, busy, now);
   const scaleOut = planScaleOut(asg, capacity, demand.total, config.maxCreatePerTick);
 
+  const strays = planStrays(fleet.strays, config.maxStraysPerTick, config.registrationGraceSeconds, now, pool.workers);
+  const reclaims = planReclaims({
+    drained: fleet.drained,
+    graceSeconds: config.drainedReclaimSeconds,
+    maxRepairsPerTick: config.maxStraysPerTick,
+    straysPlanned: strays.strays.length,
+    desiredAfterScaleOut: scaleOut.desiredCapacity ?? asg.desiredCapacity,
+    minSize: asg.minSize,
+    now,
+  });
+
   const delayContext: DelayContext = {
     arrivalsPerSecond: arrivalRate(input.arrivals),
     idleWorkers: pool.workers.filter((worker) => !worker.busy && !worker.drained).length,
@@ -114,13 +130,13 @@ export function decide(input: DecisionInput): Plan {
     delaySeconds,
     maxTerminatePerTick: config.maxTerminatePerTick,
     now,
+    reservedDecrements: reclaims.reclaim.filter((entry) => entry.decrement).length,
   });
-  const strays = planStrays(fleet.strays, config.maxStraysPerTick, config.registrationGraceSeconds, now, pool.workers);
 
   return {
     desiredCapacity: scaleOut.desiredCapacity,
     scaleOutBy: (scaleOut.desiredCapacity ?? asg.desiredCapacity) - asg.desiredCapacity,
-    terminate: scaleIn.terminate,
+    terminate: [...reclaims.reclaim, ...scaleIn.terminate],
     strays: strays.strays,
     invalidWorkers: fleet.invalidWorkers,
     foreignWorkers: fleet.foreignWorkers,
@@ -135,6 +151,7 @@ export function decide(input: DecisionInput): Plan {
       strays: fleet.strays.length,
       replacingStrays: fleet.replacingStrays,
       drained: fleet.drainedInstances,
+      reclaiming: reclaims.reclaim.length,
       capacity,
       minIdle: demand.minIdle,
       demand: demand.total,
@@ -149,6 +166,7 @@ export function decide(input: DecisionInput): Plan {
       config.scaleDownDelay.explain(delayContext),
       ...scaleIn.reasons,
       ...strays.reasons,
+      ...reclaims.reasons,
     ],
   };
 }

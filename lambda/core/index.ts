@@ -9,4 +9,5 @@ export * from './arrivals';
 export * from './capacity';
 export * from './scale-in';
 export * from './strays';
+export * from './reclaim';
 export * from './decide';

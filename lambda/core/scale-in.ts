@@ -1,9 +1,23 @@
 import { inFlight, type FleetAssessment } from './capacity';
 import type { AsgSnapshot } from './types';
 
-/** A worker to drain and, if it is still idle after the drain, terminate. */
+/**
+ * Why an instance is terminated:
+ * - `scaleIn`: its idle worker is surplus capacity (`planScaleIn`);
+ * - `reclaim`: all its workers were left drained and idle past `drainedReclaimSeconds`, so it serves
+ *   nothing (`planReclaims`).
+ */
+export type TerminationKind = 'scaleIn' | 'reclaim';
+
+/**
+ * A worker to drain and, if it is still idle after the drain, terminate. For a reclaim the worker is
+ * already drained: the drain call changes nothing and returns its fresh state, which is the re-check.
+ */
 export interface Termination {
+  readonly kind: TerminationKind;
   readonly workerId: string;
+  /** Reclaims only: the instance's other drained workers, re-checked the same way. Empty for scale-in. */
+  readonly otherWorkerIds: readonly string[];
   readonly instanceId: string;
   /** `availableAt`, or `createdAt` when the API gave no idle-since. */
   readonly idleSince: number;
@@ -19,6 +33,8 @@ export interface ScaleInInput {
   readonly delaySeconds: number;
   readonly maxTerminatePerTick: number;
   readonly now: number;
+  /** Decrements already planned by reclaims this tick; they use up the room above min size first. */
+  readonly reservedDecrements?: number;
 }
 
 interface Candidate {
@@ -45,9 +61,14 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
         `${fleet.replacingStrays} strays to replace)`,
     );
   }
-  // Every termination decrements desired capacity; one that did not would just be replaced.
-  const room = asg.desiredCapacity - asg.minSize;
-  if (room <= 0) return none(`desired ${asg.desiredCapacity} is at min size ${asg.minSize}`);
+  // Every termination decrements desired capacity; one that did not would just be replaced. Reclaims
+  // decrement first: a drained instance serves nothing, an idle worker at least serves the next run.
+  const reserved = input.reservedDecrements ?? 0;
+  const room = asg.desiredCapacity - asg.minSize - reserved;
+  if (room <= 0) {
+    const after = reserved > 0 ? ` after ${reserved} reclaim decrements` : '';
+    return none(`desired ${asg.desiredCapacity}${after} is at min size ${asg.minSize}`);
+  }
   if (input.maxTerminatePerTick === 0) return none('maxTerminatePerTick is 0');
 
   const idle = fleet.registered.filter((entry) => !entry.busy);
@@ -76,7 +97,7 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
       continue;
     }
     candidates.push({
-      termination: { workerId: worker.id, instanceId: instance.id, idleSince, decrement: true },
+      termination: { kind: 'scaleIn', workerId: worker.id, otherWorkerIds: [], instanceId: instance.id, idleSince, decrement: true },
       createdAt: worker.createdAt,
     });
   }

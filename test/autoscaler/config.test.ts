@@ -30,6 +30,10 @@ describe('loadAutoscalerConfig', () => {
     expect(DEFAULT_POLL_INTERVAL_SECONDS).toBe(15);
     expect(DEFAULT_LOOP_SECONDS).toBe(50);
     expect(config.scaling.maxCreatePerTick).toBeUndefined();
+    // The defaults the simulator recommends (BENCHMARKS.md §3), pinned here as the Lambda sees them.
+    expect(config.scaling.maxTerminatePerTick).toBe(5);
+    expect(config.scaling.scaleDownDelay.toString()).toBe('breakEven:boot=120,min=30,max=600');
+    expect(config.scaling.drainedReclaimSeconds).toBe(900);
   });
 
   test('empty optional variables count as unset', () => {
@@ -47,6 +51,7 @@ describe('loadAutoscalerConfig', () => {
       MAX_STRAYS_PER_TICK: '2',
       REGISTRATION_GRACE_SECONDS: '300',
       SCALE_DOWN_DELAY: 'fixed:90',
+      DRAINED_RECLAIM_SECONDS: '0',
       POLL_INTERVAL_SECONDS: '5',
       LOOP_SECONDS: '0',
     });
@@ -59,6 +64,7 @@ describe('loadAutoscalerConfig', () => {
       maxStraysPerTick: 2,
       registrationGraceSeconds: 300,
       scaleDownDelay: ScaleDownDelay.fixed(90),
+      drainedReclaimSeconds: 0,
     });
     expect(config.pollIntervalSeconds).toBe(5);
     expect(config.loopSeconds).toBe(0);
@@ -80,6 +86,8 @@ describe('loadAutoscalerConfig', () => {
     ['MAX_TERMINATE_PER_TICK', '-1', 'environment variable MAX_TERMINATE_PER_TICK must be >= 0, got -1'],
     ['MAX_STRAYS_PER_TICK', 'x', 'environment variable MAX_STRAYS_PER_TICK must be an integer, got "x"'],
     ['REGISTRATION_GRACE_SECONDS', '-5', 'environment variable REGISTRATION_GRACE_SECONDS must be >= 0, got -5'],
+    ['DRAINED_RECLAIM_SECONDS', '-1', 'environment variable DRAINED_RECLAIM_SECONDS must be >= 0, got -1'],
+    ['DRAINED_RECLAIM_SECONDS', '15m', 'environment variable DRAINED_RECLAIM_SECONDS must be an integer, got "15m"'],
     ['SCALE_DOWN_DELAY', '5m', 'environment variable SCALE_DOWN_DELAY: scale-down delay "5m": expected'],
     ['SCALE_DOWN_DELAY', 'breakEven:min=90,max=60', 'environment variable SCALE_DOWN_DELAY: scaleDownDelay.maxSeconds must be an integer >= 90, got 60'],
     ['POLL_INTERVAL_SECONDS', '4', 'environment variable POLL_INTERVAL_SECONDS must be >= 5, got 4'],

@@ -1,5 +1,5 @@
 import { createExecutor, type ExecutionInput } from '../../lambda/autoscaler/execute';
-import type { AsgSnapshot, Plan } from '../../lambda/core';
+import type { AsgSnapshot, Plan, Termination } from '../../lambda/core';
 import { SpaceliftApiError } from '../../lambda/spacelift';
 import {
   ASG,
@@ -39,7 +39,8 @@ function setup(workers = [worker('w1', i1), worker('w2', i2)], asg = group()) {
   return { pool, fleet, logger, executor, run };
 }
 
-const terminate = (workerId: string, instanceId: string) => ({ workerId, instanceId, idleSince: NOW - 600, decrement: true });
+const terminate = (workerId: string, instanceId: string): Termination =>
+  ({ kind: 'scaleIn', workerId, otherWorkerIds: [], instanceId, idleSince: NOW - 600, decrement: true });
 
 const spaceliftError = (kind: 'timeout' | 'graphql' | 'http' | 'auth', status?: number) =>
   new SpaceliftApiError(kind, `Spacelift WorkerDrainSet failed: ${kind}`, { retryable: kind !== 'graphql', operation: 'WorkerDrainSet', status });
@@ -340,5 +341,143 @@ describe('strays', () => {
     const result = await run(plan({ strays }));
     expect(fleet.calls).toHaveLength(2);
     expect(result).toMatchObject({ straysReaped: 1, errors: 1 });
+  });
+});
+
+describe('reclaim of an instance left drained', () => {
+  const reclaimOf = (workerId: string, instanceId: string, otherWorkerIds: string[] = [], decrement = true): Termination =>
+    ({ kind: 'reclaim', workerId, otherWorkerIds, instanceId, idleSince: NOW - 1000, decrement });
+  const drainedSetup = () => setup([worker('w1', i1, { drained: true }), worker('w2', i2)]);
+
+  test('re-checks the drained worker with a drain (no change), then terminates with decrement', async () => {
+    const { pool, fleet, logger, run } = drainedSetup();
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`]);
+    expect(result).toMatchObject({ drainedReclaimed: 1, terminated: 0, reclaimsSkipped: 0, errors: 0 });
+    expect(logger.at('warn')).toEqual([expect.objectContaining({
+      message: 'reclaimed an instance whose workers were left drained and idle',
+      attributes: expect.objectContaining({ instanceId: i1, workerIds: ['w1'], decrement: true }),
+    })]);
+  });
+
+  test('planned without decrement (at min size): terminates without decrement', async () => {
+    const { fleet, run } = drainedSetup();
+    await run(plan({ terminate: [reclaimOf('w1', i1, [], false)] }));
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=false`]);
+  });
+
+  test('every worker of the instance is re-checked before the termination', async () => {
+    const { pool, fleet, run } = setup([worker('new', i1, { drained: true }), worker('old', i1, { drained: true })]);
+    const result = await run(plan({ terminate: [reclaimOf('new', i1, ['old'])] }));
+    expect(pool.calls).toEqual(['drain new', 'drain old']);
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`]);
+    expect(result.drainedReclaimed).toBe(1);
+  });
+
+  test('a worker busy after all is left drained: no undrain, no termination, and the next entry is still tried', async () => {
+    const { pool, fleet, logger, run } = drainedSetup();
+    pool.update('w1', { busy: true });
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1), terminate('w2', i2)] }));
+    expect(pool.calls).toEqual(['drain w1', 'drain w2']);
+    expect(fleet.calls).toEqual([`terminate ${i2} decrement=true`]);
+    expect(pool.get('w1')).toMatchObject({ drained: true, busy: true });
+    expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, terminated: 1, drainSkippedBusy: 0, errors: 0 });
+    expect(logger.messages('info')).toContain(
+      'drained worker is busy after all; leaving it drained until its run ends (a later tick reclaims it)',
+    );
+  });
+
+  test('one busy worker of several stops the reclaim', async () => {
+    const { pool, fleet, run } = setup([worker('new', i1, { drained: true }), worker('old', i1, { drained: true, busy: true })]);
+    const result = await run(plan({ terminate: [reclaimOf('new', i1, ['old'])] }));
+    expect(pool.calls).toEqual(['drain new', 'drain old']);
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1 });
+  });
+
+  test.each([
+    ['a timeout (may have been applied)', spaceliftError('timeout')],
+    ['a GraphQL error', spaceliftError('graphql')],
+  ])('a re-check that fails with %s: no undrain, no termination, one error', async (_name, error) => {
+    const { pool, fleet, run, executor } = drainedSetup();
+    pool.failNext('drain', error, true);
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(fleet.calls).toEqual([]);
+    expect(pool.get('w1')!.drained).toBe(true);
+    expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, errors: 1, undrainFailures: 0 });
+    expect(executor.pendingUndrains()).toEqual([]);
+  });
+
+  test('a drain reply that shows the worker undrained: no termination, one error', async () => {
+    const { pool, fleet, run } = drainedSetup();
+    pool.onDrain = () => pool.update('w1', { drained: false });
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ reclaimsSkipped: 1, errors: 1 });
+  });
+
+  test('a failed termination leaves the worker drained (no undrain): the next tick plans the reclaim again', async () => {
+    const { pool, fleet, logger, run, executor } = drainedSetup();
+    fleet.failNext('terminateInstance', awsError('ScalingActivityInProgress', 'activity in progress'));
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(pool.get('w1')!.drained).toBe(true);
+    expect(executor.pendingUndrains()).toEqual([]);
+    expect(result).toMatchObject({ drainedReclaimed: 0, errors: 1 });
+    expect(logger.messages('error')).toEqual(['could not reclaim the drained instance; its workers stay drained and a later tick retries']);
+  });
+
+  test('AWS refuses the decrement at min size: terminates once more without decrement', async () => {
+    const { fleet, run } = drainedSetup();
+    fleet.failNext('terminateInstance', MIN_SIZE_REJECTION);
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`, `terminate ${i1} decrement=false`]);
+    expect(result).toMatchObject({ drainedReclaimed: 1, errors: 0 });
+  });
+
+  test('no re-check starts with less invocation time left than the reserve', async () => {
+    const { pool, fleet, run } = drainedSetup();
+    const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }), 999);
+    expect(pool.calls).toEqual([]);
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ drainedReclaimed: 0, errors: 0 });
+  });
+
+  describe('and a pending undrain of this container for the same worker', () => {
+    /** Tick 1: busy when drained, and the undrain fails; then the run ends, so the worker is drained and idle. */
+    async function pendingThenIdle() {
+      const s = setup();
+      s.pool.onDrain = () => s.pool.update('w1', { busy: true });
+      s.pool.failNext('undrain', spaceliftError('timeout'));
+      await s.run(plan({ terminate: [terminate('w1', i1)] }));
+      s.pool.onDrain = undefined;
+      s.pool.update('w1', { busy: false });
+      expect(s.executor.pendingUndrains()).toEqual(['w1']);
+      return s;
+    }
+
+    test('the undrain is retried first; if it succeeds, the worker is kept (no re-check, no termination)', async () => {
+      const { pool, fleet, logger, run } = await pendingThenIdle();
+      const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+      expect(pool.calls).toEqual(['undrain w1']);
+      expect(fleet.calls).toEqual([]);
+      expect(pool.get('w1')!.drained).toBe(false);
+      expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, errors: 0 });
+      expect(logger.messages('info')).toContain(
+        'not reclaiming the drained instance: a pending undrain of this container undrained its worker this tick',
+      );
+    });
+
+    test('if the undrain fails again, the reclaim goes ahead and the pending undrain is dropped', async () => {
+      const { pool, fleet, run, executor } = await pendingThenIdle();
+      pool.failNext('undrain', spaceliftError('http', 503));
+      const result = await run(plan({ terminate: [reclaimOf('w1', i1)] }));
+      expect(pool.calls).toEqual(['undrain w1', 'drain w1']);
+      expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`]);
+      expect(result).toMatchObject({ drainedReclaimed: 1, undrainFailures: 1, errors: 1 });
+      expect(executor.pendingUndrains()).toEqual([]);
+    });
   });
 });

@@ -180,7 +180,8 @@ describe('scale in', () => {
   });
 
   test('min size raised since the plan: terminated without decrement, and the log says why', async () => {
-    const { fake, asg, invoke, logger } = await setup({ group: { desired: 2 } });
+    // One termination per tick, so the one termination shows the retry without decrement.
+    const { fake, asg, invoke, logger } = await setup({ env: { MAX_TERMINATE_PER_TICK: '1' }, group: { desired: 2 } });
     idlePair(fake, asg, 1);
     idlePair(fake, asg, 2);
     // The ASG is described with min 0; min is raised before the termination.
@@ -200,6 +201,62 @@ describe('scale in', () => {
       'group is at min size, so AWS refused to decrement; terminating without decrement (the ASG replaces it)',
     );
     expect(asg.desiredCapacity).toBe(2);
+  });
+});
+
+describe('instances left drained', () => {
+  /** A worker someone drained (e.g. an undrain that failed in a container that has since gone cold). */
+  function leftDrained(fake: FakeSpacelift, asg: AsgModel, idleFor: number) {
+    asg.add({ id: iid(1), lifecycleState: 'InService', launchTime: nowSeconds() - 7200 });
+    fake.addWorker({ id: 'w1', instanceId: iid(1), createdAt: nowSeconds() - 7000, availableAt: nowSeconds() - idleFor, drained: true });
+  }
+
+  test('a fresh container reclaims, from the snapshots alone, an instance whose worker is drained and idle for 15 minutes', async () => {
+    const { fake, asg, invoke, metrics, logger } = await setup({ group: { desired: 2 } });
+    leftDrained(fake, asg, 900);
+    idlePair(fake, asg, 2, { busy: true });
+
+    await invoke();
+    expect(drainCalls(fake)).toEqual([{ id: 'w1', drain: true }]);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(TerminateInstanceInAutoScalingGroupCommand, 1);
+    expect(autoScalingMock).toHaveReceivedCommandWith(TerminateInstanceInAutoScalingGroupCommand, {
+      InstanceId: iid(1),
+      ShouldDecrementDesiredCapacity: true,
+    });
+    expect(autoScalingMock).not.toHaveReceivedCommand(SetDesiredCapacityCommand);
+    expect(asg.desiredCapacity).toBe(1);
+    expect(metrics.last()).toMatchObject({
+      [AutoscalerMetric.DrainedInstances]: 1,
+      [AutoscalerMetric.DrainedReclaimed]: 1,
+      [AutoscalerMetric.Terminated]: 0,
+      [AutoscalerMetric.Errors]: 0,
+    });
+    expect(logger.messages('warn')).toContain('reclaimed an instance whose workers were left drained and idle');
+    expectNothingLeftDrained(fake, asg);
+  });
+
+  test.each([
+    ['idle for less than DRAINED_RECLAIM_SECONDS', {}, 899],
+    ['DRAINED_RECLAIM_SECONDS=0', { DRAINED_RECLAIM_SECONDS: '0' }, 7000],
+    ['MAX_STRAYS_PER_TICK=0 (no repairs)', { MAX_STRAYS_PER_TICK: '0' }, 7000],
+  ])('left alone when %s', async (_name, env: Record<string, string>, idleFor) => {
+    const { fake, asg, invoke, metrics } = await setup({ env, group: { desired: 1 } });
+    leftDrained(fake, asg, idleFor);
+    await invoke();
+    expect(drainCalls(fake)).toEqual([]);
+    expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
+    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.DrainedInstances]: 1, [AutoscalerMetric.DrainedReclaimed]: 0 });
+  });
+
+  test('at min size the instance is replaced: terminated without decrement', async () => {
+    const { fake, asg, invoke } = await setup({ group: { min: 1, desired: 1 } });
+    leftDrained(fake, asg, 3600);
+    await invoke();
+    expect(autoScalingMock).toHaveReceivedCommandWith(TerminateInstanceInAutoScalingGroupCommand, {
+      InstanceId: iid(1),
+      ShouldDecrementDesiredCapacity: false,
+    });
+    expect(asg.desiredCapacity).toBe(1);
   });
 });
 

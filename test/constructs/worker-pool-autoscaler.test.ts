@@ -13,7 +13,7 @@ describe('autoscaler', () => {
   test('runs alone, is never retried, and loops within its timeout', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: 1,
-      Timeout: 50 + 30 + 5 * 30 + 10,
+      Timeout: 50 + 30 + 5 * 30 + 30,
       Environment: { Variables: Match.objectLike({
         ASG_NAME: { Ref: groupId },
         POLL_INTERVAL_SECONDS: '15',
@@ -23,6 +23,7 @@ describe('autoscaler', () => {
         MAX_TERMINATE_PER_TICK: '5',
         MAX_STRAYS_PER_TICK: '1',
         REGISTRATION_GRACE_SECONDS: '600',
+        DRAINED_RECLAIM_SECONDS: '900',
         SCALE_DOWN_DELAY: 'breakEven:boot=120,min=30,max=600',
         MAX_CREATE_PER_TICK: Match.absent(),
       }) },
@@ -66,7 +67,7 @@ describe('autoscaler', () => {
     });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),
-      Timeout: 50 + 30 + 60 + 10,
+      Timeout: 50 + 30 + 60 + 30,
       Environment: { Variables: Match.objectLike({
         POLL_INTERVAL_SECONDS: '10', MIN_IDLE: '1', DEMAND_SIGNAL: 'schedulableRunsCount', MAX_CREATE_PER_TICK: '4',
         MAX_TERMINATE_PER_TICK: '2', SCALE_DOWN_DELAY: 'fixed:300',
@@ -81,7 +82,7 @@ describe('autoscaler', () => {
     new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling: { scheduleRate: Duration.minutes(30) } });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 900,
-      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 190) }) },
+      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 210) }) },
     });
   });
 

@@ -11,11 +11,12 @@ describe('DEFAULT_SCALING_CONFIG', () => {
       schedule: [],
       demandSignal: 'pendingRuns',
       maxCreatePerTick: undefined,
-      maxTerminatePerTick: 1,
+      maxTerminatePerTick: 5,
       maxStraysPerTick: 1,
       registrationGraceSeconds: 600,
+      drainedReclaimSeconds: 900,
     });
-    expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('breakEven:boot=120,min=60,max=600');
+    expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('breakEven:boot=120,min=30,max=600');
   });
 });
 
@@ -31,6 +32,9 @@ describe('validateScalingConfig', () => {
     [{ maxTerminatePerTick: -1 }, 'scaling config: maxTerminatePerTick must be an integer >= 0, got -1'],
     [{ maxStraysPerTick: Number.NaN }, 'scaling config: maxStraysPerTick must be an integer >= 0, got null'],
     [{ registrationGraceSeconds: -60 }, 'scaling config: registrationGraceSeconds must be an integer >= 0, got -60'],
+    [{ drainedReclaimSeconds: -1 }, 'scaling config: drainedReclaimSeconds must be an integer >= 0, got -1'],
+    [{ drainedReclaimSeconds: 1.5 }, 'scaling config: drainedReclaimSeconds must be an integer >= 0, got 1.5'],
+    [{ drainedReclaimSeconds: undefined }, 'scaling config: drainedReclaimSeconds must be an integer >= 0, got undefined'],
     [{ scaleDownDelay: 300 }, /scaling config: scaleDownDelay must be built with/],
   ])('%j', (fields, message) => {
     expect(() => validateScalingConfig(withField(fields))).toThrow(message);
@@ -38,7 +42,7 @@ describe('validateScalingConfig', () => {
 
   test.each([
     [{ maxCreatePerTick: 3 }],
-    [{ maxTerminatePerTick: 0, maxStraysPerTick: 0, registrationGraceSeconds: 0 }],
+    [{ maxTerminatePerTick: 0, maxStraysPerTick: 0, registrationGraceSeconds: 0, drainedReclaimSeconds: 0 }],
     [{ demandSignal: 'schedulableRunsCount', scaleDownDelay: ScaleDownDelay.fixed(0) }],
   ])('accepts %j', (fields) => {
     expect(() => validateScalingConfig(withField(fields))).not.toThrow();

@@ -62,6 +62,7 @@ const configArb = fc.record({
     fc.integer({ min: 0, max: 1000 }).map((seconds) => ScaleDownDelay.fixed(seconds)),
     fc.constant(ScaleDownDelay.breakEven()),
   ),
+  drainedReclaimSeconds: fc.constantFrom(0, 60, 900, 5000),
 });
 
 const arrivalsArb = fc.option(
@@ -166,23 +167,49 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     rule(plan.desiredCapacity > asg.desiredCapacity, 'desired lowered or unchanged but set');
     rule(plan.desiredCapacity <= asg.maxSize, 'desired above max');
     rule(plan.desiredCapacity >= asg.minSize, 'desired below min');
-    rule(plan.terminate.length === 0, 'scales out and in at once');
   }
   rule(plan.scaleOutBy === (plan.desiredCapacity ?? asg.desiredCapacity) - asg.desiredCapacity, 'scaleOutBy does not match');
 
-  // Scale-in: capped, and only idle, undrained, valid workers of this ASG alone on an InService instance.
-  rule(plan.terminate.length <= config.maxTerminatePerTick, 'more terminations than maxTerminatePerTick');
-  rule(plan.terminate.length <= Math.max(0, plan.counts.capacity - plan.counts.demand), 'terminates below demand');
-  rule(plan.terminate.length === 0 || asg.desiredCapacity - plan.terminate.length >= asg.minSize, 'terminates below min size');
+  const scaleIn = plan.terminate.filter((t) => t.kind === 'scaleIn');
+  const reclaims = plan.terminate.filter((t) => t.kind === 'reclaim');
+  rule(scaleIn.length + reclaims.length === plan.terminate.length, 'a termination of unknown kind');
+  rule(plan.terminate.findIndex((t) => t.kind === 'scaleIn') < 0 || !plan.terminate.slice(plan.terminate.findIndex((t) => t.kind === 'scaleIn')).some((t) => t.kind === 'reclaim'),
+    'reclaims not ahead of scale-in');
+  rule(plan.desiredCapacity === undefined || scaleIn.length === 0, 'scales out and in at once');
+
+  // Every termination: each instance once, and decrements never take desired (after the scale-out) below min.
+  const target = plan.desiredCapacity ?? asg.desiredCapacity;
+  const decrements = plan.terminate.filter((t) => t.decrement).length;
+  rule(decrements === 0 || target - decrements >= asg.minSize, 'terminates below min size');
   rule(new Set(plan.terminate.map((t) => t.instanceId)).size === plan.terminate.length, 'an instance terminated twice');
-  for (const termination of plan.terminate) {
+
+  // Scale-in: capped, and only idle, undrained, valid workers of this ASG alone on an InService instance.
+  rule(scaleIn.length <= config.maxTerminatePerTick, 'more terminations than maxTerminatePerTick');
+  rule(scaleIn.length <= Math.max(0, plan.counts.capacity - plan.counts.demand), 'terminates below demand');
+  for (const termination of scaleIn) {
     const worker = pool.workers.find((w) => w.id === termination.workerId);
     const claims = thisAsgClaims(termination.instanceId);
     rule(worker !== undefined && claims.length === 1 && claims[0] === worker, `${termination.workerId}: not the only worker of this ASG on its instance`);
+    rule(termination.otherWorkerIds.length === 0, `${termination.workerId}: scale-in names other workers`);
     rule(worker?.busy === false, `${termination.workerId}: busy worker terminated`);
     rule(worker?.drained === false, `${termination.workerId}: drained worker terminated`);
     rule(instanceById.get(termination.instanceId)?.lifecycleState === 'InService', `${termination.workerId}: instance not InService`);
     rule(termination.decrement, `${termination.workerId}: terminated without decrement`);
+  }
+
+  // Reclaims: on, within the repairs cap, InService, and every worker of this ASG naming the instance (and no
+  // other) drained and idle for the grace; decrement whenever that keeps desired at or above min size.
+  rule(reclaims.length === 0 || config.drainedReclaimSeconds > 0, 'reclaims while drainedReclaimSeconds is 0');
+  rule(plan.strays.length + reclaims.length <= config.maxStraysPerTick, 'more repairs than maxStraysPerTick');
+  rule(plan.counts.reclaiming === reclaims.length && reclaims.length <= plan.counts.drained, 'reclaims miscounted');
+  for (const [index, termination] of reclaims.entries()) {
+    const named = [termination.workerId, ...termination.otherWorkerIds];
+    const claims = thisAsgClaims(termination.instanceId);
+    rule(claims.length === named.length && claims.every((w) => named.includes(w.id)), `${termination.instanceId}: reclaim does not name exactly the instance's workers`);
+    rule(claims.every((w) => w.drained && !w.busy), `${termination.instanceId}: reclaims a busy or undrained worker`);
+    rule(claims.every((w) => input.now - (w.availableAt ?? w.createdAt) >= config.drainedReclaimSeconds), `${termination.instanceId}: reclaimed within the grace`);
+    rule(instanceById.get(termination.instanceId)?.lifecycleState === 'InService', `${termination.instanceId}: reclaimed instance not InService`);
+    rule(termination.decrement === (target - (index + 1) >= asg.minSize), `${termination.instanceId}: wrong decrement for a reclaim`);
   }
 
   // Strays: capped, live, past the grace period, and no worker of this ASG names them.
@@ -192,7 +219,7 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     rule(instance !== undefined && LIVE.has(instance.lifecycleState), `${stray.instanceId}: stray not live`);
     rule(instance?.launchTime === stray.launchTime && input.now - stray.launchTime >= config.registrationGraceSeconds, `${stray.instanceId}: stray within grace`);
     rule(thisAsgClaims(stray.instanceId).length === 0, `${stray.instanceId}: stray has a worker of this ASG`);
-    rule(!plan.terminate.some((t) => t.instanceId === stray.instanceId), `${stray.instanceId}: both stray and scale-in`);
+    rule(!plan.terminate.some((t) => t.instanceId === stray.instanceId), `${stray.instanceId}: both stray and terminated`);
     rule(
       !pool.workers.some((w) => !w.metadata.valid && w.createdAt >= stray.launchTime),
       `${stray.instanceId}: stray may run a worker with invalid metadata`,
@@ -212,12 +239,14 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 describe('decide, over random snapshots', () => {
   test('never breaks a safety rule', () => {
     // How often each action happened, so the property is known not to hold vacuously.
-    const seen = { scaleOut: 0, terminate: 0, strays: 0 };
+    const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0 };
     fc.assert(
       fc.property(inputArb, (input) => {
         const plan = decide(input);
         seen.scaleOut += plan.desiredCapacity === undefined ? 0 : 1;
-        seen.terminate += plan.terminate.length > 0 ? 1 : 0;
+        seen.terminate += plan.terminate.some((t) => t.kind === 'scaleIn') ? 1 : 0;
+        seen.reclaims += plan.terminate.some((t) => t.kind === 'reclaim') ? 1 : 0;
+        seen.reclaimsAtMin += plan.terminate.some((t) => t.kind === 'reclaim' && !t.decrement) ? 1 : 0;
         seen.strays += plan.strays.length > 0 ? 1 : 0;
         expect(violations(input, plan)).toEqual([]);
       }),
@@ -226,5 +255,7 @@ describe('decide, over random snapshots', () => {
     expect(seen.scaleOut).toBeGreaterThan(100);
     expect(seen.terminate).toBeGreaterThan(20);
     expect(seen.strays).toBeGreaterThan(100);
+    expect(seen.reclaims).toBeGreaterThan(20);
+    expect(seen.reclaimsAtMin).toBeGreaterThan(0);
   });
 });

@@ -77,10 +77,11 @@ describe('capacity counts in-flight instances', () => {
   });
 
   test('drained workers are neither capacity, candidates nor strays', () => {
+    // Idle for less than drainedReclaimSeconds (900 s), so not reclaimed either (see "reclaim" below).
     const instances = [instance(i1, { launchTime: NOW - 7200 })];
-    const workers = [worker('w1', i1, { drained: true, availableAt: NOW - 7200 })];
+    const workers = [worker('w1', i1, { drained: true, availableAt: NOW - 600 })];
     const plan = decide(input({ pool: pool(workers, 1), asg: asg({ instances }) }));
-    expect(plan.counts).toMatchObject({ registered: 0, drained: 1, capacity: 0 });
+    expect(plan.counts).toMatchObject({ registered: 0, drained: 1, reclaiming: 0, capacity: 0 });
     expect(plan.desiredCapacity).toBe(2);
     expect(plan.terminate).toEqual([]);
     expect(plan.strays).toEqual([]);
@@ -200,7 +201,9 @@ describe('scale in', () => {
   test('terminates the idle worker with decrement once idle past the delay', () => {
     const { workers, asg: group } = excessOf(1);
     const plan = decide(input({ pool: pool(workers), asg: group }));
-    expect(plan.terminate).toEqual([{ workerId: 'w1', instanceId: i1, idleSince: NOW - 3600, decrement: true }]);
+    expect(plan.terminate).toEqual([
+      { kind: 'scaleIn', workerId: 'w1', otherWorkerIds: [], instanceId: i1, idleSince: NOW - 3600, decrement: true },
+    ]);
     expect(plan.desiredCapacity).toBeUndefined();
     expect(plan.reasons).toContain(`drain and terminate worker w1 on ${i1}: idle 3600s >= 120s`);
   });
@@ -239,9 +242,10 @@ describe('scale in', () => {
     expect(plan.terminate.map((t) => t.workerId)).toEqual(['oldest', 'tie-older', 'tie-younger']);
   });
 
-  test('at most maxTerminatePerTick (default 1)', () => {
-    const { workers, asg: group } = excessOf(4);
-    expect(decide(input({ pool: pool(workers), asg: group })).terminate).toHaveLength(1);
+  test('at most maxTerminatePerTick (default 5)', () => {
+    const { workers, asg: group } = excessOf(7);
+    expect(decide(input({ pool: pool(workers), asg: group })).terminate).toHaveLength(5);
+    expect(decide(input({ pool: pool(workers), asg: group, config: config({ maxTerminatePerTick: 1 }) })).terminate).toHaveLength(1);
     expect(decide(input({ pool: pool(workers), asg: group, config: config({ maxTerminatePerTick: 3 }) })).terminate).toHaveLength(3);
     expect(decide(input({ pool: pool(workers), asg: group, config: config({ maxTerminatePerTick: 0 }) })).terminate).toHaveLength(0);
   });
@@ -288,7 +292,7 @@ describe('scale in', () => {
   });
 
   test('the break-even delay follows the arrival rate', () => {
-    // One worker idle for 150 s; the default break-even rule (boot 120, min 60, max 600).
+    // One worker idle for 150 s; the default break-even rule (boot 120, min 30, max 600).
     const snapshot = { pool: pool([worker('w1', i1, { availableAt: NOW - 150 })]), asg: asg({ instances: [instance(i1)] }) };
     const arrivals = (runsPerHour: number): ArrivalState => ({ at: NOW, pendingRuns: 0, workers: {}, weightedRate: runsPerHour / 3600, weight: 1 });
 
@@ -301,10 +305,20 @@ describe('scale in', () => {
     expect(busyPool.scaleDownDelaySeconds).toBe(240);
     expect(busyPool.terminate).toEqual([]);
 
-    // 6 runs/h: 24 s, floored at 60 s.
+    // 6 runs/h: 24 s, floored at 30 s.
     const quietPool = decide(input({ ...snapshot, arrivals: arrivals(6) }));
-    expect(quietPool.scaleDownDelaySeconds).toBe(60);
+    expect(quietPool.scaleDownDelaySeconds).toBe(30);
     expect(quietPool.terminate).toHaveLength(1);
+
+    // 12 runs/h: 48 s, above the floor; a worker idle for 40 s is kept, one idle for 50 s is not.
+    const moderate = (idleFor: number) => decide(input({
+      pool: pool([worker('w1', i1, { availableAt: NOW - idleFor })]),
+      asg: asg({ instances: [instance(i1)] }),
+      arrivals: arrivals(12),
+    }));
+    expect(moderate(40).scaleDownDelaySeconds).toBe(48);
+    expect(moderate(40).terminate).toEqual([]);
+    expect(moderate(50).terminate).toHaveLength(1);
   });
 });
 
@@ -432,7 +446,7 @@ describe('reasons', () => {
       'demand 2 = 0 busy + 2 queued (pendingRuns) + 0 min idle',
       'scale out: demand 2 exceeds capacity 0 by 2',
       'set desired capacity 0 -> 2',
-      'scale-down delay 120s (breakEven:boot=120,min=60,max=600; arrival rate unknown, neutral)',
+      'scale-down delay 120s (breakEven:boot=120,min=30,max=600; arrival rate unknown, neutral)',
       'no scale in: capacity 0 does not exceed demand 2',
     ]);
   });

@@ -18,8 +18,9 @@ describe('ScaleDownDelay.fixed', () => {
 describe('ScaleDownDelay.breakEven', () => {
   const rule = ScaleDownDelay.breakEven();
 
-  test('defaults are boot 120 s, floor 60 s, ceiling 600 s', () => {
-    expect(rule.spec).toEqual({ kind: 'breakEven', ...DEFAULT_BREAK_EVEN });
+  test('defaults are boot 120 s, floor 30 s, ceiling 600 s', () => {
+    expect(DEFAULT_BREAK_EVEN).toEqual({ bootSeconds: 120, minSeconds: 30, maxSeconds: 600 });
+    expect(rule.spec).toEqual({ kind: 'breakEven', bootSeconds: 120, minSeconds: 30, maxSeconds: 600 });
   });
 
   test.each([
@@ -28,22 +29,23 @@ describe('ScaleDownDelay.breakEven', () => {
     ['60 runs/h on one idle worker', perHour(60), 1, 240],
     ['60 runs/h shared by two idle workers', perHour(60), 2, 120],
     ['60 runs/h with nobody idle counts as one', perHour(60), 0, 240],
-    ['rare arrivals hit the floor', perHour(6), 1, 60],
-    ['no arrivals at all hit the floor', 0, 1, 60],
+    ['rare arrivals (6 runs/h: 24 s) hit the floor', perHour(6), 1, 30],
+    ['no arrivals at all hit the floor', 0, 1, 30],
     ['frequent arrivals hit the ceiling', perHour(600), 1, 600],
-    ['a burst going idle at once: 600 runs/h over 50 idle workers', perHour(600), 50, 60],
+    ['a burst going idle at once: 600 runs/h over 50 idle workers', perHour(600), 50, 48],
+    ['a bigger burst going idle at once: 600 runs/h over 100 idle workers hits the floor', perHour(600), 100, 30],
   ])('%s', (_, arrivalsPerSecond, idleWorkers, expected) => {
     expect(rule.secondsFor({ arrivalsPerSecond, idleWorkers })).toBe(expected);
   });
 
   test('the neutral delay is the boot time clamped to the bounds', () => {
-    expect(ScaleDownDelay.breakEven({ bootSeconds: 30 }).secondsFor({ arrivalsPerSecond: undefined, idleWorkers: 1 })).toBe(60);
+    expect(ScaleDownDelay.breakEven({ bootSeconds: 20 }).secondsFor({ arrivalsPerSecond: undefined, idleWorkers: 1 })).toBe(30);
     expect(ScaleDownDelay.breakEven({ bootSeconds: 1000 }).secondsFor({ arrivalsPerSecond: undefined, idleWorkers: 1 })).toBe(600);
   });
 
   test('explains the inputs', () => {
     expect(rule.explain({ arrivalsPerSecond: perHour(60), idleWorkers: 1 })).toBe(
-      'scale-down delay 240s (breakEven:boot=120,min=60,max=600; 60.0 runs/h shared by 1 idle)',
+      'scale-down delay 240s (breakEven:boot=120,min=30,max=600; 60.0 runs/h shared by 1 idle)',
     );
   });
 
@@ -62,9 +64,10 @@ describe('parseScaleDownDelay', () => {
     ['fixed:300', { kind: 'fixed', seconds: 300 }],
     ['fixed:0', { kind: 'fixed', seconds: 0 }],
     ['  fixed:45 ', { kind: 'fixed', seconds: 45 }],
-    ['breakEven', { kind: 'breakEven', bootSeconds: 120, minSeconds: 60, maxSeconds: 600 }],
-    ['breakEven:', { kind: 'breakEven', bootSeconds: 120, minSeconds: 60, maxSeconds: 600 }],
-    ['breakEven:boot=150', { kind: 'breakEven', bootSeconds: 150, minSeconds: 60, maxSeconds: 600 }],
+    ['breakEven', { kind: 'breakEven', bootSeconds: 120, minSeconds: 30, maxSeconds: 600 }],
+    ['breakEven:', { kind: 'breakEven', bootSeconds: 120, minSeconds: 30, maxSeconds: 600 }],
+    ['breakEven:boot=150', { kind: 'breakEven', bootSeconds: 150, minSeconds: 30, maxSeconds: 600 }],
+    ['breakEven:min=60', { kind: 'breakEven', bootSeconds: 120, minSeconds: 60, maxSeconds: 600 }],
     ['breakEven:max=900,boot=150,min=30', { kind: 'breakEven', bootSeconds: 150, minSeconds: 30, maxSeconds: 900 }],
   ])('%j', (text, spec) => {
     expect(parseScaleDownDelay(text).spec).toEqual(spec);

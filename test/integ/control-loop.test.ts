@@ -301,7 +301,7 @@ test('2. the workers register and take the runs; nothing changes while all are b
   for (const id of registered.slice(1)) driver.finishRun(id);
 });
 
-test('3. after the scale-down delay, each tick drains one idle worker and terminates its instance with decrement', async () => {
+test('3. after the scale-down delay, one tick drains the idle workers and terminates their instances with decrement', async () => {
   const idle = fake.workers().filter((w) => !w.busy).map((w) => w.id);
   expect(idle).toHaveLength(4);
   const terminated: string[] = [];
@@ -329,9 +329,9 @@ test('3. after the scale-down delay, each tick drains one idle worker and termin
     }
     await bootAndSync();
   }
-  // maxTerminatePerTick 1: one per tick, each a targeted termination with decrement; desired
-  // capacity is never lowered by SetDesiredCapacity (which would let AWS pick the victims).
-  expect(desiredAfter).toEqual([4, 3, 2, 1]);
+  // maxTerminatePerTick 5 (the default): all four in one tick, each a targeted termination with
+  // decrement; desired capacity is never lowered by SetDesiredCapacity (which would let AWS pick the victims).
+  expect(desiredAfter).toEqual([1]);
   expect(shim.sent(TerminateInstanceInAutoScalingGroupCommand, asg)).toEqual(
     terminated.map((InstanceId) => ({ InstanceId, ShouldDecrementDesiredCapacity: true })));
   expect(shim.sent(SetDesiredCapacityCommand, asg).map((input) => input.DesiredCapacity)).toEqual([5]);

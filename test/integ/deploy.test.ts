@@ -173,7 +173,7 @@ describe('both functions exist with their environment resolved by CloudFormation
       SCALE_DOWN_DELAY: 'fixed:0',
       POLL_INTERVAL_SECONDS: '15',
       LOOP_SECONDS: expect.stringMatching(/^\d+$/),
-      MAX_TERMINATE_PER_TICK: '1',
+      MAX_TERMINATE_PER_TICK: '5',
     });
     // loopSeconds + one tick's worst case (see WorkerPoolAutoscaler).
     expect(autoscaler.Timeout).toBeGreaterThan(Number(autoscaler.Environment?.Variables?.LOOP_SECONDS));

@@ -83,11 +83,14 @@ describe('policy specs', () => {
     const tuned = parsePolicy('spacelift-v2-tuned', { ...DEFAULT_POLICY_DEFAULTS, maxSize: 7 });
     expect(tuned.settings).toContain('MAX_CREATE 7, MAX_KILL 7');
     expect(parsePolicy('spacelift-v2:create=3/version=2.7/label=mine').label).toBe('mine');
+    expect(parsePolicy('ours:reclaim=300').settings).toContain('drainedReclaim 300s');
+    expect(parsePolicy('ours').settings).not.toContain('drainedReclaim');
   });
 
   test.each([
     ['nope', /unknown policy "nope"/],
     ['ours:speed=3', /unknown option "speed" for ours/],
+    ['ours:reclaim=-1', /reclaim must be an integer >= 0/],
     ['ours:poll', /not key=value/],
     ['ours:delay=sometimes', /scale-down delay/],
     ['spacelift-v2:version=3', /version must be 2.7 or 2.8/],

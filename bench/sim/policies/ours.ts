@@ -66,6 +66,9 @@ export function describeScaling(scaling: ScalingConfig): string {
   if (scaling.minIdle > 0) parts.push(`minIdle ${scaling.minIdle}`);
   if (scaling.schedule.length > 0) parts.push(`${scaling.schedule.length} floors`);
   if (scaling.demandSignal !== 'pendingRuns') parts.push(`demand ${scaling.demandSignal}`);
+  if (scaling.drainedReclaimSeconds !== DEFAULT_SCALING_CONFIG.drainedReclaimSeconds) {
+    parts.push(`drainedReclaim ${scaling.drainedReclaimSeconds}s`);
+  }
   return parts.join(', ');
 }
 

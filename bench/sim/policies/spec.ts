@@ -57,11 +57,13 @@ export function applyOursOverride(options: OursOptions, key: string, value: stri
       return scaling({ minIdle: integer(value, key, 0) });
     case 'grace':
       return scaling({ registrationGraceSeconds: integer(value, key, 0) });
+    case 'reclaim':
+      return scaling({ drainedReclaimSeconds: integer(value, key, 0) });
     case 'label':
       return { ...options, label: value };
     default:
       throw new Error(
-        `unknown option "${key}" for ours; expected poll, schedule, loop, delay, maxTerminate, maxCreate, maxStrays, minIdle, grace or label`,
+        `unknown option "${key}" for ours; expected poll, schedule, loop, delay, maxTerminate, maxCreate, maxStrays, minIdle, grace, reclaim or label`,
       );
   }
 }
