@@ -1,9 +1,10 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type { IConstruct } from 'constructs';
-import { type LauncherOptions, type PreStartHooks, RunAccess, type SelfHostedOptions, SpaceliftRegion } from './launcher-options';
+import { type LauncherOptions, RunAccess, type SelfHostedOptions, SpaceliftRegion } from './launcher-options';
 import { WorkerPoolConfigError } from './validation';
 import type { WorkerPoolCredentialsConfig } from './worker-pool-credentials';
+import type { SpaceliftWorkerPoolProps } from './spacelift-worker-pool';
 import {
   DEFAULT_DOWNLOAD_BASE_URL,
   embeddedSigningKey,
@@ -16,18 +17,12 @@ import {
  * Internal: turns the pool's bootstrap props into validated bootstrap parameters. Every error
  * names the prop at fault.
  */
-export interface BootstrapInputs {
+export interface BootstrapInputs extends Pick<SpaceliftWorkerPoolProps,
+'powerOffOnError' | 'launcher' | 'selfHosted' | 'preStartHooks' | 'downloadBaseUrl' | 'signingKey' | 'signingKeyFingerprint'> {
   readonly credentials: WorkerPoolCredentialsConfig;
   readonly infoLogGroupName: string;
   readonly errorLogGroupName: string;
   readonly poweroffDelaySeconds: number;
-  readonly powerOffOnError?: boolean;
-  readonly launcher?: LauncherOptions;
-  readonly selfHosted?: SelfHostedOptions;
-  readonly preStartHooks?: PreStartHooks;
-  readonly downloadBaseUrl?: string;
-  readonly signingKey?: string;
-  readonly signingKeyFingerprint?: string;
 }
 
 /** POSIX-style names; lower case is allowed for Terraform's case-sensitive TF_VAR_* variables. */

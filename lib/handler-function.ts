@@ -1,27 +1,22 @@
 import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionPlacement } from './function-placement';
+import type { PoolFunctionProps } from './function-placement';
 import { acknowledgeWildcards } from './nag';
-import type { ISpaceliftApiKeyConfig } from './spacelift-api-key';
 
 /** Settings of one bundled handler, internal to the library. */
-export interface HandlerFunctionProps extends FunctionPlacement {
+export interface HandlerFunctionProps {
   /** Directory name under `assets/`. */
   readonly asset: 'autoscaler' | 'drain';
   readonly description: string;
   readonly timeout: Duration;
   readonly environment: { [key: string]: string };
-  readonly spaceliftApiKey: ISpaceliftApiKeyConfig;
-  readonly workerPoolId: string;
-  readonly logRetention: logs.RetentionDays;
-  readonly logEncryptionKey?: kms.IKey;
-  readonly permissionsBoundary?: iam.IManagedPolicy;
   readonly reservedConcurrentExecutions?: number;
+  /** What the pool hands to each of its functions. */
+  readonly pool: PoolFunctionProps;
 }
 
 const ASSETS = path.join(__dirname, '..', 'assets');
@@ -37,21 +32,23 @@ export class HandlerFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
+    const { pool } = props;
+    const placement = pool.placement ?? {};
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      encryptionKey: props.logEncryptionKey,
+      retention: pool.logRetention,
+      encryptionKey: pool.logEncryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: props.description,
-      permissionsBoundary: props.permissionsBoundary,
+      permissionsBoundary: pool.permissionsBoundary,
     });
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.logGroup.logGroupArn],
     }));
-    if (props.vpc) {
+    if (placement.vpc) {
       // What AWSLambdaVPCAccessExecutionRole grants, minus the managed policy. ENI actions have no
       // resource-level permissions for creation and description.
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -60,17 +57,17 @@ export class HandlerFunction extends Construct {
         resources: ['*'],
       }));
     }
-    if (props.tracing === lambda.Tracing.ACTIVE) {
+    if (placement.tracing === lambda.Tracing.ACTIVE) {
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
         resources: ['*'],
       }));
     }
-    if (props.vpc || props.tracing === lambda.Tracing.ACTIVE) {
+    if (placement.vpc || placement.tracing === lambda.Tracing.ACTIVE) {
       acknowledgeWildcards(this.role, { resources: ['*'] },
         'Lambda VPC network interface actions and X-Ray segment uploads have no resource-level permissions.');
     }
-    props.spaceliftApiKey.grantRead(this.role);
+    pool.spaceliftApiKey.grantRead(this.role);
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description,
@@ -83,16 +80,16 @@ export class HandlerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: props.tracing,
-      vpc: props.vpc,
-      vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
-      securityGroups: props.vpc ? props.securityGroups : undefined,
+      tracing: placement.tracing,
+      vpc: placement.vpc,
+      vpcSubnets: placement.vpc ? placement.vpcSubnets : undefined,
+      securityGroups: placement.vpc ? placement.securityGroups : undefined,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
-        SPACELIFT_API_ENDPOINT: props.spaceliftApiKey.endpoint,
-        SPACELIFT_API_KEY_ID: props.spaceliftApiKey.apiKeyId,
-        SPACELIFT_API_KEY_SECRET_ARN: props.spaceliftApiKey.secretArn,
-        SPACELIFT_WORKER_POOL_ID: props.workerPoolId,
+        SPACELIFT_API_ENDPOINT: pool.spaceliftApiKey.endpoint,
+        SPACELIFT_API_KEY_ID: pool.spaceliftApiKey.apiKeyId,
+        SPACELIFT_API_KEY_SECRET_ARN: pool.spaceliftApiKey.secretArn,
+        SPACELIFT_WORKER_POOL_ID: pool.workerPoolId,
         POWERTOOLS_SERVICE_NAME: `spacelift-${props.asset}`,
         AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
         ...props.environment,

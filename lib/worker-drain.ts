@@ -101,12 +101,7 @@ export class WorkerDrain extends Construct {
       asset: 'drain',
       description: `Drains Spacelift workers of ${props.autoScalingGroup.node.path} before their instances terminate`,
       timeout: FUNCTION_TIMEOUT,
-      spaceliftApiKey: props.spaceliftApiKey,
-      workerPoolId: props.workerPoolId,
-      logRetention: props.logRetention,
-      logEncryptionKey: props.logEncryptionKey,
-      permissionsBoundary: props.permissionsBoundary,
-      ...props.placement,
+      pool: props,
       environment: {
         QUEUE_URL: this.queue.queueUrl,
         DRAIN_TIMEOUT_SECONDS: String(schedule.drainTimeout),

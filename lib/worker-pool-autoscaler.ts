@@ -193,12 +193,7 @@ export class WorkerPoolAutoscaler extends Construct {
       timeout: Duration.seconds(timeoutSeconds),
       // One decision-maker per group: concurrent runs could each launch for the same queue.
       reservedConcurrentExecutions: 1,
-      spaceliftApiKey: props.spaceliftApiKey,
-      workerPoolId: props.workerPoolId,
-      logRetention: props.logRetention,
-      logEncryptionKey: props.logEncryptionKey,
-      permissionsBoundary: props.permissionsBoundary,
-      ...props.placement,
+      pool: props,
       environment: { ...environment, ASG_NAME: props.autoScalingGroup.autoScalingGroupName },
     });
     this.function = handler.function;
