@@ -10,8 +10,8 @@ test('lambda/core imports only its own modules', () => {
   expect(files.length).toBeGreaterThan(5);
   const outside = files.flatMap((file) => {
     const source = fs.readFileSync(path.join(CORE, file), 'utf8');
-    const specifiers = [...source.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/g)]
-      .map((m) => m[1] ?? m[2]);
+    const specifiers = [...source.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\s+['"]([^'"]+)['"]|(?:require|import)\(\s*['"]([^'"]+)['"]\s*\)/g)]
+      .map((m) => m[1] ?? m[2] ?? m[3]);
     return specifiers.filter((s) => !s.startsWith('./')).map((s) => `${file}: ${s}`);
   });
   expect(outside).toEqual([]);
