@@ -729,16 +729,7 @@ export class World {
   terminateInAsg(instanceId: string, decrement: boolean): void {
     const instance = this.asgMember(instanceId);
     if (instance.state === 'Terminating') return;
-    if (decrement && this.desired - 1 < this.model.minSize) {
-      throw new AwsError('ValidationError', MIN_SIZE_MESSAGE(this.model.minSize));
-    }
-    if (decrement) {
-      this.desired--;
-      this.stats.scaleInTerminations++;
-    } else {
-      this.stats.replaceTerminations++;
-    }
-    this.checkDesired();
+    this.removeFromDesired(decrement);
     this.beginTermination(instance, this.model.lifecycleHook);
     this.reconcile();
   }
@@ -746,10 +737,16 @@ export class World {
   /** `DetachInstances` (Spacelift v2.7): the instance leaves the group but keeps running. */
   detach(instanceId: string, decrement: boolean): void {
     const instance = this.asgMember(instanceId);
+    this.removeFromDesired(decrement);
+    instance.inAsg = false;
+    this.reconcile();
+  }
+
+  /** An instance leaves the group: with decrement desired shrinks (never below min), else the group replaces it. */
+  private removeFromDesired(decrement: boolean): void {
     if (decrement && this.desired - 1 < this.model.minSize) {
       throw new AwsError('ValidationError', MIN_SIZE_MESSAGE(this.model.minSize));
     }
-    instance.inAsg = false;
     if (decrement) {
       this.desired--;
       this.stats.scaleInTerminations++;
@@ -757,7 +754,6 @@ export class World {
       this.stats.replaceTerminations++;
     }
     this.checkDesired();
-    this.reconcile();
   }
 
   /** EC2 `TerminateInstances` (no lifecycle hook for detached instances). */
