@@ -209,30 +209,7 @@ describe('fault-mode invariants of our autoscaler', () => {
     // so for good (the simulation never settled); now, once it has been idle for
     // drainedReclaimSeconds (idle, not drained: the initial worker has idled for an hour, so the
     // next tick qualifies), a tick reclaims its instance, with decrement since min size is 0.
-    const model: SimModel = {
-      ...DEFAULT_MODEL,
-      minSize: 0,
-      maxSize: 2,
-      initialInstances: 1,
-      settleLimitSeconds: 3600,
-      faults: { ...DEFAULT_MODEL.faults, coldStartsPerHour: 3600 * 60 },
-    };
-    const policy = oursPolicy({
-      scaling: { ...DEFAULT_SCALING_CONFIG, scaleDownDelay: parseScaleDownDelay('fixed:0') },
-      pollIntervalSeconds: 60,
-      scheduleSeconds: 60,
-      loopSeconds: 0,
-    });
-    let world: World | undefined;
-    const result = await simulate({ name: 'gap', runs: [] }, {
-      ...policy,
-      attach(w) {
-        world = w;
-        w.scriptFailure('spacelift.drain', true);
-        w.scriptFailure('spacelift.undrain', false);
-        return policy.attach(w);
-      },
-    }, model);
+    const { model, result, world } = await strandDrainedWorker({ initialInstances: 1, runs: [] });
     expect(result.invocations.coldStarts).toBeGreaterThan(0);
     expect(result.world.callsByOp['spacelift.undrain']).toBe(1);
     expect(result.settled).toBe(true);
@@ -240,9 +217,9 @@ describe('fault-mode invariants of our autoscaler', () => {
     expect(result.busyTerminated).toBe(0);
     // Terminated once, by the reclaim of the second (cold) invocation, with decrement: desired 1 -> 0.
     expect(result.scaleIns).toBe(1);
-    expect(world!.desired).toBe(0);
+    expect(world.desired).toBe(0);
     // The simulation starts with the warm-up, at -warmupSeconds.
-    const goneAfter = world!.instances[0].billedUntil! + model.warmupSeconds;
+    const goneAfter = world.instances[0].billedUntil! + model.warmupSeconds;
     expect(goneAfter).toBeGreaterThan(60);
     expect(goneAfter).toBeLessThan(120);
   });
@@ -250,35 +227,50 @@ describe('fault-mode invariants of our autoscaler', () => {
   test('a worker drained for less than drainedReclaimSeconds of idle is kept until then', async () => {
     // As above, but the worker registers (and goes idle) at t = 0 and the grace is 600 s: the
     // reclaim waits until it has idled 600 s.
-    const model: SimModel = {
-      ...DEFAULT_MODEL,
-      minSize: 0,
-      maxSize: 2,
-      initialInstances: 0,
-      settleLimitSeconds: 3600,
-      faults: { ...DEFAULT_MODEL.faults, coldStartsPerHour: 3600 * 60 },
-    };
-    const policy = oursPolicy({
-      scaling: { ...DEFAULT_SCALING_CONFIG, scaleDownDelay: parseScaleDownDelay('fixed:0'), drainedReclaimSeconds: 600 },
-      pollIntervalSeconds: 60,
-      scheduleSeconds: 60,
-      loopSeconds: 0,
+    const { model, result, world } = await strandDrainedWorker({
+      initialInstances: 0, runs: [{ id: 0, submit: 0, duration: 1 }], drainedReclaimSeconds: 600,
     });
-    let world: World | undefined;
-    const result = await simulate({ name: 'gap', runs: [{ id: 0, submit: 0, duration: 1 }] }, {
-      ...policy,
-      attach(w) {
-        world = w;
-        w.scriptFailure('spacelift.drain', true);
-        w.scriptFailure('spacelift.undrain', false);
-        return policy.attach(w);
-      },
-    }, model);
     expect(result.settled).toBe(true);
     expect(strandedDrained(world!)).toEqual([]);
-    const instance = world!.instances[0];
+    const instance = world.instances[0];
     const idleFrom = instance.launchedAt + 90 + 1;
     expect(instance.billedUntil! - idleFrom).toBeGreaterThanOrEqual(600);
     expect(instance.billedUntil! - idleFrom).toBeLessThan(600 + 60 + model.terminateSeconds + 10);
   });
 });
+
+/**
+ * One worker whose drain times out after being applied and whose undrain then fails, with one tick
+ * per invocation and a cold start at every invocation: the pending undrain is always forgotten.
+ */
+async function strandDrainedWorker(options: { initialInstances: number; runs: Trace['runs']; drainedReclaimSeconds?: number }) {
+  const model: SimModel = {
+    ...DEFAULT_MODEL,
+    minSize: 0,
+    maxSize: 2,
+    initialInstances: options.initialInstances,
+    settleLimitSeconds: 3600,
+    faults: { ...DEFAULT_MODEL.faults, coldStartsPerHour: 3600 * 60 },
+  };
+  const policy = oursPolicy({
+    scaling: {
+      ...DEFAULT_SCALING_CONFIG,
+      scaleDownDelay: parseScaleDownDelay('fixed:0'),
+      ...(options.drainedReclaimSeconds === undefined ? {} : { drainedReclaimSeconds: options.drainedReclaimSeconds }),
+    },
+    pollIntervalSeconds: 60,
+    scheduleSeconds: 60,
+    loopSeconds: 0,
+  });
+  let attached: World | undefined;
+  const result = await simulate({ name: 'gap', runs: options.runs }, {
+    ...policy,
+    attach(w) {
+      attached = w;
+      w.scriptFailure('spacelift.drain', true);
+      w.scriptFailure('spacelift.undrain', false);
+      return policy.attach(w);
+    },
+  }, model);
+  return { model, result, world: attached! };
+}
