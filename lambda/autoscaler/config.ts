@@ -1,7 +1,7 @@
 import { DEFAULT_SCALING_CONFIG, DEMAND_SIGNALS, type ScalingConfig } from '../core/config';
 import { parseScaleDownDelay } from '../core/scale-down-delay';
 import { parseSchedule } from '../core/schedule';
-import { ConfigError, integer, oneOf, optionalString, requireString } from '../shared/env';
+import { fromVariable, integer, oneOf, optionalString, requireString } from '../shared/env';
 import { loadSpaceliftEnv, type SpaceliftEnv } from '../shared/spacelift-env';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -55,13 +55,4 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
 function parsed<T>(env: Env, name: string, parse: (text: string) => T): T | undefined {
   const raw = optionalString(env, name);
   return raw === undefined ? undefined : fromVariable(name, () => parse(raw));
-}
-
-/** Runs `build`, turning any error it throws into a ConfigError that names the variable the input came from. */
-export function fromVariable<T>(name: string, build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    throw new ConfigError(`environment variable ${name}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }

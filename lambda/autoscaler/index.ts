@@ -7,10 +7,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
-import { apiKeySecretReader } from '../aws/api-key';
 import { createAsgFleet } from '../aws/fleet';
-import { createWorkerPoolApi } from '../spacelift';
-import { fromVariable, loadAutoscalerConfig } from './config';
+import { workerPoolApiFromEnv } from '../spacelift/from-env';
+import { loadAutoscalerConfig } from './config';
 import { createHandler, METRICS_NAMESPACE, type AutoscalerHandler, type InvocationSummary } from './handler';
 
 const SERVICE_NAME = 'spacelift-autoscaler';
@@ -27,19 +26,12 @@ let autoscale: AutoscalerHandler | undefined;
 /** Built on the first invocation rather than at import, so a configuration error is one clear log line. */
 function build(): AutoscalerHandler {
   const config = loadAutoscalerConfig(process.env);
-  const apiKeySecret = fromVariable('SPACELIFT_API_KEY_SECRET_ARN', () => apiKeySecretReader(config.spacelift.apiKeySecretRef));
-  const workerPool = fromVariable('SPACELIFT_API_ENDPOINT', () =>
-    createWorkerPoolApi({
-      endpoint: config.spacelift.endpoint,
-      apiKeyId: config.spacelift.apiKeyId,
-      apiKeySecret,
-      workerPoolId: config.spacelift.workerPoolId,
-      querySchedulableRuns: config.scaling.demandSignal === 'schedulableRunsCount',
-      timeoutMs: SPACELIFT_TIMEOUT_MS,
-      maxAttempts: SPACELIFT_MAX_ATTEMPTS,
-      logger,
-    }),
-  );
+  const workerPool = workerPoolApiFromEnv(config.spacelift, {
+    querySchedulableRuns: config.scaling.demandSignal === 'schedulableRunsCount',
+    timeoutMs: SPACELIFT_TIMEOUT_MS,
+    maxAttempts: SPACELIFT_MAX_ATTEMPTS,
+    logger,
+  });
   const fleet = createAsgFleet(
     new AutoScalingClient({ requestHandler: AWS_REQUEST_HANDLER }),
     new EC2Client({ requestHandler: AWS_REQUEST_HANDLER }),

@@ -6,9 +6,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { apiKeySecretReader } from '../aws/api-key';
 import { createLifecycleActions } from '../aws/lifecycle';
-import { createWorkerPoolApi } from '../spacelift';
+import { workerPoolApiFromEnv } from '../spacelift/from-env';
 import { loadDrainConfig } from './config';
 import { createHandler, METRICS_NAMESPACE } from './handler';
 import { createRequeue, createSqsClient } from './requeue';
@@ -22,11 +21,7 @@ let drain: ReturnType<typeof createHandler> | undefined;
 /** Built on the first invocation rather than at import, so a configuration error is one clear log line. */
 function build(): ReturnType<typeof createHandler> {
   const config = loadDrainConfig(process.env);
-  const workerPool = createWorkerPoolApi({
-    endpoint: config.spacelift.endpoint,
-    apiKeyId: config.spacelift.apiKeyId,
-    apiKeySecret: apiKeySecretReader(config.spacelift.apiKeySecretRef),
-    workerPoolId: config.spacelift.workerPoolId,
+  const workerPool = workerPoolApiFromEnv(config.spacelift, {
     // Two calls per message (snapshot, drain) should fit the 60 s function timeout: 3 attempts of at
     // most 8 s each plus backoff. A slower Spacelift makes the record time out and be redelivered;
     // the heartbeat sent before any Spacelift call has already kept the hook alive.

@@ -48,3 +48,12 @@ export function oneOf<T extends string>(env: Env, name: string, allowed: readonl
   }
   return raw as T;
 }
+
+/** Runs `build`, turning any error it throws into a ConfigError that names the variable the input came from. */
+export function fromVariable<T>(name: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw new ConfigError(`environment variable ${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
