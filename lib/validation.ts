@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { type Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** Thrown at synth for props that cannot work. The message always names the prop. */
@@ -27,4 +27,14 @@ export function validateInteger(scope: IConstruct, prop: string, value: number |
     const range = max === undefined ? `>= ${min}` : `between ${min} and ${max}`;
     throw new WorkerPoolConfigError(scope, prop, `must be an integer ${range}, got ${value}`);
   }
+}
+
+/** A duration prop in whole seconds, or the fallback when unset; it must be known at synth. */
+export function durationSeconds(scope: IConstruct, prop: string, value: Duration | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const seconds = value.toSeconds();
+  if (Token.isUnresolved(seconds)) {
+    throw new WorkerPoolConfigError(scope, prop, 'must be known at synth, not a token');
+  }
+  return seconds;
 }

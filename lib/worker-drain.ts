@@ -1,4 +1,4 @@
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as hooktargets from 'aws-cdk-lib/aws-autoscaling-hooktargets';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,7 +12,7 @@ import { DEFAULT_SCHEDULE, minMaxReceiveCount, validateSchedule, type DrainSched
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
-import { WorkerPoolConfigError } from './validation';
+import { durationSeconds, WorkerPoolConfigError } from './validation';
 
 /** How terminations wait for busy workers. */
 export interface DrainOptions {
@@ -147,17 +147,10 @@ export class WorkerDrain extends Construct {
   }
 
   private schedule(props: WorkerDrainProps): DrainSchedule {
-    const seconds = (value: Duration | undefined, fallback: number, prop: string): number => {
-      if (value === undefined) return fallback;
-      if (Token.isUnresolved(value.toSeconds())) {
-        throw new WorkerPoolConfigError(this, prop, 'must be known at synth, not a token');
-      }
-      return value.toSeconds();
-    };
     const schedule = {
-      drainTimeout: seconds(props.drainTimeout, DEFAULT_SCHEDULE.drainTimeout, 'drain.drainTimeout'),
-      heartbeatTimeout: seconds(props.heartbeatTimeout, DEFAULT_SCHEDULE.heartbeatTimeout, 'drain.heartbeatTimeout'),
-      recheckInterval: seconds(props.recheckInterval, DEFAULT_SCHEDULE.recheckInterval, 'drain.recheckInterval'),
+      drainTimeout: durationSeconds(this, 'drain.drainTimeout', props.drainTimeout, DEFAULT_SCHEDULE.drainTimeout),
+      heartbeatTimeout: durationSeconds(this, 'drain.heartbeatTimeout', props.heartbeatTimeout, DEFAULT_SCHEDULE.heartbeatTimeout),
+      recheckInterval: durationSeconds(this, 'drain.recheckInterval', props.recheckInterval, DEFAULT_SCHEDULE.recheckInterval),
     };
     if (schedule.drainTimeout < 70 * 60) {
       Annotations.of(this).addWarningV2('cdk-ec2-workerpool:shortDrain',

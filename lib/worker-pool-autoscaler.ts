@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,7 +9,7 @@ import { validateScheduleFloor } from '../lambda/core/schedule';
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
-import { WorkerPoolConfigError, validateInteger } from './validation';
+import { durationSeconds, WorkerPoolConfigError, validateInteger } from './validation';
 
 /** Which Spacelift figure counts as runs waiting for a worker. */
 export enum DemandSignal {
@@ -223,8 +223,7 @@ export class WorkerPoolAutoscaler extends Construct {
   /** Validates the options and renders them as the variables `lambda/autoscaler` reads. */
   private environment(props: AutoscalingOptions): { [key: string]: string } {
     const seconds = (value: Duration | undefined, fallback: number, prop: string, min: number, max: number): number => {
-      const s = value === undefined ? fallback : value.toSeconds();
-      if (Token.isUnresolved(s)) throw new WorkerPoolConfigError(this, prop, 'must be known at synth, not a token');
+      const s = durationSeconds(this, prop, value, fallback);
       validateInteger(this, prop, s, min, max);
       return s;
     };
