@@ -90,9 +90,12 @@ function ports(world: World, calls: string[]): { workerPool: WorkerPoolApi; flee
         calls.push('aws:DescribeAutoScalingGroups');
         return world.asg;
       },
-      launchTimes: async (ids) => {
+      instanceFacts: async (ids) => {
         calls.push('aws:DescribeInstances');
-        return new Map(ids.map((id) => [id, NOW - 7200]));
+        return new Map(ids.map((id) => [id, { launchTime: NOW - 7200, registered: false }]));
+      },
+      markRegistered: async () => {
+        calls.push('aws:CreateTags');
       },
       setDesiredCapacity: async () => {
         calls.push('aws:SetDesiredCapacity');

@@ -1,7 +1,8 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type { IConstruct } from 'constructs';
-import { type LauncherOptions, RunAccess, type SelfHostedOptions, SpaceliftRegion } from './launcher-options';
+import { type LauncherOptions, RunAccess, SpaceliftRegion } from './launcher-options';
+import { HOST_NETWORK, HOST_NETWORK_RISK, hostMountExposure, isPoolCredentialVariable } from './run-isolation';
 import { WorkerPoolConfigError } from './validation';
 import type { WorkerPoolCredentialsConfig } from './worker-pool-credentials';
 import type { SpaceliftWorkerPoolProps } from './spacelift-worker-pool';
@@ -94,6 +95,7 @@ export function workerBootstrapParameters(scope: IConstruct, inputs: BootstrapIn
   set('SPACELIFT_DEBUG', flag(launcher.debug), 'launcher.debug');
   set('SPACELIFT_WORKER_RUNTIME', word('launcher.runtime', launcher.runtime, /^[A-Za-z0-9_.-]+$/), 'launcher.runtime');
   set('SPACELIFT_WORKER_NETWORK', word('launcher.network', launcher.network, /^[A-Za-z0-9_.-]+$/), 'launcher.network');
+  if (launcher.network === HOST_NETWORK) Annotations.of(scope).addWarningV2('cdk-ec2-workerpool:hostNetwork', HOST_NETWORK_RISK);
   set('SPACELIFT_DEFAULT_RUNNER_IMAGE', word('launcher.defaultRunnerImage', launcher.defaultRunnerImage), 'launcher.defaultRunnerImage');
   set('SPACELIFT_DEFAULT_ANSIBLE_RUNNER_IMAGE', word('launcher.defaultAnsibleRunnerImage', launcher.defaultAnsibleRunnerImage),
     'launcher.defaultAnsibleRunnerImage');
@@ -106,6 +108,10 @@ export function workerBootstrapParameters(scope: IConstruct, inputs: BootstrapIn
       if (literal(p) && !/^\/[^\s,:]*$/.test(p)) {
         throw error('launcher.extraMounts', `"${p}" must be an absolute path without spaces, "," or ":"`);
       }
+    }
+    const exposure = literal(mount.hostPath) ? hostMountExposure(mount.hostPath) : undefined;
+    if (exposure) {
+      throw error('launcher.extraMounts', `"${mount.hostPath}" exposes the host to every run: ${exposure}`);
     }
     mounts[mount.runs ?? RunAccess.ALL].push(`${mount.hostPath}:${mount.containerPath}`);
   }
@@ -149,6 +155,10 @@ export function workerBootstrapParameters(scope: IConstruct, inputs: BootstrapIn
   }
 
   const whitelistEnvs = names('launcher.whitelistEnvs', launcher.whitelistEnvs) ?? [];
+  for (const name of whitelistEnvs.filter((n) => literal(n) && isPoolCredentialVariable(n))) {
+    throw error('launcher.whitelistEnvs', `"${name}" would pass the pool credentials into every run, which could then register `
+      + 'workers for the pool (SPACELIFT_TOKEN* and SPACELIFT_POOL_* are refused in any case)');
+  }
   const proxy = launcher.proxy ?? {};
   for (const [prop, url] of [['launcher.proxy.httpProxy', proxy.httpProxy], ['launcher.proxy.httpsProxy', proxy.httpsProxy]] as const) {
     if (!literal(url)) continue;
@@ -215,29 +225,34 @@ function launcherSource(scope: IConstruct, inputs: BootstrapInputs) {
     if (!Token.isUnresolved(key) && !/^[^/\s'"\\][^\s'"\\]*$/.test(key)) {
       throw error('selfHosted.launcherObjectKey', `"${key}" is not a valid object key`);
     }
-    let sha256 = selfHosted.launcherSha256;
-    if (sha256 !== undefined && !Token.isUnresolved(sha256)) {
+    // Required, not read from the bucket: whoever can replace the binary could replace a sums object next to it.
+    let sha256 = selfHosted.launcherSha256 as string | undefined;
+    if (sha256 === undefined) {
+      throw error('selfHosted.launcherSha256', 'is required: workers accept only the launcher binary with this SHA256');
+    }
+    if (!Token.isUnresolved(sha256)) {
       if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw error('selfHosted.launcherSha256', 'must be 64 hexadecimal digits');
       sha256 = sha256.toLowerCase();
     }
-    if (sha256 !== undefined && selfHosted.launcherChecksumsObjectKey !== undefined) {
-      throw error('selfHosted.launcherChecksumsObjectKey', 'set either launcherSha256 or launcherChecksumsObjectKey');
+    const owner = selfHosted.launcherBucket.env.account;
+    if (!Token.isUnresolved(owner) && !/^[0-9]{12}$/.test(owner)) {
+      throw error('selfHosted.launcherBucket', `its account must be a 12-digit AWS account id, got "${owner}"`);
     }
-    const bucket = selfHosted.launcherBucket.bucketName;
     return {
       downloadBaseUrl: '',
       signingKey: '',
       signingKeyFingerprint: '',
-      launcherS3Uri: `s3://${bucket}/${key}`,
+      launcherS3Uri: `s3://${selfHosted.launcherBucket.bucketName}/${key}`,
       launcherSha256: sha256,
-      launcherSumsS3Uri: sha256 === undefined ? `s3://${bucket}/${launcherChecksumsKey(selfHosted)}` : undefined,
+      launcherBucketOwner: owner,
     };
   }
 
   let downloadBaseUrl = inputs.downloadBaseUrl ?? DEFAULT_DOWNLOAD_BASE_URL;
   if (!Token.isUnresolved(downloadBaseUrl)) {
-    if (!/^https?:\/\/[^\s'"\\]+$/.test(downloadBaseUrl)) {
-      throw error('downloadBaseUrl', `must be an http(s):// URL, got "${downloadBaseUrl}"`);
+    // Over plain http, anyone on the path could serve an older launcher with its valid signature.
+    if (!/^https:\/\/[^\s'"\\]+$/.test(downloadBaseUrl)) {
+      throw error('downloadBaseUrl', `must be an https:// URL, got "${downloadBaseUrl}"`);
     }
     downloadBaseUrl = downloadBaseUrl.replace(/\/+$/, '');
   }
@@ -259,11 +274,6 @@ function launcherSource(scope: IConstruct, inputs: BootstrapInputs) {
     throw error('signingKey', 'must be an ASCII-armored OpenPGP public key block');
   }
   return { downloadBaseUrl, signingKey, signingKeyFingerprint: fingerprint };
-}
-
-/** The key of the sums object of a self-hosted launcher. */
-export function launcherChecksumsKey(selfHosted: SelfHostedOptions): string {
-  return selfHosted.launcherChecksumsObjectKey ?? `${selfHosted.launcherObjectKey}_SHA256SUMS`;
 }
 
 /** `<account>.dkr.ecr.<region>.<suffix>` of each repository, once each. */

@@ -15,11 +15,19 @@ export interface HandlerFunctionProps {
   readonly timeout: Duration;
   readonly environment: { [key: string]: string };
   readonly reservedConcurrentExecutions?: number;
+  /** Whether Lambda may stop the function when it detects a recursive loop through its own queue. */
+  readonly recursiveLoop?: lambda.RecursiveLoop;
   /** What the pool hands to each of its functions. */
   readonly pool: PoolFunctionProps;
 }
 
 const ASSETS = path.join(__dirname, '..', 'assets');
+
+/**
+ * The newest Node.js runtime the installed aws-cdk-lib knows: NODEJS_24_X is missing from the
+ * older releases our peer range allows. The bundles target Node.js 22, so both run them.
+ */
+const NODEJS_RUNTIME = (lambda.Runtime as { NODEJS_24_X?: lambda.Runtime }).NODEJS_24_X ?? lambda.Runtime.NODEJS_22_X;
 
 /**
  * A function running one of the handlers bundled into `assets/` at build time, with its own role,
@@ -73,7 +81,7 @@ export class HandlerFunction extends Construct {
       description: props.description,
       code: lambda.Code.fromAsset(path.join(ASSETS, props.asset)),
       handler: 'index.handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: NODEJS_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: props.timeout,
@@ -85,6 +93,7 @@ export class HandlerFunction extends Construct {
       vpcSubnets: placement.vpc ? placement.vpcSubnets : undefined,
       securityGroups: placement.vpc ? placement.securityGroups : undefined,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      recursiveLoop: props.recursiveLoop,
       environment: {
         SPACELIFT_API_ENDPOINT: pool.spaceliftApiKey.endpoint,
         SPACELIFT_API_KEY_ID: pool.spaceliftApiKey.apiKeyId,

@@ -3,7 +3,15 @@ export * from './worker-pool-credentials';
 export * from './spacelift-api-key';
 export * from './worker-image';
 export * from './worker-log-groups';
-export * from './worker-drain';
-export * from './worker-pool-autoscaler';
-export * from './function-placement';
 export * from './launcher-options';
+// The drain and autoscaler constructs, and the props the pool hands them, are internal: only what a
+// user sets or reads is exported (and so part of API.md and every language binding).
+export type { DrainOptions, IWorkerDrain } from './worker-drain';
+export {
+  DemandSignal,
+  ScaleDownDelay,
+  type AutoscalingOptions,
+  type BreakEvenScaleDownOptions,
+  type IdleWorkersWindow,
+} from './worker-pool-autoscaler';
+export type { FunctionPlacement } from './function-placement';

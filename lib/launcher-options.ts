@@ -152,7 +152,12 @@ export interface LauncherOptions {
   readonly runLogsOnStandardOutput?: boolean;
   /**
    * Host directories mounted into run containers (`SPACELIFT_WORKER_EXTRA_MOUNTS`,
-   * `SPACELIFT_WORKER_RO_EXTRA_MOUNTS`, `SPACELIFT_WORKER_WO_EXTRA_MOUNTS`).
+   * `SPACELIFT_WORKER_RO_EXTRA_MOUNTS`, `SPACELIFT_WORKER_WO_EXTRA_MOUNTS`). Host paths that would
+   * hand runs the pool credentials or root on the host are refused: `/`, `/proc`, `/sys`, `/dev`,
+   * `/boot`, `/root`, `/run` and `/var/run` (the secrets on tmpfs, the Docker socket), Docker's and
+   * containerd's state, this library's bootstrap, launcher and logs, the CloudWatch agent, anything
+   * inside those, and `/etc`, `/usr`, `/bin`, `/sbin`, `/lib` or any directory above them
+   * (`/etc/ssl/certs` is fine).
    * @default - none
    */
   readonly extraMounts?: ExtraMount[];
@@ -162,7 +167,9 @@ export interface LauncherOptions {
    */
   readonly runtime?: string;
   /**
-   * Docker network of run containers (`SPACELIFT_WORKER_NETWORK`).
+   * Docker network of run containers (`SPACELIFT_WORKER_NETWORK`). `host` is allowed with the
+   * warning `cdk-ec2-workerpool:hostNetwork`: runs then reach the instance metadata service, and so
+   * the instance role and the pool credentials.
    * @default - `bridge`
    */
   readonly network?: string;
@@ -184,7 +191,8 @@ export interface LauncherOptions {
   /**
    * Launcher variables passed into run containers (`SPACELIFT_WHITELIST_ENVS`). A `ro_` or `wo_`
    * prefix limits one to read-only or write-only runs (as the launcher reads the list). The proxy
-   * variables are added automatically.
+   * variables are added automatically. The pool credentials (`SPACELIFT_TOKEN*`, `SPACELIFT_POOL_*`,
+   * in any case) are refused: every run could register workers for the pool with them.
    * @default - only the proxy variables, when `proxy` is set
    */
   readonly whitelistEnvs?: string[];
@@ -232,11 +240,17 @@ export interface LauncherOptions {
 }
 
 /**
- * Self-hosted Spacelift: the launcher binary comes from your S3 bucket, checked against a SHA256.
- * The instance role is granted `s3:GetObject` on the launcher (and sums) object only.
+ * Self-hosted Spacelift: the launcher binary comes from your S3 bucket and must match a SHA256 fixed
+ * at synth. A checksum read from the same bucket would prove nothing: whoever can replace the binary
+ * can replace that too. The instance role is granted `s3:GetObject` on the launcher object only,
+ * and the download insists on the bucket's account (`--expected-bucket-owner`).
  */
 export interface SelfHostedOptions {
-  /** The bucket holding the launcher binary. */
+  /**
+   * The bucket holding the launcher binary. Its account (`env.account`; the stack's account for a
+   * bucket of the stack or one imported by name) must own it, or the download fails: import a bucket
+   * of another account with `Bucket.fromBucketAttributes({ bucketName, account })`.
+   */
   readonly launcherBucket: s3.IBucket;
   /**
    * The key of the launcher binary, for the architecture of the instance types
@@ -244,15 +258,10 @@ export interface SelfHostedOptions {
    */
   readonly launcherObjectKey: string;
   /**
-   * The SHA256 of the launcher binary (64 hex digits).
-   * @default - read from `launcherChecksumsObjectKey`
+   * The SHA256 of the launcher binary (64 hex digits), as published with your Spacelift release.
+   * Workers refuse any other binary.
    */
-  readonly launcherSha256?: string;
-  /**
-   * A `sha256sum`-style file listing the launcher's SHA256, used when `launcherSha256` is not given.
-   * @default - `<launcherObjectKey>_SHA256SUMS`
-   */
-  readonly launcherChecksumsObjectKey?: string;
+  readonly launcherSha256: string;
 }
 
 /** What runs on each worker before the launcher starts. */

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,11 +8,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { FunctionPlacement } from './function-placement';
-import { launcherChecksumsKey, workerBootstrapParameters } from './bootstrap-config';
+import { workerBootstrapParameters } from './bootstrap-config';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
-import { acknowledgeWildcards } from './nag';
+import { acknowledge, acknowledgeWildcards } from './nag';
 import type { SpaceliftApiKey } from './spacelift-api-key';
-import { WorkerDrain, type DrainOptions } from './worker-drain';
+import { WorkerDrain, type DrainOptions, type IWorkerDrain } from './worker-drain';
 import { WorkerPoolAutoscaler, type AutoscalingOptions } from './worker-pool-autoscaler';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
 import { WorkerImage } from './worker-image';
@@ -278,9 +278,9 @@ export interface SpaceliftWorkerPoolProps {
    */
   readonly launcher?: LauncherOptions;
   /**
-   * Self-hosted Spacelift: the launcher comes from your S3 bucket and is checked against a SHA256
-   * instead of Spacelift's signature, and it runs as a dedicated `spacelift` user by default. Set
-   * `launcher.comms` to the URL of your installation.
+   * Self-hosted Spacelift: the launcher comes from your S3 bucket (of the bucket's account only) and
+   * must match the SHA256 you give instead of Spacelift's signature, and it runs as a dedicated
+   * `spacelift` user by default. Set `launcher.comms` to the URL of your installation.
    * @default - Spacelift SaaS: the launcher is downloaded from `downloadBaseUrl` and its signature verified
    */
   readonly selfHosted?: SelfHostedOptions;
@@ -291,7 +291,8 @@ export interface SpaceliftWorkerPoolProps {
   readonly preStartHooks?: PreStartHooks;
   /**
    * Where the launcher, its `_SHA256SUMS` and `_SHA256SUMS.sig` are downloaded from, for a mirror.
-   * The signature is verified whatever the source.
+   * The signature is verified whatever the source; https only, so that nobody on the path can serve
+   * an older launcher with its valid signature.
    * @default 'https://downloads.spacelift.io'
    */
   readonly downloadBaseUrl?: string;
@@ -333,7 +334,7 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
   /** The Spacelift worker pool id. */
   public readonly workerPoolId: string;
   /** The termination drain: its queue, dead-letter queue, function and lifecycle hook. */
-  public readonly drain: WorkerDrain;
+  public readonly drain: IWorkerDrain;
   /** The autoscaler function (escape hatch), unless autoscaling is disabled. */
   public readonly autoscaler?: lambda.Function;
 
@@ -428,9 +429,14 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: props.healthCheckGracePeriod ?? Duration.minutes(2) }),
       terminationPolicies: [autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE, autoscaling.TerminationPolicy.OLDEST_INSTANCE],
       groupMetrics: [autoscaling.GroupMetrics.all()],
-      updatePolicy: this.updatePolicy(props.instanceRefresh ?? {}),
     });
-    new SuspendAzRebalance(this, 'SuspendAzRebalance', this.autoScalingGroup);
+    const instanceRefresh = this.instanceRefreshPolicy(props.instanceRefresh ?? {});
+    if (instanceRefresh) {
+      // The attribute itself, since UpdatePolicy.instanceRefresh() is missing from older aws-cdk-lib releases.
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html
+      (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup)
+        .addOverride('UpdatePolicy.AutoScalingInstanceRefresh', instanceRefresh);
+    }
 
     const apiKey = props.spaceliftApiKey.bind(this);
     const functionDefaults = {
@@ -442,13 +448,22 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       logEncryptionKey: props.logEncryptionKey,
       permissionsBoundary: props.permissionsBoundary,
     };
-    this.drain = new WorkerDrain(this, 'Drain', { ...functionDefaults, ...props.drain, capacityRebalance: props.capacityRebalance ?? false });
+    const tags = { WorkerPoolId: props.workerPoolId, ...props.tags };
+    new SuspendAzRebalance(this, 'SuspendAzRebalance', { ...functionDefaults, tags });
+    this.drain = new WorkerDrain(this, 'Drain', {
+      ...functionDefaults,
+      ...props.drain,
+      maxSize,
+      spot: (props.onDemandPercentageAboveBaseCapacity ?? 100) < 100 || (props.capacityRebalance ?? false),
+      capacityRebalance: props.capacityRebalance ?? false,
+    });
     if (props.autoscaling?.enabled ?? true) {
-      this.autoscaler = new WorkerPoolAutoscaler(this, 'Autoscaler', { ...functionDefaults, ...props.autoscaling }).function;
+      this.autoscaler = new WorkerPoolAutoscaler(this, 'Autoscaler', {
+        ...functionDefaults, ...props.autoscaling, reapStrays: props.powerOffOnError ?? true,
+      }).function;
     }
 
-    Tags.of(this).add('WorkerPoolId', props.workerPoolId);
-    for (const [key, value] of Object.entries(props.tags ?? {})) {
+    for (const [key, value] of Object.entries(tags)) {
       Tags.of(this).add(key, value);
     }
     this.acknowledgeFindings(props);
@@ -458,7 +473,7 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
    * Instance refresh replaces protected instances too (every worker is protected from scale-in),
    * and each replaced worker goes through the termination hook and its drain.
    */
-  private updatePolicy(options: PoolInstanceRefreshOptions): autoscaling.UpdatePolicy | undefined {
+  private instanceRefreshPolicy(options: PoolInstanceRefreshOptions): object | undefined {
     if (!(options.enabled ?? true)) return undefined;
     validateInteger(this, 'instanceRefresh.minHealthyPercentage', options.minHealthyPercentage, 0, 100);
     validateInteger(this, 'instanceRefresh.maxHealthyPercentage', options.maxHealthyPercentage, 100, 200);
@@ -467,17 +482,19 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       || checkpoints.some((c, i) => !Number.isInteger(c) || c < 1 || (i > 0 && c <= checkpoints[i - 1])))) {
       throw new WorkerPoolConfigError(this, 'instanceRefresh.checkpointPercentages', 'must be increasing integers from 1 to 100, ending with 100');
     }
-    return autoscaling.UpdatePolicy.instanceRefresh({
-      strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
-      minHealthyPercentage: options.minHealthyPercentage ?? 100,
-      maxHealthyPercentage: options.maxHealthyPercentage ?? 110,
-      instanceWarmup: options.instanceWarmup ?? Duration.minutes(2),
-      checkpointPercentages: checkpoints,
-      checkpointDelay: options.checkpointDelay,
-      scaleInProtectedInstances: autoscaling.ScaleInProtectedInstances.REFRESH,
-      standbyInstances: autoscaling.StandbyInstances.TERMINATE,
-      skipMatching: true,
-    });
+    return {
+      Strategy: 'Rolling',
+      Preferences: {
+        MinHealthyPercentage: options.minHealthyPercentage ?? 100,
+        MaxHealthyPercentage: options.maxHealthyPercentage ?? 110,
+        InstanceWarmup: (options.instanceWarmup ?? Duration.minutes(2)).toSeconds(),
+        SkipMatching: true,
+        ...(checkpoints ? { CheckpointPercentages: checkpoints } : {}),
+        ...(options.checkpointDelay ? { CheckpointDelay: options.checkpointDelay.toSeconds() } : {}),
+        ScaleInProtectedInstances: 'Refresh',
+        StandbyInstances: 'Terminate',
+      },
+    };
   }
 
   private resolveInstanceTypes(props: SpaceliftWorkerPoolProps): ec2.InstanceType[] {
@@ -571,15 +588,26 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
     };
   }
 
-  /** Instances with CMK-encrypted volumes fail to launch unless the ASG service-linked role may use the key. */
+  /**
+   * Instances with CMK-encrypted volumes fail to launch unless the ASG service-linked role may use the
+   * key. The two statements of the AWS guide: using the key, and creating grants for AWS resources
+   * (the volumes) only, so the role cannot hand the key to anyone else.
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
+   */
   private allowAutoScalingToUseKey(key: kms.IKey): void {
     const stack = Stack.of(this);
     const serviceLinkedRole = new iam.ArnPrincipal(
       `arn:${stack.partition}:iam::${stack.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`);
     const added = key.addToResourcePolicy(new iam.PolicyStatement({
       principals: [serviceLinkedRole],
-      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       resources: ['*'],
+    }));
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [serviceLinkedRole],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
     }));
     if (!added.statementAdded) {
       Annotations.of(this).addWarningV2('cdk-ec2-workerpool:volumeKeyPolicy',
@@ -612,10 +640,10 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
    */
   private grantBootstrapAccess(props: SpaceliftWorkerPoolProps): void {
     if (props.selfHosted) {
-      const { launcherBucket: bucket, launcherObjectKey: key, launcherSha256 } = props.selfHosted;
+      const { launcherBucket: bucket, launcherObjectKey: key } = props.selfHosted;
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [bucket.arnForObjects(key), ...(launcherSha256 ? [] : [bucket.arnForObjects(launcherChecksumsKey(props.selfHosted))])],
+        resources: [bucket.arnForObjects(key)],
       }));
       bucket.encryptionKey?.grantDecrypt(this.role);
     }
@@ -656,7 +684,7 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
   }
 
   private acknowledgeFindings(props: SpaceliftWorkerPoolProps): void {
-    Validations.of(this.autoScalingGroup).acknowledge(
+    acknowledge(this.autoScalingGroup,
       {
         id: 'AwsSolutions-AS3',
         reason: 'Scaling is done by the autoscaler function, which logs and meters every decision; '
@@ -664,12 +692,12 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       },
     );
     if (props.instanceTypes && (props.rootVolume?.encrypted ?? true)) {
-      Validations.of(this.autoScalingGroup).acknowledge({
+      acknowledge(this.autoScalingGroup, {
         id: 'AwsSolutions-EC26',
         reason: 'The root volume is encrypted in the launch template; the rule does not follow the template through a MixedInstancesPolicy.',
       });
     }
-    Validations.of(this.launchTemplate).acknowledge({
+    acknowledge(this.launchTemplate, {
       id: 'AwsSolutions-EC28',
       reason: 'Detailed monitoring is billed per instance and nothing in the pool reads 1-minute EC2 metrics; set detailedMonitoring to enable it.',
     });

@@ -1,10 +1,26 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { acknowledgeWildcards } from './nag';
+import { WorkerPoolConfigError } from './validation';
+
+/** What the SDK call follows of its pool, like every other resource of the pool. */
+export interface SuspendAzRebalanceProps {
+  /** The pool's group. */
+  readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+  /** Retention of the pool's function log groups. */
+  readonly logRetention: logs.RetentionDays;
+  /** Key of the pool's log groups. */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Permissions boundary of every role of the pool. */
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+  /** The pool's tags. */
+  readonly tags: { [key: string]: string };
+}
 
 /**
  * Suspends the ASG's `AZRebalance` process. CloudFormation has no property for suspended processes,
@@ -12,15 +28,16 @@ import { acknowledgeWildcards } from './nag';
  * our terminations are chosen by the autoscaler and go through the drain hook instead.
  */
 export class SuspendAzRebalance extends Construct {
-  constructor(scope: Construct, id: string, group: autoscaling.IAutoScalingGroup) {
+  constructor(scope: Construct, id: string, props: SuspendAzRebalanceProps) {
     super(scope, id);
+    const group = props.autoScalingGroup;
     const call: cr.AwsSdkCall = {
       service: 'AutoScaling',
       action: 'suspendProcesses',
       parameters: { AutoScalingGroupName: group.autoScalingGroupName, ScalingProcesses: ['AZRebalance'] },
       physicalResourceId: cr.PhysicalResourceId.of(`${group.autoScalingGroupName}-suspend-AZRebalance`),
     };
-    const provider = SdkCallProviderIdentity.of(this);
+    const provider = SdkCallProviderIdentity.of(this, props);
     const resource = new cr.AwsCustomResource(this, 'Call', {
       onCreate: call,
       onUpdate: call,
@@ -39,23 +56,34 @@ export class SuspendAzRebalance extends Construct {
 /**
  * Role and log group of the stack-wide function behind AwsCustomResource. CDK makes that function a
  * per-stack singleton, so its identity is one too; it gets no AWS managed policy, only its own logs.
+ * Every pool of the stack shares it, so it follows all of them at once: the longest log retention,
+ * the tags they agree on, and the log key and permissions boundary, which must then be the same for
+ * every pool that sets one.
  */
 class SdkCallProviderIdentity extends Construct {
-  public static of(scope: Construct): SdkCallProviderIdentity {
-    const stack = Stack.of(scope);
+  public static of(pool: IConstruct, settings: SuspendAzRebalanceProps): SdkCallProviderIdentity {
+    const stack = Stack.of(pool);
     const id = 'CdkEc2WorkerPoolSdkCallProvider';
-    return (stack.node.tryFindChild(id) as SdkCallProviderIdentity | undefined) ?? new SdkCallProviderIdentity(stack, id);
+    const identity = (stack.node.tryFindChild(id) as SdkCallProviderIdentity | undefined) ?? new SdkCallProviderIdentity(stack, id);
+    identity.follow(pool, settings);
+    return identity;
   }
 
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  private retention?: logs.RetentionDays;
+  private key?: kms.IKey;
+  private boundary?: iam.IManagedPolicy;
+  /** Tags every pool so far agrees on. */
+  private tags?: Map<string, string>;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', { removalPolicy: RemovalPolicy.DESTROY });
+    // Known only once every pool of the stack has been added.
+    const cfn = this.logGroup.node.defaultChild as logs.CfnLogGroup;
+    cfn.retentionInDays = Lazy.number({ produce: () => (this.retention === logs.RetentionDays.INFINITE ? undefined : this.retention) });
+    cfn.kmsKeyId = Lazy.string({ produce: () => this.key?.keyArn });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Runs one-time AWS SDK calls for cdk-ec2-workerpool pools in this stack',
@@ -64,5 +92,45 @@ class SdkCallProviderIdentity extends Construct {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.logGroup.logGroupArn],
     }));
+  }
+
+  private follow(pool: IConstruct, settings: SuspendAzRebalanceProps): void {
+    // RetentionDays.INFINITE (9999) is the largest value, so the longest retention wins.
+    this.retention = Math.max(this.retention ?? 0, settings.logRetention);
+    const key = this.same(pool, 'logEncryptionKey', this.key, settings.logEncryptionKey, (k) => k.keyArn);
+    this.key = key;
+    const boundary = this.same(pool, 'permissionsBoundary', this.boundary, settings.permissionsBoundary, (p) => p.managedPolicyArn);
+    if (boundary !== undefined && this.boundary === undefined) {
+      iam.PermissionsBoundary.of(this.role).apply(boundary);
+    }
+    this.boundary = boundary;
+    this.followTags(settings.tags);
+  }
+
+  /** The one setting of every pool that gives one; two different ones cannot both apply. */
+  private same<T>(pool: IConstruct, prop: string, current: T | undefined, next: T | undefined, arn: (value: T) => string): T | undefined {
+    if (current === undefined || next === undefined) return current ?? next;
+    const stack = Stack.of(this);
+    if (JSON.stringify(stack.resolve(arn(current))) !== JSON.stringify(stack.resolve(arn(next)))) {
+      throw new WorkerPoolConfigError(pool, prop,
+        'differs from that of another pool in this stack. Pools of one stack share the role and log group of the '
+        + 'stack-wide SDK-call provider that suspends AZRebalance; give them the same value, or put them in separate stacks');
+    }
+    return current;
+  }
+
+  private followTags(tags: { [key: string]: string }): void {
+    if (this.tags === undefined) {
+      this.tags = new Map(Object.entries(tags));
+      for (const [key, value] of this.tags) Tags.of(this).add(key, value);
+      return;
+    }
+    for (const [key, value] of [...this.tags]) {
+      if (tags[key] !== value) {
+        // A removal outranks an addition of the same key.
+        Tags.of(this).remove(key);
+        this.tags.delete(key);
+      }
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as hooktargets from 'aws-cdk-lib/aws-autoscaling-hooktargets';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,7 +8,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_SCHEDULE, minMaxReceiveCount, validateSchedule, type DrainSchedule } from '../lambda/drain/schedule';
+import {
+  DEFAULT_SCHEDULE,
+  drainConcurrency,
+  minMaxReceiveCount,
+  validateSchedule,
+  type DrainSchedule,
+  type ScheduleProblem,
+} from '../lambda/drain/schedule';
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
@@ -27,7 +34,9 @@ export interface DrainOptions {
   readonly drainTimeout?: Duration;
   /**
    * The termination hook's heartbeat timeout. The drain function records a heartbeat at every
-   * re-check, so it only matters when the function cannot run at all.
+   * re-check, so it only matters when the function cannot run at all. It must exceed
+   * `recheckInterval` plus 2 minutes of processing and delivery plus the queue's 6-minute visibility
+   * timeout, the wait for a re-check whose delivery was throttled or failed once.
    * @default Duration.minutes(10)
    */
   readonly heartbeatTimeout?: Duration;
@@ -39,14 +48,31 @@ export interface DrainOptions {
   /**
    * Drains a worker as soon as EC2 warns that its spot instance will be interrupted, so it takes
    * no new run in its last two minutes. With `capacityRebalance`, rebalance recommendations drain
-   * it too, since the group then replaces the instance.
+   * it too, since the group then replaces the instance. Only pools that can run spot instances
+   * (`onDemandPercentageAboveBaseCapacity` below 100, or `capacityRebalance`) get the rule.
    * @default true
    */
   readonly drainOnSpotInterruption?: boolean;
 }
 
+/** The termination drain of a pool: its queue, dead-letter queue, function and lifecycle hook. */
+export interface IWorkerDrain {
+  /** Lifecycle notifications, spot warnings and the drain function's own re-checks. */
+  readonly queue: sqs.Queue;
+  /** Messages that could not be processed after bounded receives. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** The drain function. */
+  readonly function: lambda.Function;
+  /** The termination lifecycle hook. */
+  readonly lifecycleHook: autoscaling.LifecycleHook;
+}
+
 /** Internal props of {@link WorkerDrain}. */
 export interface WorkerDrainProps extends DrainOptions, PoolFunctionProps {
+  /** The group's maximum size: how many instances can be terminating at once. */
+  readonly maxSize: number;
+  /** Whether the group can run spot instances, and so receive spot warnings. */
+  readonly spot: boolean;
   /** Whether the group replaces spot instances on rebalance recommendations. */
   readonly capacityRebalance: boolean;
 }
@@ -60,9 +86,9 @@ const VISIBILITY_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6);
  * lifecycle hook delivers to an encrypted, SSL-only queue with a dead-letter queue, and the drain
  * function drains the worker, heartbeats the hook while the worker is busy, and completes the
  * action once it is idle. It covers instance refresh, health replacement, spot rebalancing and a
- * human in the console alike.
+ * human in the console alike. Internal: the pool exposes it as {@link IWorkerDrain}.
  */
-export class WorkerDrain extends Construct {
+export class WorkerDrain extends Construct implements IWorkerDrain {
   /** Lifecycle notifications, spot warnings and the drain function's own re-checks. */
   public readonly queue: sqs.Queue;
   /** Messages that could not be processed after bounded receives. */
@@ -78,8 +104,12 @@ export class WorkerDrain extends Construct {
     const maxReceiveCount = minMaxReceiveCount(schedule, VISIBILITY_TIMEOUT.toSeconds());
     const problems = validateSchedule(schedule, { queue: { visibilityTimeout: VISIBILITY_TIMEOUT.toSeconds(), maxReceiveCount } });
     if (problems.length > 0) {
-      throw new WorkerPoolConfigError(this, `drain.${problems[0].setting}`, problems.map((p) => p.message).join('; '));
+      throw new WorkerPoolConfigError(this, `drain.${userSetting(problems[0])}`, problems.map((p) => p.message).join('; '));
     }
+    if (Token.isUnresolved(props.maxSize)) {
+      throw new WorkerPoolConfigError(this, 'maxSize', 'must be known at synth: the drain function reserves one concurrent execution per instance');
+    }
+    const concurrency = drainConcurrency(props.maxSize);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -101,6 +131,17 @@ export class WorkerDrain extends Construct {
       asset: 'drain',
       description: `Drains Spacelift workers of ${props.autoScalingGroup.node.path} before their instances terminate`,
       timeout: FUNCTION_TIMEOUT,
+      // Re-checks are new messages to the function's own event-source queue, a loop Lambda's recursive
+      // loop detection would stop after about 16 hops (16 minutes of drain) with the default Terminate,
+      // letting the hook expire while a run is busy. The loop is intended and bounded: each chain ends at
+      // drainTimeout from the start of the action (a clock carried in every message) or after maxRechecks,
+      // and an unreadable message lands in the DLQ after maxReceiveCount (lambda/drain/schedule.ts).
+      // Redelivering one message by visibility timeout instead would avoid the detection, but every
+      // throttled receive would count towards maxReceiveCount and could dead-letter a live drain.
+      // https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html
+      recursiveLoop: lambda.RecursiveLoop.ALLOW,
+      // One execution per instance that can be terminating; see drainConcurrency.
+      reservedConcurrentExecutions: concurrency,
       pool: props,
       environment: {
         QUEUE_URL: this.queue.queueUrl,
@@ -118,7 +159,12 @@ export class WorkerDrain extends Construct {
       'Lifecycle actions are scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
     // Re-checks of busy workers go back to the same queue with a delay.
     this.queue.grantSendMessages(handler.role);
-    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.function.addEventSource(new SqsEventSource(this.queue, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      // Never more invocations than the reserve, so the mapping is never throttled by it.
+      maxConcurrency: concurrency,
+    }));
 
     // The hook's notification role is created by QueueHook: separate from the instance role, and
     // only allowed to send to this queue.
@@ -128,11 +174,18 @@ export class WorkerDrain extends Construct {
       heartbeatTimeout: Duration.seconds(schedule.heartbeatTimeout),
       notificationTarget: new hooktargets.QueueHook(this.queue),
     });
+    if (props.permissionsBoundary) {
+      // The hook's notification role is created inside the hook, not by this library's own code.
+      iam.PermissionsBoundary.of(this.lifecycleHook).apply(props.permissionsBoundary);
+    }
 
-    if (props.drainOnSpotInterruption ?? true) {
-      // EC2 events carry no group name, so the rule matches every instance in the region; the
-      // function ignores instances that run none of this pool's workers. A rebalance recommendation
-      // alone terminates nothing: draining on it without capacity rebalancing would strand the worker.
+    if (props.spot && (props.drainOnSpotInterruption ?? true)) {
+      // Spot warnings and rebalance recommendations carry only the instance id and ARN: no group
+      // name or tag, and EventBridge cannot look either up, so no pattern narrows them to this pool.
+      // The rule therefore matches every such event of the account in the region, and the function
+      // ignores instances that run none of this pool's workers. A rebalance recommendation alone
+      // terminates nothing: draining on it without capacity rebalancing would strand the worker.
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
       new events.Rule(this, 'SpotWarnings', {
         description: `Drains Spacelift workers of ${props.autoScalingGroup.node.path} on spot interruption warnings`,
         eventPattern: {
@@ -159,4 +212,13 @@ export class WorkerDrain extends Construct {
     }
     return schedule;
   }
+}
+
+/**
+ * The user-facing prop behind a schedule problem. The queue's settings are this construct's: when its
+ * visibility timeout leaves no room for a throttled or failed receive, the heartbeat timeout is what
+ * the user can raise (maxReceiveCount is derived from the schedule, so it cannot fall short).
+ */
+function userSetting(problem: ScheduleProblem): keyof DrainOptions {
+  return problem.setting === 'visibilityTimeout' || problem.setting === 'maxReceiveCount' ? 'heartbeatTimeout' : problem.setting;
 }

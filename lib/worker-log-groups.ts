@@ -64,6 +64,12 @@ export class WorkerLogGroups extends Construct {
 /**
  * CloudWatch Logs can only create a group encrypted with a CMK whose key policy lets the regional
  * logs service use it. A key from another stack cannot be changed here, so say what to do instead.
+ *
+ * The key is good for this stack's log groups only. Every log group of the pool (these two, and the
+ * functions' groups, which use the same key) is named by CloudFormation `<stack name>-<logical id>-<suffix>`,
+ * so the stack-name prefix matches them all. Their ARNs themselves cannot be named here: the groups
+ * depend on the key, so the key policy cannot depend on them.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
  */
 function allowLogsServiceToUseKey(scope: Construct, key: kms.IKey): void {
   const stack = Stack.of(scope);
@@ -72,7 +78,9 @@ function allowLogsServiceToUseKey(scope: Construct, key: kms.IKey): void {
     actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
     resources: ['*'],
     conditions: {
-      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
+      ArnLike: {
+        'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${stack.stackName}-*`,
+      },
     },
   }));
   if (!result.statementAdded) {

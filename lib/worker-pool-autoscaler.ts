@@ -4,8 +4,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { DEFAULT_POLL_INTERVAL_SECONDS } from '../lambda/autoscaler/config';
+import { DEFAULT_SCALING_CONFIG } from '../lambda/core/config';
+import { REGISTERED_TAG_KEY } from '../lambda/core/registration-tag';
 import { ScaleDownDelay as PolicyDelay } from '../lambda/core/scale-down-delay';
-import { validateScheduleFloor } from '../lambda/core/schedule';
+import { validateScheduleFloor, type ScheduleFloor } from '../lambda/core/schedule';
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
@@ -150,16 +153,25 @@ export interface AutoscalingOptions {
 }
 
 /** Internal props of {@link WorkerPoolAutoscaler}. */
-export interface WorkerPoolAutoscalerProps extends AutoscalingOptions, PoolFunctionProps {}
+export interface WorkerPoolAutoscalerProps extends AutoscalingOptions, PoolFunctionProps {
+  /**
+   * Terminates instances that never register a worker (strays). The pool turns it off with
+   * `powerOffOnError: false`, whose failed instances are kept for debugging.
+   * @default true
+   */
+  readonly reapStrays?: boolean;
+}
 
 /** Leaves time between the end of one invocation's loop and the start of the next. */
 const LOOP_MARGIN_SECONDS = 10;
+const DEFAULT_SCHEDULE_RATE = Duration.minutes(1);
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 
 /**
  * The scheduled autoscaler: raises desired capacity for queued runs in one step, and removes
  * idle workers only by draining them, confirming they are idle, and terminating exactly those
- * instances. It never lowers desired capacity to shrink the group.
+ * instances. It never lowers desired capacity to shrink the group. Internal: the pool exposes
+ * only its function.
  */
 export class WorkerPoolAutoscaler extends Construct {
   /** The autoscaler function. */
@@ -168,7 +180,7 @@ export class WorkerPoolAutoscaler extends Construct {
   constructor(scope: Construct, id: string, props: WorkerPoolAutoscalerProps) {
     super(scope, id);
     const environment = this.environment(props);
-    const scheduleRate = props.scheduleRate ?? Duration.minutes(1);
+    const scheduleRate = props.scheduleRate ?? DEFAULT_SCHEDULE_RATE;
     const pollSeconds = Number(environment.POLL_INTERVAL_SECONDS);
     const maxTerminate = Number(environment.MAX_TERMINATE_PER_TICK);
     const maxStrays = Number(environment.MAX_STRAYS_PER_TICK);
@@ -194,7 +206,7 @@ export class WorkerPoolAutoscaler extends Construct {
       // One decision-maker per group: concurrent runs could each launch for the same queue.
       reservedConcurrentExecutions: 1,
       pool: props,
-      environment: { ...environment, ASG_NAME: props.autoScalingGroup.autoScalingGroupName },
+      environment: { ...environment, ASG_NAME: props.autoScalingGroup.autoScalingGroupName, REAP_STRAYS: String(props.reapStrays ?? true) },
     });
     this.function = handler.function;
     // The next scheduled run is the retry; a retried run could overlap it.
@@ -208,6 +220,18 @@ export class WorkerPoolAutoscaler extends Construct {
       actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
       resources: [props.autoScalingGroup.autoScalingGroupArn],
     }));
+    // The registration tag (lambda/core/registration.ts), on this group's instances only.
+    const instances = this.function.stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: [instances],
+      conditions: {
+        'StringEquals': { 'ec2:ResourceTag/aws:autoscaling:groupName': props.autoScalingGroup.autoScalingGroupName },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [REGISTERED_TAG_KEY] },
+      },
+    }));
+    acknowledgeWildcards(handler.role, { resources: [instances] },
+      'ec2:CreateTags is limited by condition to the one registration tag key on instances of this pool\'s group (tag aws:autoscaling:groupName), whose ids are not known at deploy time.');
     acknowledgeWildcards(handler.role, { resources: ['*'] },
       'autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances support no resource-level permissions; both are read-only.');
     acknowledgeWildcards(handler.role, { resources: [props.autoScalingGroup.autoScalingGroupArn] },
@@ -220,37 +244,45 @@ export class WorkerPoolAutoscaler extends Construct {
     });
   }
 
-  /** Validates the options and renders them as the variables `lambda/autoscaler` reads. */
+  /**
+   * Validates the options and renders them as the variables `lambda/autoscaler` reads. Unset options
+   * take the function's own defaults (DEFAULT_SCALING_CONFIG), written out so the template shows them.
+   */
   private environment(props: AutoscalingOptions): { [key: string]: string } {
+    const defaults = DEFAULT_SCALING_CONFIG;
     const seconds = (value: Duration | undefined, fallback: number, prop: string, min: number, max: number): number => {
       const s = durationSeconds(this, prop, value, fallback);
       validateInteger(this, prop, s, min, max);
       return s;
     };
-    const scheduleSeconds = seconds(props.scheduleRate, 60, 'autoscaling.scheduleRate', 60, 3600);
-    const pollSeconds = seconds(props.pollInterval, 15, 'autoscaling.pollInterval', 5, 60);
-    const graceSeconds = seconds(props.registrationGrace, 600, 'autoscaling.registrationGrace', 60, 3600);
-    const reclaimSeconds = seconds(props.drainedReclaimTime, 900, 'autoscaling.drainedReclaimTime', 0, 86400);
+    const scheduleSeconds = seconds(props.scheduleRate, DEFAULT_SCHEDULE_RATE.toSeconds(), 'autoscaling.scheduleRate', 60, 3600);
+    const pollSeconds = seconds(props.pollInterval, DEFAULT_POLL_INTERVAL_SECONDS, 'autoscaling.pollInterval', 5, 60);
+    const graceSeconds = seconds(props.registrationGrace, defaults.registrationGraceSeconds, 'autoscaling.registrationGrace', 60, 3600);
+    const reclaimSeconds = seconds(props.drainedReclaimTime, defaults.drainedReclaimSeconds, 'autoscaling.drainedReclaimTime', 0, 86400);
     validateInteger(this, 'autoscaling.minIdle', props.minIdle, 0);
     validateInteger(this, 'autoscaling.maxCreatePerTick', props.maxCreatePerTick, 1);
     validateInteger(this, 'autoscaling.maxTerminatePerTick', props.maxTerminatePerTick, 0);
     validateInteger(this, 'autoscaling.maxStraysPerTick', props.maxStraysPerTick, 0);
-    const windows = props.idleWorkersWindows ?? [];
+    const windows: readonly ScheduleFloor[] = props.idleWorkersWindows ?? defaults.schedule;
     windows.forEach((window, i) => this.check(`autoscaling.idleWorkersWindows[${i}]`, () => validateScheduleFloor(window, `idleWorkersWindows[${i}]`)));
-    const scaleDownDelay = this.check('autoscaling.scaleDownDelay', () => (props.scaleDownDelay ?? ScaleDownDelay.breakEven()).toEnvironmentValue());
+    const delay = props.scaleDownDelay;
+    const scaleDownDelay = delay === undefined
+      ? defaults.scaleDownDelay.toString()
+      : this.check('autoscaling.scaleDownDelay', () => delay.toEnvironmentValue());
 
     const environment: { [key: string]: string } = {
       POLL_INTERVAL_SECONDS: String(pollSeconds),
       LOOP_SECONDS: String(Math.max(0, scheduleSeconds - LOOP_MARGIN_SECONDS)),
-      MIN_IDLE: String(props.minIdle ?? 0),
-      DEMAND_SIGNAL: props.demandSignal ?? DemandSignal.PENDING_RUNS,
-      MAX_TERMINATE_PER_TICK: String(props.maxTerminatePerTick ?? 5),
-      MAX_STRAYS_PER_TICK: String(props.maxStraysPerTick ?? 1),
+      MIN_IDLE: String(props.minIdle ?? defaults.minIdle),
+      DEMAND_SIGNAL: props.demandSignal ?? defaults.demandSignal,
+      MAX_TERMINATE_PER_TICK: String(props.maxTerminatePerTick ?? defaults.maxTerminatePerTick),
+      MAX_STRAYS_PER_TICK: String(props.maxStraysPerTick ?? defaults.maxStraysPerTick),
       REGISTRATION_GRACE_SECONDS: String(graceSeconds),
       DRAINED_RECLAIM_SECONDS: String(reclaimSeconds),
       SCALE_DOWN_DELAY: scaleDownDelay,
     };
-    if (props.maxCreatePerTick !== undefined) environment.MAX_CREATE_PER_TICK = String(props.maxCreatePerTick);
+    const maxCreatePerTick = props.maxCreatePerTick ?? defaults.maxCreatePerTick;
+    if (maxCreatePerTick !== undefined) environment.MAX_CREATE_PER_TICK = String(maxCreatePerTick);
     if (windows.length > 0) environment.SCHEDULE = JSON.stringify(windows);
     return environment;
   }

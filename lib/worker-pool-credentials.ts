@@ -1,7 +1,8 @@
-import { SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { CfnParameter, SecretValue, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag';
 import { WorkerPoolConfigError } from './validation';
 
 /** Where the worker pool token and private key live, as the instance bootstrap needs them. */
@@ -53,9 +54,12 @@ export abstract class WorkerPoolCredentials {
   /**
    * Stores the token and private key in a new Secrets Manager secret.
    *
-   * Both values must be references that CloudFormation resolves at deploy time, such as
-   * `SecretValue.ssmSecure(...)`, `SecretValue.secretsManager(...)` or a `NoEcho` parameter.
-   * A plain-text value is rejected because it would be written into the template.
+   * Both values must be references that CloudFormation resolves at deploy time:
+   * `SecretValue.secretsManager(...)` (or `secret.secretValueFromJson(...)`) or
+   * `SecretValue.cfnParameter(...)` of a `NoEcho` parameter in the pool's stack. Anything else,
+   * plain text or plain text wrapped in a token, is rejected because it would be written into the
+   * template. `SecretValue.ssmSecure(...)` is rejected too: CloudFormation does not resolve SSM
+   * SecureString references in a Secrets Manager secret.
    *
    * @param token the base64 worker pool token (the `.config` file Spacelift gave you)
    * @param privateKey the base64-encoded PEM private key the pool's CSR was made from
@@ -95,7 +99,7 @@ class ValueCredentials extends WorkerPoolCredentials {
         [DEFAULT_PRIVATE_KEY_KEY]: this.privateKey,
       },
     });
-    Validations.of(secret).acknowledge({
+    acknowledge(secret, {
       id: 'AwsSolutions-SMG4',
       reason: 'The pool token and key are issued by Spacelift; rotating them means resetting the pool in Spacelift, which Secrets Manager rotation cannot do.',
     });
@@ -125,15 +129,53 @@ class ExistingSecretCredentials extends WorkerPoolCredentials {
 }
 
 /**
- * A SecretValue that resolves to a literal string would be written into the template. Deploy-time
- * references resolve to `{{resolve:...}}` strings or to intrinsic objects (`Ref` of a NoEcho parameter).
+ * Only values CloudFormation resolves at deploy time keep a secret out of the template: a Secrets
+ * Manager dynamic reference, or a `Ref` of a NoEcho parameter. Anything else (a literal, or plain
+ * text wrapped in a token such as `Fn::Sub`) would be written into the template. SSM SecureString
+ * references are refused too: CloudFormation resolves `ssm-secure` only in a short list of resource
+ * properties, and a Secrets Manager secret's `SecretString` is not one of them.
+ *
+ * The wrapped value is resolved, never the SecretValue itself: resolving a SecretValue is what
+ * `@aws-cdk/core:checkSecretUsage` forbids, and `unsafeUnwrap()` is how aws-cdk-lib's own
+ * constructs hand a SecretValue to CloudFormation.
+ *
+ * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
+ * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-ssm-secure-strings.html
  */
 function rejectPlainText(scope: Construct, prop: string, value: SecretValue): void {
-  const resolved = Stack.of(scope).resolve(value);
-  if (typeof resolved === 'string' && !resolved.startsWith('{{resolve:')) {
+  const stack = Stack.of(scope);
+  const resolved = stack.resolve(value.unsafeUnwrap());
+  const reference = dynamicReference(resolved);
+  if (reference === 'ssm-secure') {
     throw new WorkerPoolConfigError(scope, prop,
-      'is a plain-text SecretValue and would be written into the CloudFormation template; '
-      + 'use SecretValue.ssmSecure(), SecretValue.secretsManager() or a NoEcho CfnParameter, '
-      + 'or store the values yourself and use WorkerPoolCredentials.fromSecret()');
+      `is an SSM SecureString reference, which CloudFormation does not resolve in a Secrets Manager secret; ${ALTERNATIVES}`);
   }
+  if (reference !== 'secretsmanager' && !isNoEchoParameter(stack, resolved)) {
+    throw new WorkerPoolConfigError(scope, prop,
+      `is a plain-text SecretValue (or plain text wrapped in a token) and would be written into the CloudFormation template; ${ALTERNATIVES}`);
+  }
+}
+
+const ALTERNATIVES = 'use SecretValue.secretsManager() or SecretValue.cfnParameter() of a NoEcho CfnParameter, '
+  + 'or store the values yourself and use WorkerPoolCredentials.fromSecret()';
+
+const DYNAMIC_REFERENCE = /^\{\{resolve:(ssm-secure|secretsmanager):[^{}]+\}\}$/;
+
+/** The service of a value that is one whole dynamic reference, or undefined. */
+function dynamicReference(resolved: unknown): string | undefined {
+  let text = resolved;
+  const join = (resolved as Record<string, unknown> | undefined)?.['Fn::Join'];
+  if (Array.isArray(join) && join[0] === '' && Array.isArray(join[1]) && Object.keys(resolved as object).length === 1) {
+    // A reference whose secret id is a token, such as `secret.secretValueFromJson(key)`. The tokens
+    // stand for the id only; the reference must still be the whole value.
+    text = join[1].map((part: unknown) => typeof part === 'string' ? part : 'token').join('');
+  }
+  return typeof text === 'string' ? DYNAMIC_REFERENCE.exec(text)?.[1] : undefined;
+}
+
+function isNoEchoParameter(stack: Stack, resolved: unknown): boolean {
+  const ref = (resolved as Record<string, unknown> | undefined)?.Ref;
+  if (typeof ref !== 'string' || Object.keys(resolved as object).length !== 1) return false;
+  const parameter = stack.node.findAll().find((c): c is CfnParameter => c instanceof CfnParameter && stack.resolve(c.logicalId) === ref);
+  return parameter?.noEcho === true;
 }

@@ -54,10 +54,10 @@ export interface WorkerBootstrapParameters {
   readonly downloadBaseUrl: string;
   readonly signingKey: string;
   readonly signingKeyFingerprint: string;
-  /** S3 mode (self-hosted): the launcher object and its checksum (given, or from a sums object). */
+  /** S3 mode (self-hosted): the launcher object, its SHA256 and the account that must own the bucket. */
   readonly launcherS3Uri?: string;
   readonly launcherSha256?: string;
-  readonly launcherSumsS3Uri?: string;
+  readonly launcherBucketOwner?: string;
   /** Plain launcher environment (names already validated). */
   readonly launcherEnvironment: Record<string, string>;
   readonly secretEnvironment: SecretEnvironmentEntry[];
@@ -192,7 +192,7 @@ function renderParts(scope: IConstruct, params: WorkerBootstrapParameters, inter
     ERROR_LOG_GROUP: params.errorLogGroupName,
     LAUNCHER_S3_URI: params.launcherS3Uri ?? '',
     LAUNCHER_SHA256: params.launcherSha256 ?? '',
-    LAUNCHER_SUMS_S3_URI: params.launcherSumsS3Uri ?? '',
+    LAUNCHER_BUCKET_OWNER: params.launcherBucketOwner ?? '',
     DOWNLOAD_BASE_URL: params.launcherS3Uri ? '' : params.downloadBaseUrl,
     SIGNING_KEY: params.launcherS3Uri ? '' : params.signingKey,
     SIGNING_KEY_FINGERPRINT: params.launcherS3Uri ? '' : params.signingKeyFingerprint,

@@ -110,6 +110,10 @@ export interface Faults {
   readonly bootFailureRate: number;
   /** Autoscaler Lambda cold starts per hour (in-memory state is lost). */
   readonly coldStartsPerHour: number;
+  /** Probability that a pool snapshot omits all workers (half of the cases) or a random part of them. Default 0. */
+  readonly badReadRate?: number;
+  /** Probability that a launched instance's worker registers with invalid metadata. Default 0. */
+  readonly invalidMetadataRate?: number;
   /** No new fault starts after this many seconds from trace start; undefined = never stops. */
   readonly until?: number;
 }

@@ -26,10 +26,17 @@
  *   instance waits for a busy worker's run to finish; without a hook the run is killed.
  * - An instance death (fault) stops billing and removes the worker at once (its run is killed); the
  *   ASG keeps listing the dead instance as InService until its health check replaces it.
+ * - A bad worker list (fault): a pool snapshot may omit all workers, or a random part of them, among
+ *   those whose instance carries the autoscaler's registration tag (an API that loses workers it had
+ *   listed, the issue's glitch, once the autoscaler has recorded them; before that, a worker the API
+ *   omits is indistinguishable from a failed boot: see lambda/core/registration.ts). A worker may also
+ *   register with invalid metadata. Drain calls still see the truth (they name one worker), and so does
+ *   the lifecycle hook's drain, which models the drain handler.
  * - Billing runs from launch until the instance is gone (or dies); `terminateSeconds` of shutdown
  *   after a terminate request are billed. Warm-pool instances are billed only while being prepared.
  */
 import { SpaceliftApiError } from '../../lambda/spacelift/errors';
+import type { InstanceFacts } from '../../lambda/core/ports';
 import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from '../../lambda/core/types';
 import { sample, type SimModel } from './model';
 import { deriveSeed, Rng } from './rng';
@@ -62,6 +69,8 @@ export interface SimWorker {
   busy: boolean;
   drained: boolean;
   run?: SimRun;
+  /** Registered with metadata the autoscaler cannot read. */
+  readonly invalidMetadata: boolean;
 }
 
 export interface SimInstance {
@@ -79,6 +88,8 @@ export interface SimInstance {
   billedUntil?: number;
   /** Set when a termination started while the worker was busy. */
   terminatedBusy?: boolean;
+  /** The autoscaler's registration tag (core/registration.ts). */
+  registeredTag: boolean;
 }
 
 /** A policy invocation. Once killed, its waits never resolve. */
@@ -129,6 +140,8 @@ export interface WorldStats {
   bootFailures: number;
   /** Desired capacity seen outside [min, max] (should never happen: AWS refuses such requests). */
   desiredOutOfRange: number;
+  /** Pool snapshots that omitted some or all workers (fault). */
+  badReads: number;
   /** Instance-seconds spent preparing warm-pool instances. */
   warmPrepareSeconds: number;
 }
@@ -254,6 +267,7 @@ export class World {
       deaths: 0,
       bootFailures: 0,
       desiredOutOfRange: 0,
+      badReads: 0,
       warmPrepareSeconds: 0,
     };
     if (model.minSize > model.maxSize) throw new Error(`min size ${model.minSize} is above max size ${model.maxSize}`);
@@ -480,13 +494,25 @@ export class World {
       drained: worker.drained,
       createdAt: Math.floor(this.model.epoch + worker.createdAt),
       availableAt: this.model.availableAt ? Math.floor(this.model.epoch + worker.availableAt) : undefined,
-      metadata: { valid: true, asgName: this.asgName, instanceId: worker.instance.id },
+      metadata: worker.invalidMetadata
+        ? { valid: false, reason: 'metadata has no valid instance_id' }
+        : { valid: true, asgName: this.asgName, instanceId: worker.instance.id },
     };
   }
 
-  /** `workerPool { pendingRuns workers {...} }`, drained workers included. */
+  /**
+   * `workerPool { pendingRuns workers {...} }`, drained workers included. A bad read (fault) omits every
+   * worker on a tagged instance (half of them) or each with probability 1/2.
+   */
   poolSnapshot(): PoolSnapshot {
-    return { pendingRuns: this.queuedRuns, workers: [...this.workers.values()].map((w) => this.toCoreWorker(w)) };
+    let workers = [...this.workers.values()];
+    const rate = this.model.faults.badReadRate ?? 0;
+    if (rate > 0 && this.faultsActive() && this.rng.chance(rate)) {
+      this.stats.badReads++;
+      const all = this.rng.chance(0.5);
+      workers = workers.filter((w) => !w.instance.registeredTag || (!all && this.rng.chance(0.5)));
+    }
+    return { pendingRuns: this.queuedRuns, workers: workers.map((w) => this.toCoreWorker(w)) };
   }
 
   /** `workerDrainSet`: returns the worker as it is after the change. */
@@ -541,6 +567,7 @@ export class World {
       inAsg: true,
       bootFailed,
       dead: false,
+      registeredTag: false,
     };
     this.instances.push(instance);
     this.byId.set(instance.id, instance);
@@ -580,6 +607,9 @@ export class World {
     if (instance.dead || instance.state === 'Terminating' || instance.state === 'Terminated') return;
     if (instance.state === 'Pending') instance.state = 'InService';
     const at = initial ? this.now - 3600 : this.now;
+    const invalidRate = this.model.faults.invalidMetadataRate ?? 0;
+    const invalidMetadata = invalidRate > 0 && !initial && this.faultsActive() &&
+      new Rng(deriveSeed(this.model.seed, 8, instance.index)).chance(invalidRate);
     const worker: SimWorker = {
       id: `w-${instance.index.toString().padStart(5, '0')}`,
       instance,
@@ -587,6 +617,7 @@ export class World {
       availableAt: at,
       busy: false,
       drained: false,
+      invalidMetadata,
     };
     instance.worker = worker;
     this.workers.set(worker.id, worker);
@@ -689,16 +720,27 @@ export class World {
     };
   }
 
-  /** EC2 `DescribeInstances` launch times (epoch seconds); unknown or gone ids are omitted. */
-  launchTimes(ids: readonly string[]): Map<string, number> {
-    const result = new Map<string, number>();
+  /** EC2 `DescribeInstances` launch times (epoch seconds) and registration tags; unknown or gone ids are omitted. */
+  instanceFacts(ids: readonly string[]): Map<string, InstanceFacts> {
+    const result = new Map<string, InstanceFacts>();
     for (const id of ids) {
       const instance = this.byId.get(id);
       if (instance !== undefined && instance.state !== 'Terminated') {
-        result.set(id, Math.floor(this.model.epoch + instance.launchedAt));
+        result.set(id, { launchTime: Math.floor(this.model.epoch + instance.launchedAt), registered: instance.registeredTag });
       }
     }
     return result;
+  }
+
+  /** EC2 `CreateTags` with the registration tag. */
+  tagRegistered(ids: readonly string[]): void {
+    for (const id of ids) {
+      const instance = this.byId.get(id);
+      if (instance === undefined || instance.state === 'Terminated') {
+        throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+      }
+    }
+    for (const id of ids) this.byId.get(id)!.registeredTag = true;
   }
 
   /** `SetDesiredCapacity`, with AWS's bounds check. Lowering it lets the ASG pick victims. */

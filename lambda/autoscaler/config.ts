@@ -36,6 +36,7 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
       : integer(env, 'MAX_CREATE_PER_TICK', 1, { min: 1 }),
     maxTerminatePerTick: integer(env, 'MAX_TERMINATE_PER_TICK', defaults.maxTerminatePerTick, { min: 0 }),
     maxStraysPerTick: integer(env, 'MAX_STRAYS_PER_TICK', defaults.maxStraysPerTick, { min: 0 }),
+    reapStrays: oneOf(env, 'REAP_STRAYS', ['true', 'false'], defaults.reapStrays ? 'true' : 'false') === 'true',
     registrationGraceSeconds: integer(env, 'REGISTRATION_GRACE_SECONDS', defaults.registrationGraceSeconds, { min: 0 }),
     scaleDownDelay: parsed(env, 'SCALE_DOWN_DELAY', parseScaleDownDelay) ?? defaults.scaleDownDelay,
     // 0 turns reclaiming off; no upper bound (a day is as valid as 15 minutes).

@@ -5,9 +5,13 @@
  * Safety rules:
  * - Desired capacity is only ever raised: shrinking the group by SetDesiredCapacity would let AWS pick victims.
  * - A stray is terminated only if a fresh pool snapshot, taken after the plan, still shows no worker that could be
- *   on it: a launcher that registers late may already have a run.
- * - A worker is terminated only after a drain that reported it idle (and drained). In a scale-in, a busy reply, or
- *   a termination that fails, undrains it again, so no worker is left drained by us.
+ *   on it (a launcher that registers late may already have a run), and is not a failed read itself
+ *   (core/registration.ts).
+ * - A worker is terminated only after a drain that reported it idle (and drained). In a scale-in, a busy reply
+ *   undrains it again, so no worker is left drained by us. So does a termination that fails, but only if a fresh
+ *   describe shows the instance still InService: a refresh or a person may have started terminating it meanwhile,
+ *   and a reopened worker on a host that is shutting down would take a run and die with it. If the describe
+ *   fails, the undrain is left pending, and the next tick decides from its own describe.
  * - Every undrain stays pending (in this container) until a later tick's pool snapshot shows the worker
  *   undrained: a failed undrain, or a timed-out drain request that Spacelift applies after our undrain, would
  *   otherwise leave the worker drained. While the worker is still drained on an InService instance, each tick
@@ -31,6 +35,7 @@ import { isMinSizeRejection } from '../aws/fleet';
 import type { Plan } from '../core/decide';
 import type { DrainResult, Fleet, WorkerPoolApi } from '../core/ports';
 import type { Termination } from '../core/scale-in';
+import { readFailure } from '../core/registration';
 import { invalidWorkerMayRunOn, type StrayTermination } from '../core/strays';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
 import { SpaceliftApiError } from '../spacelift';
@@ -60,7 +65,7 @@ export interface Execution {
   /** Reclaims not carried out: a pending undrain won, or the re-check found a worker busy, undrained or unreachable. */
   reclaimsSkipped: number;
   straysReaped: number;
-  /** Strays left alone because the re-check found a worker that may be on them. */
+  /** Strays left alone because the re-check found a worker that may be on them, or was a failed read. */
   straysSkipped: number;
   /** Undrains that failed (each is also an error); retried on later ticks. */
   undrainFailures: number;
@@ -144,7 +149,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
   }
 
-  async function reapStrays(strays: readonly StrayTermination[], result: Execution): Promise<void> {
+  async function reapStrays(strays: readonly StrayTermination[], asg: AsgSnapshot, result: Execution): Promise<void> {
     if (strays.length === 0) return;
     let fresh: PoolSnapshot;
     try {
@@ -154,6 +159,15 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       logger.error('could not re-check strays against a fresh pool snapshot; none terminated this tick', {
         instanceIds: strays.map((s) => s.instanceId),
         error,
+      });
+      return;
+    }
+    const failure = readFailure(fresh, asg);
+    if (failure !== undefined) {
+      result.straysSkipped += strays.length;
+      logger.warn('the strays\' re-check snapshot is a failed read; none terminated this tick', {
+        instanceIds: strays.map((s) => s.instanceId),
+        reason: failure,
       });
       return;
     }
@@ -247,8 +261,34 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       logger.info('terminated idle worker instance', { workerId, instanceId, decrement: termination.decrement });
       return;
     }
-    logger.error('could not terminate drained worker instance; undraining the worker', { workerId, instanceId, error: failure });
-    await undrain(workerId, instanceId, 'termination failed', result);
+    logger.error('could not terminate drained worker instance', { workerId, instanceId, error: failure });
+    await undrainIfInService(workerId, instanceId, result);
+  }
+
+  /** After a failed termination: undrain only if a fresh describe shows the instance still InService. */
+  async function undrainIfInService(workerId: string, instanceId: string, result: Execution): Promise<void> {
+    let state: string | undefined;
+    try {
+      state = (await fleet.describe()).instances.find((i) => i.id === instanceId)?.lifecycleState;
+    } catch (error) {
+      result.errors++;
+      pending.set(workerId, instanceId);
+      logger.error('could not describe the group after a failed termination; the undrain waits for the next tick', {
+        workerId,
+        instanceId,
+        error,
+      });
+      return;
+    }
+    if (state === 'InService') {
+      await undrain(workerId, instanceId, 'termination failed', result);
+      return;
+    }
+    logger.warn('termination failed, but the instance is leaving the group anyway; its worker stays drained', {
+      workerId,
+      instanceId,
+      lifecycleState: state ?? 'gone',
+    });
   }
 
   /**
@@ -342,7 +382,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       };
       const undrainedNow = await settlePendingUndrains(pool, asg, result);
       await scaleOut(plan, result);
-      await reapStrays(plan.strays, result);
+      await reapStrays(plan.strays, asg, result);
       for (const [index, termination] of plan.terminate.entries()) {
         const left = timeLeftMs();
         if (left < deps.drainReserveMs) {

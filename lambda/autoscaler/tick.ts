@@ -3,14 +3,16 @@
  * counted, and the next tick starts over from fresh snapshots.
  *
  * Calls per steady tick: one Spacelift snapshot and one DescribeAutoScalingGroups, in parallel. EC2 is asked for
- * launch times only for instances no worker of this ASG names (the only ones that can be strays); a stray
- * re-check adds one snapshot, and each planned action its own calls.
+ * launch times and registration tags only for instances no worker of this ASG names (the only ones that can be
+ * strays), and tags an instance once, when its worker is first seen (core/registration.ts); a stray re-check adds
+ * one snapshot, and each planned action its own calls.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { observeArrivals, type ArrivalState } from '../core/arrivals';
 import type { ScalingConfig } from '../core/config';
 import { decide, type Plan } from '../core/decide';
-import type { Fleet, WorkerPoolApi } from '../core/ports';
+import { claimedInstances, instancesToRemember } from '../core/registration';
+import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
 import type { AutoscalerLogger, Executor } from './execute';
 
@@ -40,6 +42,15 @@ export const AutoscalerMetric = {
    */
   DrainedInstances: 'DrainedInstances',
   InvalidWorkers: 'InvalidWorkers',
+  /** Instances without a worker past the registration grace, reaped or not (reapStrays off, or capped). */
+  StrayInstances: 'StrayInstances',
+  /**
+   * Live instances that had a worker and have none in the snapshot: a dead launcher (kept with powerOffOnError
+   * false) or a worker list that omits it. The autoscaler never terminates them.
+   */
+  LostWorkerInstances: 'LostWorkerInstances',
+  /** 1 for a tick whose snapshot was a failed read (no worker on any instance that had one): nothing was removed. */
+  FailedReads: 'FailedReads',
   ScaledOut: 'ScaledOut',
   Terminated: 'Terminated',
   DrainSkippedBusy: 'DrainSkippedBusy',
@@ -67,6 +78,10 @@ export interface TickDeps {
 /** What one container remembers between ticks; a cold start begins again with nothing. */
 export interface TickState {
   arrivals?: ArrivalState;
+  /** Instances seen with a worker of this group (or tagged so), and whether their registration tag is written. */
+  registrations?: Map<string, boolean>;
+  /** Epoch seconds of this container's first snapshot. */
+  watchingSince?: number;
 }
 
 export interface TickOutcome {
@@ -82,12 +97,13 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
   let errors = 0;
   try {
     const [pool, described] = await Promise.all([deps.workerPool.snapshot(), deps.fleet.describe()]);
-    const { asg, failed } = await withLaunchTimes(deps, pool, described);
-    if (failed) errors++;
+    const { asg, failed } = await withInstanceFacts(deps, state, pool, described);
+    errors += failed;
     const now = deps.clock();
     state.arrivals = observeArrivals(state.arrivals, pool, now);
+    state.watchingSince ??= now;
 
-    const plan = decide({ pool, asg, config: deps.scaling, now, arrivals: state.arrivals });
+    const plan = decide({ pool, asg, config: deps.scaling, now, arrivals: state.arrivals, watchingSince: state.watchingSince });
     logPlan(logger, plan);
     const done = await deps.executor.execute({ plan, pool, asg, timeLeftMs });
     errors += done.errors;
@@ -101,6 +117,9 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.DesiredCapacity, counts.desired);
     count(AutoscalerMetric.DrainedInstances, counts.drained);
     count(AutoscalerMetric.InvalidWorkers, plan.invalidWorkers.length);
+    count(AutoscalerMetric.StrayInstances, counts.strays);
+    count(AutoscalerMetric.LostWorkerInstances, counts.lost);
+    count(AutoscalerMetric.FailedReads, plan.readFailure === undefined ? 0 : 1);
     count(AutoscalerMetric.ScaledOut, done.scaledOut);
     count(AutoscalerMetric.Terminated, done.terminated);
     count(AutoscalerMetric.DrainSkippedBusy, done.drainSkippedBusy);
@@ -120,33 +139,65 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
 }
 
 /**
- * Adds EC2 launch times to the instances without a worker of this ASG. If EC2 cannot be read they stay unknown,
- * which the policy treats as launching: no stray is reaped on a guess.
+ * Adds EC2 launch times and registration (tag, or this container's memory) to the instances without a worker of
+ * this ASG, and tags the instances whose worker is seen for the first time. If EC2 cannot be read, launch times
+ * stay unknown, which the policy treats as launching: no stray is reaped on a guess. A failed tag write is retried
+ * next tick; meanwhile the container's memory stands in for it. Returns the number of failed calls.
  */
-async function withLaunchTimes(
+async function withInstanceFacts(
   deps: TickDeps,
+  state: TickState,
   pool: PoolSnapshot,
   asg: AsgSnapshot,
-): Promise<{ asg: AsgSnapshot; failed: boolean }> {
-  const claimed = new Set<string>();
-  for (const worker of pool.workers) {
-    if (worker.metadata.valid && worker.metadata.asgName === asg.name) claimed.add(worker.metadata.instanceId);
-  }
+): Promise<{ asg: AsgSnapshot; failed: number }> {
+  const claimed = claimedInstances(pool, asg.name);
+  const memory = state.registrations ?? new Map<string, boolean>();
+  state.registrations = memory;
+  const inGroup = new Set(asg.instances.map((instance) => instance.id));
+  for (const id of memory.keys()) if (!inGroup.has(id)) memory.delete(id);
+
   const unclaimed = asg.instances.filter((instance) => !claimed.has(instance.id)).map((instance) => instance.id);
-  if (unclaimed.length === 0) return { asg, failed: false };
+  const facts = await readFacts(deps, unclaimed);
+  for (const [id, fact] of facts ?? []) if (fact.registered) memory.set(id, true);
+  const instances = asg.instances.map((instance) => {
+    const fact = facts?.get(instance.id);
+    return fact === undefined ? instance : { ...instance, launchTime: fact.launchTime };
+  });
+  for (const id of instancesToRemember(pool, { ...asg, instances })) if (!memory.has(id)) memory.set(id, false);
+  const tagFailed = await writeTags(deps, memory);
+  const withMemory = instances.map((instance) =>
+    claimed.has(instance.id) || !memory.has(instance.id) ? instance : { ...instance, registered: true });
+  return { asg: { ...asg, instances: withMemory }, failed: (facts === undefined ? 1 : 0) + (tagFailed ? 1 : 0) };
+}
+
+/** Undefined when EC2 could not be read. */
+async function readFacts(deps: TickDeps, ids: readonly string[]): Promise<ReadonlyMap<string, InstanceFacts> | undefined> {
+  if (ids.length === 0) return new Map();
   try {
-    const times = await deps.fleet.launchTimes(unclaimed);
-    const instances = asg.instances.map((instance) => {
-      const launchTime = times.get(instance.id);
-      return launchTime === undefined ? instance : { ...instance, launchTime };
-    });
-    return { asg: { ...asg, instances }, failed: false };
+    return await deps.fleet.instanceFacts(ids);
   } catch (error) {
     deps.logger.warn('could not read EC2 launch times; instances without a worker count as launching this tick', {
-      instanceIds: unclaimed,
+      instanceIds: ids,
       error,
     });
-    return { asg, failed: true };
+    return undefined;
+  }
+}
+
+/** Tags the remembered instances whose tag is not written yet; true when that failed. */
+async function writeTags(deps: TickDeps, memory: Map<string, boolean>): Promise<boolean> {
+  const untagged = [...memory].filter(([, tagged]) => !tagged).map(([id]) => id);
+  if (untagged.length === 0) return false;
+  try {
+    await deps.fleet.markRegistered(untagged);
+    for (const id of untagged) memory.set(id, true);
+    return false;
+  } catch (error) {
+    deps.logger.warn('could not tag instances as registered; retried next tick (this container remembers them)', {
+      instanceIds: untagged,
+      error,
+    });
+    return true;
   }
 }
 
@@ -159,6 +210,9 @@ function logPlan(logger: AutoscalerLogger, plan: Plan): void {
     scaleDownDelaySeconds: plan.scaleDownDelaySeconds,
     reasons: plan.reasons,
   });
+  if (plan.readFailure !== undefined) {
+    logger.warn('the pool snapshot looks wrong; nothing is removed this tick', { reason: plan.readFailure });
+  }
   // One line per tick for all of them, so a misconfigured launcher is visible without flooding the log.
   if (plan.invalidWorkers.length > 0) {
     logger.warn('workers with invalid metadata: never drained or terminated; fix the launcher metadata', {

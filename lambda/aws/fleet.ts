@@ -1,6 +1,7 @@
 /**
- * The Fleet port over one Auto Scaling group. A steady tick costs one DescribeAutoScalingGroups: launch times
- * come from EC2 only for the instances the caller asks about (those without a worker), never for the whole group.
+ * The Fleet port over one Auto Scaling group. A steady tick costs one DescribeAutoScalingGroups: launch times and
+ * registration tags come from EC2 only for the instances the caller asks about (those without a worker), never
+ * for the whole group; a tag is written once per instance (per container).
  */
 import {
   DescribeAutoScalingGroupsCommand,
@@ -8,12 +9,14 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import { paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
-import type { Fleet } from '../core/ports';
+import { CreateTagsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
+import type { Fleet, InstanceFacts } from '../core/ports';
+import { REGISTERED_TAG_KEY } from '../core/registration';
 import type { AsgSnapshot } from '../core/types';
 
 // EC2 accepts at most 200 values per filter. A filter, unlike InstanceIds, omits unknown ids instead of failing
 // the whole call with InvalidInstanceID.NotFound (a just-launched instance may not be visible to EC2 yet).
+// CreateTags takes the same batches.
 const IDS_PER_CALL = 200;
 
 export function createAsgFleet(client: AutoScalingClient, ec2: EC2Client, asgName: string): Fleet {
@@ -45,8 +48,8 @@ export function createAsgFleet(client: AutoScalingClient, ec2: EC2Client, asgNam
       };
     },
 
-    async launchTimes(instanceIds) {
-      const times = new Map<string, number>();
+    async instanceFacts(instanceIds) {
+      const facts = new Map<string, InstanceFacts>();
       for (let start = 0; start < instanceIds.length; start += IDS_PER_CALL) {
         const batch = instanceIds.slice(start, start + IDS_PER_CALL);
         const pages = paginateDescribeInstances(
@@ -56,12 +59,24 @@ export function createAsgFleet(client: AutoScalingClient, ec2: EC2Client, asgNam
         for await (const page of pages) {
           for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
             if (instance.InstanceId !== undefined && instance.LaunchTime !== undefined) {
-              times.set(instance.InstanceId, Math.floor(instance.LaunchTime.getTime() / 1000));
+              facts.set(instance.InstanceId, {
+                launchTime: Math.floor(instance.LaunchTime.getTime() / 1000),
+                registered: (instance.Tags ?? []).some((tag) => tag.Key === REGISTERED_TAG_KEY),
+              });
             }
           }
         }
       }
-      return times;
+      return facts;
+    },
+
+    async markRegistered(instanceIds) {
+      for (let start = 0; start < instanceIds.length; start += IDS_PER_CALL) {
+        await ec2.send(new CreateTagsCommand({
+          Resources: instanceIds.slice(start, start + IDS_PER_CALL),
+          Tags: [{ Key: REGISTERED_TAG_KEY, Value: 'true' }],
+        }));
+      }
     },
 
     async setDesiredCapacity(desired) {

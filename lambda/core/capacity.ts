@@ -7,7 +7,7 @@ import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from './types';
 /** States in which an instance counts toward the ASG's desired capacity. */
 const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
 
-function isLive(instance: AsgInstance): boolean {
+export function isLive(instance: AsgInstance): boolean {
   return LIVE_STATES.has(instance.lifecycleState);
 }
 
@@ -31,7 +31,7 @@ export interface DrainedInstance {
   readonly workers: readonly Worker[];
 }
 
-/** A live instance that has run for the whole grace period without any worker naming it. */
+/** A live instance that has run for the whole grace period without any worker naming it, ever. */
 export interface StrayInstance {
   readonly instance: AsgInstance;
   readonly launchTime: number;
@@ -46,6 +46,11 @@ export interface FleetAssessment {
   readonly notYetLaunched: number;
   /** Oldest first. */
   readonly strays: readonly StrayInstance[];
+  /**
+   * Live instances without a worker now that had one before (`registered`): the worker died or the snapshot
+   * omitted it. Neither capacity nor strays, and never terminated by the autoscaler (registration.ts).
+   */
+  readonly lost: readonly AsgInstance[];
   /** Strays that will be replaced one for one: all of them, unless stray replacement is off. */
   readonly replacingStrays: number;
   /**
@@ -64,7 +69,7 @@ export interface FleetAssessment {
 
 export interface FleetOptions {
   readonly graceSeconds: number;
-  /** Whether strays get replaced (`maxStraysPerTick > 0`); if not, they are dead weight, not capacity. */
+  /** Whether strays get replaced (`maxStraysPerTick > 0` and `reapStrays`); if not, they are dead weight, not capacity. */
   readonly replaceStrays: boolean;
 }
 
@@ -87,6 +92,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
   const booting: AsgInstance[] = [];
   const strays: StrayInstance[] = [];
   const drained: DrainedInstance[] = [];
+  const lost: AsgInstance[] = [];
   let liveInstances = 0;
   let claimedLiveWorkers = 0;
   for (const instance of asg.instances) {
@@ -99,6 +105,8 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
       registered.push({ instance, workers, busy: serving.some((worker) => worker.busy) });
     } else if (workers.length > 0) {
       drained.push({ instance, workers });
+    } else if (instance.registered === true) {
+      lost.push(instance);
     } else if (instance.launchTime === undefined || now - instance.launchTime < options.graceSeconds) {
       booting.push(instance);
     } else {
@@ -113,6 +121,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
     booting,
     notYetLaunched: Math.max(0, asg.desiredCapacity - liveInstances),
     strays,
+    lost,
     replacingStrays: options.replaceStrays ? strays.length : 0,
     drained,
     drainedInstances: drained.length,

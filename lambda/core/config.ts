@@ -24,6 +24,11 @@ export interface ScalingConfig {
   readonly maxStraysPerTick: number;
   /** How long an instance may run without a registered worker before it is a stray. */
   readonly registrationGraceSeconds: number;
+  /**
+   * Whether strays are terminated (and replaced). Off when the pool keeps failed instances for debugging
+   * (`powerOffOnError: false`): strays are then logged and metered, and hold their slot, as documented.
+   */
+  readonly reapStrays: boolean;
   /** How long a worker must be idle before scale-in may pick it. */
   readonly scaleDownDelay: ScaleDownDelay;
   /**
@@ -57,6 +62,8 @@ export interface ScalingConfig {
  * - `registrationGraceSeconds: 600`: a healthy boot registers in 2-3 minutes; ten minutes tolerates
  *   slow image pulls and matches Spacelift's hard-coded stray age, and a shorter grace would kill
  *   slow-but-healthy instances and churn.
+ * - `reapStrays: true`: a failed boot powers its instance off by default, so a stray is a hang; the
+ *   construct turns it off with `powerOffOnError: false`, whose failed instances are kept on purpose.
  * - `scaleDownDelay: breakEven()` (`breakEven:boot=120,min=30,max=600`): see scale-down-delay.ts. In
  *   the simulator's sweep it has the least worst-case regret over wait prices 1, 3 and 10 (3%), where
  *   a fixed 5-minute keep-alive costs 29% more instance-hours and `fixed:0` waits 20% longer on
@@ -80,6 +87,7 @@ export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   maxTerminatePerTick: 5,
   maxStraysPerTick: 1,
   registrationGraceSeconds: 600,
+  reapStrays: true,
   scaleDownDelay: ScaleDownDelay.breakEven(),
   drainedReclaimSeconds: 900,
 });
@@ -107,6 +115,9 @@ export function validateScalingConfig(config: ScalingConfig): void {
   requireInteger(config, 'maxTerminatePerTick', 0);
   requireInteger(config, 'maxStraysPerTick', 0);
   requireInteger(config, 'registrationGraceSeconds', 0);
+  if (typeof config.reapStrays !== 'boolean') {
+    throw new Error(`scaling config: reapStrays must be a boolean, got ${JSON.stringify(config.reapStrays)}`);
+  }
   requireInteger(config, 'drainedReclaimSeconds', 0);
   if (!(config.scaleDownDelay instanceof ScaleDownDelay)) {
     throw new Error('scaling config: scaleDownDelay must be built with ScaleDownDelay.fixed/breakEven or parseScaleDownDelay');

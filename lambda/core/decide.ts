@@ -12,6 +12,7 @@ import type { DelayContext } from './scale-down-delay';
 import { planScaleIn, type Termination } from './scale-in';
 import { planReclaims } from './reclaim';
 import { planScaleOut } from './scale-out';
+import { readFailure } from './registration';
 import { planStrays, type StrayTermination } from './strays';
 import type { AsgSnapshot, PoolSnapshot } from './types';
 
@@ -23,6 +24,11 @@ export interface DecisionInput {
   readonly now: number;
   /** Estimator state that has already observed `pool` (`observeArrivals`); undefined = neutral delay. */
   readonly arrivals?: ArrivalState;
+  /**
+   * Epoch seconds since when this process has been reading snapshots (a Lambda container's first tick);
+   * undefined = long enough. Strays wait until it has watched for a whole registration grace (registration.ts).
+   */
+  readonly watchingSince?: number;
 }
 
 export interface PlanCounts {
@@ -40,7 +46,9 @@ export interface PlanCounts {
   readonly notYetLaunched: number;
   /** Every stray found, including those left for later ticks. */
   readonly strays: number;
-  /** Strays counted as capacity: all of them while stray replacement is on (maxStraysPerTick > 0). */
+  /** Live instances that had a worker and have none in this snapshot (registration.ts); never terminated. */
+  readonly lost: number;
+  /** Strays counted as capacity: all of them while stray replacement is on (maxStraysPerTick > 0, reapStrays). */
   readonly replacingStrays: number;
   /** Live instances whose workers are all drained (including any this plan reclaims). */
   readonly drained: number;
@@ -71,6 +79,8 @@ export interface Plan {
   readonly strays: readonly StrayTermination[];
   /** Never drained or terminated; logged by the handler. */
   readonly invalidWorkers: readonly InvalidWorker[];
+  /** Set when the snapshot is a failed read (registration.ts): the plan then has no terminations or strays. */
+  readonly readFailure?: string;
   readonly foreignWorkers: number;
   readonly scaleDownDelaySeconds: number;
   readonly counts: PlanCounts;
@@ -87,10 +97,28 @@ function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot
     reasons.push(`${fleet.invalidWorkers.length} workers with invalid metadata ignored (never drained or terminated)`);
   }
   if (fleet.foreignWorkers > 0) reasons.push(`${fleet.foreignWorkers} workers of other ASGs ignored`);
+  if (fleet.lost.length > 0) {
+    reasons.push(`${fleet.lost.length} instances had a worker and have none in this snapshot; kept, not capacity`);
+  }
   if (fleet.detachedWorkers > 0) {
     reasons.push(`${fleet.detachedWorkers} workers name instances that are not live in ${asg.name}; not capacity`);
   }
   return reasons;
+}
+
+/** None on a failed read, nor before this process has watched for a whole grace (registration.ts). */
+function strayPlan(input: DecisionInput, fleet: FleetAssessment, failure: string | undefined) {
+  const { config, now } = input;
+  if (failure !== undefined) return { strays: [], reasons: [] };
+  const watched = input.watchingSince === undefined ? Infinity : now - input.watchingSince;
+  if (fleet.strays.length > 0 && watched < config.registrationGraceSeconds) {
+    return {
+      strays: [],
+      reasons: [`${fleet.strays.length} strays wait: this process has read snapshots for ${watched}s, less than the grace`],
+    };
+  }
+  const options = { cap: config.maxStraysPerTick, graceSeconds: config.registrationGraceSeconds, reap: config.reapStrays };
+  return planStrays(fleet.strays, options, now, input.pool.workers);
 }
 
 export function decide(input: DecisionInput): Plan {
@@ -99,15 +127,16 @@ export function decide(input: DecisionInput): Plan {
 
   const fleet = assessFleet(pool, asg, now, {
     graceSeconds: config.registrationGraceSeconds,
-    replaceStrays: config.maxStraysPerTick > 0,
+    replaceStrays: config.maxStraysPerTick > 0 && config.reapStrays,
   });
+  const failure = readFailure(pool, asg);
   const capacity = capacityOf(fleet);
   const busy = fleet.registered.filter((entry) => entry.busy).length;
   const demand = assessDemand(pool, config, busy, now);
   const scaleOut = planScaleOut(asg, capacity, demand.total, config.maxCreatePerTick);
 
-  const strays = planStrays(fleet.strays, config.maxStraysPerTick, config.registrationGraceSeconds, now, pool.workers);
-  const reclaims = planReclaims({
+  const strays = strayPlan(input, fleet, failure);
+  const reclaims = failure !== undefined ? { reclaim: [], reasons: [] } : planReclaims({
     drained: fleet.drained,
     graceSeconds: config.drainedReclaimSeconds,
     maxRepairsPerTick: config.maxStraysPerTick,
@@ -122,7 +151,7 @@ export function decide(input: DecisionInput): Plan {
     idleWorkers: pool.workers.filter((worker) => !worker.busy && !worker.drained).length,
   };
   const delaySeconds = config.scaleDownDelay.secondsFor(delayContext);
-  const scaleIn = planScaleIn({
+  const scaleIn = failure !== undefined ? { terminate: [], reasons: [failure] } : planScaleIn({
     fleet,
     asg,
     capacity,
@@ -139,6 +168,7 @@ export function decide(input: DecisionInput): Plan {
     terminate: [...reclaims.reclaim, ...scaleIn.terminate],
     strays: strays.strays,
     invalidWorkers: fleet.invalidWorkers,
+    ...(failure === undefined ? {} : { readFailure: failure }),
     foreignWorkers: fleet.foreignWorkers,
     scaleDownDelaySeconds: delaySeconds,
     counts: {
@@ -149,6 +179,7 @@ export function decide(input: DecisionInput): Plan {
       launching: fleet.booting.length + fleet.notYetLaunched,
       notYetLaunched: fleet.notYetLaunched,
       strays: fleet.strays.length,
+      lost: fleet.lost.length,
       replacingStrays: fleet.replacingStrays,
       drained: fleet.drainedInstances,
       reclaiming: reclaims.reclaim.length,

@@ -11,3 +11,4 @@ export * from './scale-in';
 export * from './strays';
 export * from './reclaim';
 export * from './decide';
+export * from './registration';

@@ -20,11 +20,21 @@ export interface WorkerPoolApi {
   undrain(workerId: string): Promise<DrainResult>;
 }
 
+/** What EC2 says about one instance. */
+export interface InstanceFacts {
+  /** Epoch seconds. */
+  readonly launchTime: number;
+  /** Whether the instance carries the registration tag (registration.ts). */
+  readonly registered: boolean;
+}
+
 export interface Fleet {
-  /** Group bounds, desired capacity and instances. Launch times may be absent (see `launchTimes`). */
+  /** Group bounds, desired capacity and instances, without launch times or registration (see `instanceFacts`). */
   describe(): Promise<AsgSnapshot>;
-  /** EC2 launch times (epoch seconds) for the given instance ids; unknown ids are omitted. */
-  launchTimes(instanceIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
+  /** EC2 launch time and registration tag of the given instances; unknown ids are omitted. */
+  instanceFacts(instanceIds: readonly string[]): Promise<ReadonlyMap<string, InstanceFacts>>;
+  /** Tags the instances as having registered a worker (registration.ts); idempotent. */
+  markRegistered(instanceIds: readonly string[]): Promise<void>;
   /** Raises desired capacity. Callers never pass a value below the current desired capacity. */
   setDesiredCapacity(desired: number): Promise<void>;
   /** `TerminateInstanceInAutoScalingGroup`. */

@@ -27,11 +27,17 @@ const LISTED_IDS = 5;
  */
 export function planStrays(
   strays: readonly StrayInstance[],
-  cap: number,
-  graceSeconds: number,
+  options: { readonly cap: number; readonly graceSeconds: number; readonly reap: boolean },
   now: number,
   workers: readonly Worker[],
 ): { strays: StrayTermination[]; reasons: string[] } {
+  const { cap, graceSeconds } = options;
+  if (!options.reap && strays.length > 0) {
+    return {
+      strays: [],
+      reasons: [`${strays.length} strays kept: reapStrays is off (powerOffOnError false keeps failed instances)`],
+    };
+  }
   const kept: StrayInstance[] = [];
   const reapable: StrayInstance[] = [];
   for (const stray of strays) (invalidWorkerMayRunOn(stray.launchTime, workers) ? kept : reapable).push(stray);

@@ -49,6 +49,12 @@ export interface AsgInstance {
    * undefined means unknown and is treated as "still launching", never as a stray.
    */
   readonly launchTime?: number;
+  /**
+   * True when a worker of this group was seen on the instance before (see registration.ts). Adapters fill it,
+   * like `launchTime`, for instances without a worker: such an instance lost its worker, or the snapshot lost
+   * it, and is never a "never registered" stray.
+   */
+  readonly registered?: boolean;
   readonly protectedFromScaleIn: boolean;
 }
 

@@ -5,9 +5,15 @@
  * Per lifecycle message (the ASG notification, or our own re-check):
  *   budget spent?            -> complete CONTINUE (loud error log + metric), done
  *   heartbeat                -> action gone? done
- *   find workers by instance -> none? complete CONTINUE, done
- *   drain each               -> all idle? complete CONTINUE, done
+ *   find workers by instance -> none, and no busy worker with invalid metadata? read again NO_WORKER_CONFIRM_MS
+ *                               later; still none? complete CONTINUE, done
+ *   drain each               -> all idle, and no busy worker with invalid metadata? complete CONTINUE, done
  *   busy                     -> send a re-check with a delay; this record is done (the new message carries state)
+ *
+ * A worker list can be wrong (an API glitch can list fewer workers, or none), so "no worker" is believed only
+ * when a second read, a few seconds later, agrees; a read never loops. A busy worker whose metadata we cannot
+ * read may be on this instance, so it holds the termination like one of its own (we cannot drain it: it may be
+ * elsewhere); the drain budget bounds the wait.
  *
  * Spacelift outage: the heartbeat comes before any Spacelift call, so a failing record has already kept the
  * hook alive. It then fails, SQS redelivers it after the visibility timeout, and that receive heartbeats again.
@@ -52,6 +58,10 @@ export const DrainMetric = {
   Requeued: 'Requeued',
   CompletedIdle: 'CompletedIdle',
   CompletedNoWorker: 'CompletedNoWorker',
+  /** A first read found no worker on the instance and the confirming read found one after all. */
+  NoWorkerOverturned: 'NoWorkerOverturned',
+  /** Re-checks sent (also) because a busy worker with invalid metadata may be on the instance. */
+  HeldForInvalidMetadata: 'HeldForInvalidMetadata',
   CompletedBudgetExhausted: 'CompletedBudgetExhausted',
   ActionGone: 'ActionGone',
   /** Seconds from the start of the lifecycle action to its completion. */
@@ -71,7 +81,15 @@ export interface DrainDeps {
   readonly metrics: DrainMetrics;
   /** Epoch seconds. */
   readonly clock: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
 }
+
+/**
+ * How long after a read that found no worker on an instance the confirming read is taken: long enough for a
+ * glitch of one answer to pass, short enough for two reads of up to 3 attempts each to fit the 60 s function
+ * timeout with room to spare (a record that times out is redelivered, and its heartbeat came first).
+ */
+export const NO_WORKER_CONFIRM_MS = 5_000;
 
 /** How much of a body to log: enough to recognise it, never a whole oversized payload. */
 const LOGGED_BODY_CHARS = 1000;
@@ -83,8 +101,17 @@ class MalformedMessageError extends Error {
   }
 }
 
-/** The valid-metadata workers running on an instance (a re-registered launcher can leave several). */
-type WorkersOn = (instanceId: string) => Promise<Worker[]>;
+/**
+ * The valid-metadata workers running on an instance (a re-registered launcher can leave several), and the busy
+ * workers whose metadata cannot be read (any of them may be on it). `confirm` reads a snapshot taken at least
+ * NO_WORKER_CONFIRM_MS after the invocation's first one.
+ */
+type WorkersOn = (instanceId: string, read?: 'first' | 'confirm') => Promise<WorkersFound>;
+
+interface WorkersFound {
+  readonly workers: Worker[];
+  readonly invalidBusy: Worker[];
+}
 
 /** One lifecycle action being drained, whichever message brought it. */
 interface DrainTask {
@@ -98,12 +125,22 @@ interface DrainTask {
 export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
   return async (event, context) => {
     const processor = new BatchProcessor(EventType.SQS);
-    // One pool snapshot per invocation: records of one batch (e.g. an instance refresh) share it. Busy state
-    // comes from each drain call, so the snapshot only has to map instances to workers.
-    let snapshot: Promise<PoolSnapshot> | undefined;
-    const workersOn: WorkersOn = async (instanceId) => {
-      snapshot ??= deps.workerPool.snapshot();
-      return (await snapshot).workers.filter((w) => w.metadata.valid && w.metadata.instanceId === instanceId);
+    // One pool snapshot per invocation: records of one batch (e.g. an instance refresh) share it, and one
+    // confirming snapshot, taken after a pause. Busy state comes from each drain call, so the snapshot only has
+    // to map instances to workers (and say which workers of unknown whereabouts are busy).
+    let first: Promise<PoolSnapshot> | undefined;
+    let confirming: Promise<PoolSnapshot> | undefined;
+    const workersOn: WorkersOn = async (instanceId, read = 'first') => {
+      first ??= deps.workerPool.snapshot();
+      if (read === 'confirm') {
+        await first.catch(() => undefined);
+        confirming ??= deps.sleep(NO_WORKER_CONFIRM_MS).then(() => deps.workerPool.snapshot());
+      }
+      const { workers } = await (read === 'confirm' ? confirming! : first);
+      return {
+        workers: workers.filter((w) => w.metadata.valid && w.metadata.instanceId === instanceId),
+        invalidBusy: workers.filter((w) => !w.metadata.valid && w.busy),
+      };
     };
     const processRecord = (record: SQSRecord) => processMessage(deps, record, workersOn);
     try {
@@ -221,17 +258,30 @@ async function drainForTermination(
   }
   metrics.addMetric(DrainMetric.Heartbeats, MetricUnit.Count, 1);
 
-  const workers = await workersOn(task.action.instanceId);
-  if (workers.length === 0) {
-    logger.info('no Spacelift worker on the instance; completing the lifecycle action', context);
-    await complete(deps, task, elapsedSeconds, DrainMetric.CompletedNoWorker);
-    return;
+  let found = await workersOn(task.action.instanceId);
+  if (found.workers.length === 0 && found.invalidBusy.length === 0) {
+    found = await workersOn(task.action.instanceId, 'confirm');
+    if (found.workers.length === 0 && found.invalidBusy.length === 0) {
+      logger.info('no Spacelift worker on the instance, confirmed by a second read; completing the lifecycle action', {
+        ...context,
+        confirmAfterMs: NO_WORKER_CONFIRM_MS,
+      });
+      await complete(deps, task, elapsedSeconds, DrainMetric.CompletedNoWorker);
+      return;
+    }
+    metrics.addMetric(DrainMetric.NoWorkerOverturned, MetricUnit.Count, 1);
+    logger.warn('the first read showed no worker on the instance, the confirming read does: not completing', {
+      ...context,
+      workerIds: found.workers.map((w) => w.id),
+      invalidBusyWorkerIds: found.invalidBusy.map((w) => w.id),
+    });
   }
+  const { workers, invalidBusy } = found;
   if (task.attempt === 0) metrics.addMetric(DrainMetric.DrainsStarted, MetricUnit.Count, 1);
   // Drained again on every re-check: the autoscaler undrains a worker it found busy, and that must not
   // reopen a worker whose instance is going away.
   const drained = await Promise.all(workers.map((w) => deps.workerPool.drain(w.id)));
-  const busy = drained.filter((d) => d.worker.busy).map((d) => d.worker.id);
+  const busy = [...drained.filter((d) => d.worker.busy).map((d) => d.worker.id), ...invalidBusy.map((w) => w.id)];
   if (busy.length === 0) {
     logger.info('workers are drained and idle; completing the lifecycle action', {
       ...context,
@@ -239,6 +289,13 @@ async function drainForTermination(
     });
     await complete(deps, task, elapsedSeconds, DrainMetric.CompletedIdle);
     return;
+  }
+  if (invalidBusy.length > 0) {
+    metrics.addMetric(DrainMetric.HeldForInvalidMetadata, MetricUnit.Count, 1);
+    logger.warn('busy workers with invalid metadata may be on this instance; holding its termination until they are idle', {
+      ...context,
+      invalidBusyWorkerIds: invalidBusy.map((w) => w.id),
+    });
   }
 
   const recheck: RecheckMessage = {
@@ -283,7 +340,7 @@ async function drainForWarning(
   instanceId: string,
   workersOn: WorkersOn,
 ): Promise<void> {
-  const workers = await workersOn(instanceId);
+  const { workers } = await workersOn(instanceId);
   if (workers.length === 0) {
     deps.logger.info('EC2 warning for an instance without a Spacelift worker; nothing to drain', {
       detailType,

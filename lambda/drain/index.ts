@@ -22,9 +22,9 @@ let drain: ReturnType<typeof createHandler> | undefined;
 function build(): ReturnType<typeof createHandler> {
   const config = loadDrainConfig(process.env);
   const workerPool = workerPoolApiFromEnv(config.spacelift, {
-    // Two calls per message (snapshot, drain) should fit the 60 s function timeout: 3 attempts of at
-    // most 8 s each plus backoff. A slower Spacelift makes the record time out and be redelivered;
-    // the heartbeat sent before any Spacelift call has already kept the hook alive.
+    // Two calls per message (snapshot, drain, or a second snapshot NO_WORKER_CONFIRM_MS later) should fit the
+    // 60 s function timeout: 3 attempts of at most 8 s each plus backoff. A slower Spacelift makes the record
+    // time out and be redelivered; the heartbeat sent before any Spacelift call has already kept the hook alive.
     timeoutMs: 8_000,
     maxAttempts: 3,
     logger,
@@ -38,6 +38,7 @@ function build(): ReturnType<typeof createHandler> {
     logger,
     metrics,
     clock: () => Date.now() / 1000,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   });
 }
 

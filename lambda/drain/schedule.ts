@@ -8,7 +8,14 @@
  *
  * The drain handler heartbeats every time it receives a lifecycle message, before anything slow or fallible.
  * So the gap between two heartbeats is: the rest of the previous processing + the re-check delay + the time
- * SQS and the event source mapping take to hand the message over. All values are whole seconds.
+ * SQS and the event source mapping take to hand the message over, plus one visibility timeout when that
+ * hand-over fails (see `worstHeartbeatGap`). All values are whole seconds.
+ *
+ * Every re-check is a new message to the function's own event-source queue, an SQS -> Lambda -> SQS loop that
+ * Lambda's recursive loop detection stops after about 16 hops unless the function says `RecursiveLoop: Allow`
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html). The drain function allows it; the
+ * bounds here are what keep that loop finite: a chain ends when `drainTimeout` has passed since the action
+ * started (a clock no message can reset) or after `maxRechecks` re-checks, whichever comes first.
  */
 
 export interface DrainSchedule {
@@ -81,6 +88,9 @@ export function nextStep(schedule: DrainSchedule, progress: { attempt: number; e
 /**
  * The smallest DLQ `maxReceiveCount` that lets a message survive failed receives (a Spacelift outage)
  * until the drain budget runs out, given that receives are at least one visibility timeout apart.
+ * Receives count per message, and each re-check is a new message, so a long drain never accumulates
+ * them: this is why re-checks are new messages rather than one message redelivered through its
+ * visibility timeout, whose every receive (throttled ones included) would count towards this limit.
  */
 export function minMaxReceiveCount(schedule: DrainSchedule, visibilityTimeout: number): number {
   return Math.ceil(schedule.drainTimeout / visibilityTimeout) + 1;
@@ -90,6 +100,37 @@ export function minMaxReceiveCount(schedule: DrainSchedule, visibilityTimeout: n
 export interface QueueTiming {
   readonly visibilityTimeout: number;
   readonly maxReceiveCount: number;
+}
+
+/**
+ * The longest time between two heartbeats of one busy drain: the processing margin (the rest of the
+ * previous invocation before it sends the re-check, plus SQS and event-source polling latency), the
+ * re-check delay, and one visibility timeout. The last term covers a receive that yields no heartbeat:
+ * when the function is throttled, the event source mapping retries the invocation while the message is
+ * invisible, and if it never gets through (or the invocation fails before its heartbeat) the message
+ * reappears one visibility timeout after it was received
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). Reserved concurrency of at
+ * least the event source's maximum concurrency (see `drainConcurrency`) keeps the function's own limit
+ * from throttling it at all; the term is what is left for Lambda-side failures.
+ */
+export function worstHeartbeatGap(schedule: DrainSchedule, visibilityTimeout: number, margin = DEFAULT_PROCESSING_MARGIN_SECONDS): number {
+  return margin + schedule.recheckInterval + visibilityTimeout;
+}
+
+/** Event source mapping `MaximumConcurrency` limits (SQS). */
+export const MIN_EVENT_SOURCE_CONCURRENCY = 2;
+export const MAX_EVENT_SOURCE_CONCURRENCY = 1000;
+
+/**
+ * Concurrent executions to reserve for the drain function, also the event source mapping's maximum
+ * concurrency. Each terminating instance has one re-check chain, so one execution per instance up to
+ * `maxSize` lets every drain's message be processed the moment it is visible: a message never waits
+ * for a free execution (which would add up to a function timeout to the heartbeat gap), and the
+ * mapping never invokes beyond the reserve, so it is never throttled by it. Reserving also means no
+ * other function of the account can use up the drain's concurrency.
+ */
+export function drainConcurrency(maxSize: number): number {
+  return Math.min(Math.max(maxSize, MIN_EVENT_SOURCE_CONCURRENCY), MAX_EVENT_SOURCE_CONCURRENCY);
 }
 
 export interface ScheduleProblem {
@@ -149,13 +190,13 @@ export function validateSchedule(
   const queue = options.queue;
   if (queue !== undefined && recheckOk && drainOk) {
     if (range('visibilityTimeout', queue.visibilityTimeout, 1, MAX_VISIBILITY_TIMEOUT_SECONDS)) {
-      if (recheckInterval + queue.visibilityTimeout + margin >= heartbeatTimeout) {
+      if (worstHeartbeatGap(schedule, queue.visibilityTimeout, margin) >= heartbeatTimeout) {
         problems.push({
           setting: 'visibilityTimeout',
           message:
             `visibilityTimeout (${queue.visibilityTimeout} s) + recheckInterval (${recheckInterval} s) + margin ` +
             `(${margin} s) must stay below heartbeatTimeout (${heartbeatTimeout} s), so that a re-check whose ` +
-            'receive fails once is redelivered and heartbeats before the hook expires',
+            'receive is throttled or fails once is redelivered and heartbeats before the hook expires',
         });
       }
       const needed = minMaxReceiveCount(schedule, queue.visibilityTimeout);

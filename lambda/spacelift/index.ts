@@ -1,6 +1,10 @@
 /**
  * Spacelift GraphQL adapter for the WorkerPoolApi port: API-key→JWT exchange with caching and one
  * re-authentication on rejection, `availableAt` feature detection, and bounded retries (see http.ts).
+ *
+ * Spacelift has answered an expired token as an anonymous caller rather than rejecting it (spacectl #79): the
+ * query succeeds with `workerPool: null`. A null pool therefore also triggers the one re-authentication; only
+ * if the fresh token sees no pool either is it reported as missing (wrong id or missing permission).
  */
 import type { DrainResult, WorkerPoolApi } from '../core/ports';
 import type { PoolSnapshot } from '../core/types';
@@ -113,23 +117,29 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     if (token?.jwt === rejectedJwt && tokenCache.get(cacheKey) === entry) tokenCache.delete(cacheKey);
   }
 
-  async function call(request: GraphQLRequest): Promise<Record<string, unknown>> {
+  /** `anonymous` says whether a successful answer looks like one given to an anonymous caller. */
+  async function call(request: GraphQLRequest, anonymous?: (data: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
     const jwt = await currentJwt();
+    let why: string;
     try {
-      return await postGraphQL(transport, request, { jwt, sensitive: [jwt] });
+      const data = await postGraphQL(transport, request, { jwt, sensitive: [jwt] });
+      if (anonymous === undefined || !anonymous(data)) return data;
+      why = 'Spacelift answered as if the API token were anonymous (an expired token can be), re-authenticating once';
     } catch (err) {
       if (!(err instanceof SpaceliftApiError) || err.kind !== 'auth') throw err;
-      // Revoked sessions and clock skew make a cached token fail early; one fresh exchange settles it.
-      logger?.info('Spacelift rejected the API token, re-authenticating once', { operation: request.operationName });
-      await forget(jwt);
-      const fresh = await currentJwt();
-      return postGraphQL(transport, request, { jwt: fresh, sensitive: [fresh] });
+      why = 'Spacelift rejected the API token, re-authenticating once';
     }
+    // Revoked sessions and clock skew make a cached token fail early; one fresh exchange settles it.
+    logger?.info(why, { operation: request.operationName });
+    await forget(jwt);
+    const fresh = await currentJwt();
+    return postGraphQL(transport, request, { jwt: fresh, sensitive: [fresh] });
   }
 
   async function fetchSnapshot(availableAt: boolean): Promise<PoolSnapshot> {
     const request = workerPoolRequest(opts.workerPoolId, { availableAt, schedulableRunsCount: withSchedulable });
-    return parseWorkerPool(await call(request), opts.workerPoolId, withSchedulable);
+    const data = await call(request, (answer) => answer.workerPool === null || answer.workerPool === undefined);
+    return parseWorkerPool(data, opts.workerPoolId, withSchedulable);
   }
 
   async function setDrain(workerId: string, drain: boolean): Promise<DrainResult> {

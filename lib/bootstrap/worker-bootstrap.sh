@@ -13,7 +13,7 @@ INFO_LOG_GROUP=@@INFO_LOG_GROUP@@
 ERROR_LOG_GROUP=@@ERROR_LOG_GROUP@@
 LAUNCHER_S3_URI=@@LAUNCHER_S3_URI@@
 LAUNCHER_SHA256=@@LAUNCHER_SHA256@@
-LAUNCHER_SUMS_S3_URI=@@LAUNCHER_SUMS_S3_URI@@
+LAUNCHER_BUCKET_OWNER=@@LAUNCHER_BUCKET_OWNER@@
 DOWNLOAD_BASE_URL=@@DOWNLOAD_BASE_URL@@
 SIGNING_KEY=@@SIGNING_KEY@@
 SIGNING_KEY_FINGERPRINT=@@SIGNING_KEY_FINGERPRINT@@
@@ -75,8 +75,8 @@ UNIT
 #
 # Each parameter placeholder is replaced at synth by one shell word: a single-quoted literal or, for
 # a CloudFormation token, base64 decoded at run time. The parameters:
-#   LAUNCHER_S3_URI, LAUNCHER_SHA256, LAUNCHER_SUMS_S3_URI  self-hosted: the launcher comes from S3
-#       and must match LAUNCHER_SHA256, or the entry of the sums object;
+#   LAUNCHER_S3_URI, LAUNCHER_SHA256, LAUNCHER_BUCKET_OWNER  self-hosted: the launcher comes from S3,
+#       from a bucket of that account only, and must match LAUNCHER_SHA256 (fixed at synth);
 #   DOWNLOAD_BASE_URL, SIGNING_KEY, SIGNING_KEY_FINGERPRINT  otherwise: <base>/spacelift-launcher-<arch>,
 #       whose _SHA256SUMS must carry a valid signature made by the pinned fingerprint's key;
 #   LAUNCHER_ENV  JSON object of plain launcher variables;
@@ -96,7 +96,7 @@ UNIT
 # the subshell. Functions called in a condition or before || check every status themselves.
 # ------------------------------------------------------------------------------------------------
 readonly CREDENTIALS_SECRET_ARN TOKEN_KEY PRIVATE_KEY_KEY INFO_LOG_GROUP ERROR_LOG_GROUP LAUNCHER_S3_URI \
-  LAUNCHER_SHA256 LAUNCHER_SUMS_S3_URI DOWNLOAD_BASE_URL SIGNING_KEY SIGNING_KEY_FINGERPRINT LAUNCHER_ENV \
+  LAUNCHER_SHA256 LAUNCHER_BUCKET_OWNER DOWNLOAD_BASE_URL SIGNING_KEY SIGNING_KEY_FINGERPRINT LAUNCHER_ENV \
   SECRET_ENV WHITELIST_ENVS HTTP_PROXY_URL HTTPS_PROXY_URL NO_PROXY_LIST CA_CERTIFICATES LAUNCHER_USER \
   ECR_REGISTRIES PRE_START_COMMANDS POWER_OFF_ON_ERROR POWEROFF_DELAY_SECONDS IMDS_URL RETRY_COUNT \
   RETRY_DELAY_SECONDS WARM_POOL_POLL_SECONDS SYSTEMD_DIR RUN_DIR LIBEXEC_DIR LOG_DIR LAUNCHER_PATH \
@@ -300,11 +300,13 @@ main_ecr_login() {
 }
 
 # secret_value ARN KEY VAR: sets VAR to the field KEY of the secret's JSON string (all of it if KEY
-# is empty). Values stay in memory and pipes.
+# is empty). Values stay in memory and pipes. A secret of another region is read there: its ARN says
+# which (arn:<partition>:secretsmanager:<region>:...).
 secret_value() {
-  local arn=$1 key=$2 found
+  local arn=$1 key=$2 found secret_region=$region
+  if [[ "$arn" =~ ^arn:[a-z-]+:secretsmanager:([a-z]{2}(-[a-z]+)+-[0-9]+): ]]; then secret_region=${BASH_REMATCH[1]}; fi
   if [[ -z "${SECRETS[$arn]+set}" ]]; then
-    found=$(aws secretsmanager get-secret-value --region "$region" --secret-id "$arn" --query SecretString --output text) ||
+    found=$(aws secretsmanager get-secret-value --region "$secret_region" --secret-id "$arn" --query SecretString --output text) ||
       fail "could not read secret ${arn}"
     SECRETS[$arn]=$found
   fi
@@ -379,13 +381,11 @@ install_launcher() {
   work=$(mktemp -d "${RUN_DIR}/launcher.XXXXXX")
   if [[ -n "$LAUNCHER_S3_URI" ]]; then
     name=${LAUNCHER_S3_URI##*/}
-    aws s3 cp --only-show-errors --region "$region" "$LAUNCHER_S3_URI" "${work}/${name}" || fail "could not download ${LAUNCHER_S3_URI}"
-    expected=$LAUNCHER_SHA256
-    if [[ -z "$expected" ]]; then
-      aws s3 cp --only-show-errors --region "$region" "$LAUNCHER_SUMS_S3_URI" "${work}/${name}_SHA256SUMS" ||
-        fail "could not download ${LAUNCHER_SUMS_S3_URI}"
-      expected=$(sums_entry "${work}/${name}_SHA256SUMS" "$name")
-    fi
+    [[ "$LAUNCHER_BUCKET_OWNER" =~ ^[0-9]{12}$ ]] || fail "the launcher bucket owner '${LAUNCHER_BUCKET_OWNER}' is not an AWS account id"
+    # A bucket of the same name in another account (after a deletion, or a typo) is never read.
+    aws s3 cp --only-show-errors --region "$region" --expected-bucket-owner "$LAUNCHER_BUCKET_OWNER" "$LAUNCHER_S3_URI" "${work}/${name}" ||
+      fail "could not download ${LAUNCHER_S3_URI} from a bucket of account ${LAUNCHER_BUCKET_OWNER}"
+    expected=${LAUNCHER_SHA256,,}
   else
     name="spacelift-launcher${fedramp}-${arch}"
     url="${DOWNLOAD_BASE_URL}/${name}"

@@ -1,6 +1,7 @@
 /**
- * One Auto Scaling group as AWS keeps it, behind aws-sdk-client-mock: the four calls the fleet adapter makes
- * change or read this state, and AWS's min-size rule for decrementing terminations is enforced.
+ * One Auto Scaling group as AWS keeps it, behind aws-sdk-client-mock: the calls the fleet adapter makes
+ * change or read this state (instance tags included), and AWS's min-size rule for decrementing terminations is
+ * enforced.
  */
 import {
   AutoScalingClient,
@@ -9,7 +10,7 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 
 export const autoScalingMock = mockClient(AutoScalingClient);
@@ -21,10 +22,14 @@ export interface ModelInstance {
   /** Epoch seconds. */
   readonly launchTime: number;
   readonly protectedFromScaleIn?: boolean;
+  /** EC2 tags by key. */
+  tags?: Record<string, string>;
 }
 
 export class AsgModel {
   instances: ModelInstance[] = [];
+  /** CreateTags calls still to fail (throttled). */
+  tagFailures = 0;
 
   constructor(
     readonly name: string,
@@ -47,7 +52,25 @@ export class AsgModel {
     ec2Mock.on(DescribeInstancesCommand).callsFake((input: { Filters: { Name: string; Values: string[] }[] }) => {
       const ids = new Set(input.Filters.find((f) => f.Name === 'instance-id')?.Values ?? []);
       const found = this.instances.filter((i) => ids.has(i.id));
-      return { Reservations: [{ Instances: found.map((i) => ({ InstanceId: i.id, LaunchTime: new Date(i.launchTime * 1000) })) }] };
+      return {
+        Reservations: [{
+          Instances: found.map((i) => ({
+            InstanceId: i.id,
+            LaunchTime: new Date(i.launchTime * 1000),
+            Tags: Object.entries(i.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+          })),
+        }],
+      };
+    });
+    ec2Mock.on(CreateTagsCommand).callsFake((input: { Resources: string[]; Tags: { Key: string; Value: string }[] }) => {
+      if (this.tagFailures > 0) {
+        this.tagFailures--;
+        throw Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded' });
+      }
+      for (const instance of this.instances.filter((i) => input.Resources.includes(i.id))) {
+        instance.tags = { ...instance.tags, ...Object.fromEntries(input.Tags.map((t) => [t.Key, t.Value])) };
+      }
+      return {};
     });
   }
 

@@ -52,6 +52,7 @@ describe('loadAutoscalerConfig', () => {
       REGISTRATION_GRACE_SECONDS: '300',
       SCALE_DOWN_DELAY: 'fixed:90',
       DRAINED_RECLAIM_SECONDS: '0',
+      REAP_STRAYS: 'false',
       POLL_INTERVAL_SECONDS: '5',
       LOOP_SECONDS: '0',
     });
@@ -63,6 +64,7 @@ describe('loadAutoscalerConfig', () => {
       maxTerminatePerTick: 0,
       maxStraysPerTick: 2,
       registrationGraceSeconds: 300,
+      reapStrays: false,
       scaleDownDelay: ScaleDownDelay.fixed(90),
       drainedReclaimSeconds: 0,
     });
@@ -88,6 +90,7 @@ describe('loadAutoscalerConfig', () => {
     ['REGISTRATION_GRACE_SECONDS', '-5', 'environment variable REGISTRATION_GRACE_SECONDS must be >= 0, got -5'],
     ['DRAINED_RECLAIM_SECONDS', '-1', 'environment variable DRAINED_RECLAIM_SECONDS must be >= 0, got -1'],
     ['DRAINED_RECLAIM_SECONDS', '15m', 'environment variable DRAINED_RECLAIM_SECONDS must be an integer, got "15m"'],
+    ['REAP_STRAYS', 'no', 'environment variable REAP_STRAYS must be one of true, false, got "no"'],
     ['SCALE_DOWN_DELAY', '5m', 'environment variable SCALE_DOWN_DELAY: scale-down delay "5m": expected'],
     ['SCALE_DOWN_DELAY', 'breakEven:min=90,max=60', 'environment variable SCALE_DOWN_DELAY: scaleDownDelay.maxSeconds must be an integer >= 90, got 60'],
     ['POLL_INTERVAL_SECONDS', '4', 'environment variable POLL_INTERVAL_SECONDS must be >= 5, got 4'],

@@ -97,14 +97,40 @@ describe('drain and terminate', () => {
     expect(result).toMatchObject({ drainSkippedBusy: 1, terminated: 1, errors: 0 });
   });
 
-  test('termination fails after the drain: the worker is undrained', async () => {
+  test('termination fails after the drain, the instance still InService: the worker is undrained', async () => {
     const { pool, fleet, logger, run } = setup();
     fleet.failNext('terminateInstance', awsError('ScalingActivityInProgress', 'activity in progress'));
     const result = await run(plan({ terminate: [terminate('w1', i1)] }));
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`, 'describe']);
     expect(pool.calls).toEqual(['drain w1', 'undrain w1']);
     expect(pool.get('w1')!.drained).toBe(false);
     expect(result).toMatchObject({ terminated: 0, errors: 1 });
-    expect(logger.messages('error')).toEqual(['could not terminate drained worker instance; undraining the worker']);
+    expect(logger.messages('error')).toEqual(['could not terminate drained worker instance']);
+  });
+
+  test('termination fails, but a fresh describe shows the instance leaving (a refresh drained it): no undrain', async () => {
+    const { pool, fleet, logger, run, executor } = setup();
+    fleet.failNext('terminateInstance', awsError('ScalingActivityInProgress', 'activity in progress'));
+    // Between our drain and our terminate, an instance refresh started terminating the instance.
+    pool.onDrain = () => {
+      fleet.group = { ...fleet.group, instances: fleet.group.instances.map((i) => (i.id === i1 ? { ...i, lifecycleState: 'Terminating:Wait' } : i)) };
+    };
+    const result = await run(plan({ terminate: [terminate('w1', i1)] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(pool.get('w1')!.drained).toBe(true);
+    expect(result).toMatchObject({ terminated: 0, errors: 1, undrainFailures: 0 });
+    expect(executor.pendingUndrains()).toEqual([]);
+    expect(logger.messages('warn')).toEqual(['termination failed, but the instance is leaving the group anyway; its worker stays drained']);
+  });
+
+  test('termination fails and the describe fails too: no undrain now, the undrain is left pending for the next tick', async () => {
+    const { pool, fleet, run, executor } = setup();
+    fleet.failNext('terminateInstance', awsError('ScalingActivityInProgress', 'activity in progress'))
+      .failNext('describe', awsError('Throttling', 'Rate exceeded'));
+    const result = await run(plan({ terminate: [terminate('w1', i1)] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(result).toMatchObject({ terminated: 0, errors: 2 });
+    expect(executor.pendingUndrains()).toEqual(['w1']);
   });
 
   test('AWS refuses the decrement at min size: terminates once more without decrement, and says why', async () => {
@@ -123,7 +149,7 @@ describe('drain and terminate', () => {
     const { fleet, pool, run } = setup();
     fleet.failNext('terminateInstance', MIN_SIZE_REJECTION).failNext('terminateInstance', awsError('InternalFailure', 'boom'));
     const result = await run(plan({ terminate: [terminate('w1', i1)] }));
-    expect(fleet.calls).toHaveLength(2);
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`, `terminate ${i1} decrement=false`, 'describe']);
     expect(pool.calls).toEqual(['drain w1', 'undrain w1']);
     expect(result).toMatchObject({ terminated: 0, errors: 1 });
   });
@@ -132,7 +158,7 @@ describe('drain and terminate', () => {
     const { fleet, pool, run } = setup();
     fleet.failNext('terminateInstance', awsError('ValidationError', `Instance Id not found - No managed instance found for instance ID ${i1}`));
     await run(plan({ terminate: [terminate('w1', i1)] }));
-    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`]);
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=true`, 'describe']);
     expect(pool.get('w1')!.drained).toBe(false);
   });
 
@@ -295,6 +321,16 @@ describe('strays', () => {
     expect(pool.calls).toEqual(['snapshot']);
     expect(fleet.calls).toEqual([`terminate ${i2} decrement=false`, `terminate ${i3} decrement=false`]);
     expect(result).toMatchObject({ straysReaped: 2, straysSkipped: 0, errors: 0 });
+  });
+
+  test('the re-check snapshot is a failed read (no worker on any instance that had one): none terminated', async () => {
+    // i1 had a worker (registered); the fresh snapshot lists none at all.
+    const lostGroup = group({ instances: [instance(i1, { registered: true }), ...strayGroup.instances.slice(1)] });
+    const { fleet, logger, run } = setup([], lostGroup);
+    const result = await run(plan({ strays }));
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ straysReaped: 0, straysSkipped: 2, errors: 0 });
+    expect(logger.messages('warn')).toEqual(['the strays\' re-check snapshot is a failed read; none terminated this tick']);
   });
 
   test('no strays: no extra snapshot', async () => {

@@ -2,7 +2,7 @@
  * In-memory doubles for the autoscaler: both ports with scripted failures, a recording logger and a recording
  * metrics sink that keeps each published batch (one per tick).
  */
-import type { DrainResult, Fleet, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker, AsgSnapshot } from '../../lambda/core';
+import type { AsgSnapshot, DrainResult, Fleet, InstanceFacts, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker } from '../../lambda/core';
 import type { AutoscalerMetrics } from '../../lambda/autoscaler/tick';
 
 export { ASG, instance, invalidWorker, NOW, worker } from '../core/builders';
@@ -90,7 +90,7 @@ export class InMemoryPool implements WorkerPoolApi {
   }
 }
 
-type FleetOp = 'describe' | 'launchTimes' | 'setDesiredCapacity' | 'terminateInstance';
+type FleetOp = 'describe' | 'instanceFacts' | 'markRegistered' | 'setDesiredCapacity' | 'terminateInstance';
 
 export class InMemoryFleet implements Fleet {
   readonly calls: string[] = [];
@@ -108,9 +108,19 @@ export class InMemoryFleet implements Fleet {
     return { ...this.group, instances: this.group.instances.map(({ launchTime: _, ...rest }) => rest) };
   }
 
-  async launchTimes(ids: readonly string[]): Promise<ReadonlyMap<string, number>> {
-    this.record('launchTimes', `launchTimes ${ids.join(',')}`);
-    return new Map(this.group.instances.flatMap((i) => (ids.includes(i.id) && i.launchTime !== undefined ? [[i.id, i.launchTime]] : [])));
+  /** Instances carrying the registration tag. */
+  readonly tagged = new Set<string>();
+
+  async instanceFacts(ids: readonly string[]): Promise<ReadonlyMap<string, InstanceFacts>> {
+    this.record('instanceFacts', `instanceFacts ${ids.join(',')}`);
+    return new Map(this.group.instances.flatMap((i) => (ids.includes(i.id) && i.launchTime !== undefined
+      ? [[i.id, { launchTime: i.launchTime, registered: this.tagged.has(i.id) }]]
+      : [])));
+  }
+
+  async markRegistered(ids: readonly string[]): Promise<void> {
+    this.record('markRegistered', `markRegistered ${ids.join(',')}`);
+    for (const id of ids) this.tagged.add(id);
   }
 
   async setDesiredCapacity(desired: number): Promise<void> {
@@ -146,7 +156,7 @@ export const MIN_SIZE_REJECTION = awsError(
 );
 
 const COUNTS: PlanCounts = {
-  pending: 0, busy: 0, idle: 0, registered: 0, launching: 0, notYetLaunched: 0, strays: 0, replacingStrays: 0,
+  pending: 0, busy: 0, idle: 0, registered: 0, launching: 0, notYetLaunched: 0, strays: 0, lost: 0, replacingStrays: 0,
   drained: 0, reclaiming: 0, capacity: 0, minIdle: 0, demand: 0, desired: 0, min: 0, max: 10,
 };
 

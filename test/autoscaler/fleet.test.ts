@@ -5,8 +5,9 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { createAsgFleet, isMinSizeRejection } from '../../lambda/aws/fleet';
+import { REGISTERED_TAG_KEY } from '../../lambda/core/registration';
 import { autoScalingMock, ec2Mock } from './asg-model';
 import { awsError, MIN_SIZE_REJECTION } from './fakes';
 
@@ -57,9 +58,9 @@ describe('describe', () => {
   });
 });
 
-describe('launchTimes', () => {
+describe('instanceFacts', () => {
   test('no ids: no call', async () => {
-    await expect(fleet().launchTimes([])).resolves.toEqual(new Map());
+    await expect(fleet().instanceFacts([])).resolves.toEqual(new Map());
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
@@ -76,13 +77,39 @@ describe('launchTimes', () => {
         NextToken: values[0] === iid(1) && input.NextToken === undefined ? 'page-2' : undefined,
       };
     });
-    const times = await fleet().launchTimes(ids);
+    const times = await fleet().instanceFacts(ids);
     expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 4);
     expect(ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input.Filters?.[0].Values?.length)).toEqual([200, 200, 200, 50]);
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, { Filters: [{ Name: 'instance-id', Values: ids.slice(400) }] });
     expect(times.size).toBe(447);
-    expect(times.get(iid(1))).toBe(1_700_000_000);
+    expect(times.get(iid(1))).toEqual({ launchTime: 1_700_000_000, registered: false });
     expect(times.has(iid(200))).toBe(false);
+  });
+
+  test('an instance carrying the registration tag is registered, whatever other tags it has', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [{
+        Instances: [
+          { InstanceId: iid(1), LaunchTime: new Date(1_700_000_000_000), Tags: [{ Key: 'Name', Value: 'x' }, { Key: REGISTERED_TAG_KEY, Value: 'true' }] },
+          { InstanceId: iid(2), LaunchTime: new Date(1_700_000_000_000), Tags: [{ Key: 'Name', Value: 'x' }] },
+        ],
+      }],
+    });
+    const facts = await fleet().instanceFacts([iid(1), iid(2)]);
+    expect(facts.get(iid(1))?.registered).toBe(true);
+    expect(facts.get(iid(2))?.registered).toBe(false);
+  });
+});
+
+describe('markRegistered', () => {
+  test('tags the instances with the registration tag, 200 per call', async () => {
+    ec2Mock.on(CreateTagsCommand).resolves({});
+    const ids = Array.from({ length: 250 }, (_, n) => iid(n + 1));
+    await fleet().markRegistered(ids);
+    expect(ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input)).toEqual([
+      { Resources: ids.slice(0, 200), Tags: [{ Key: REGISTERED_TAG_KEY, Value: 'true' }] },
+      { Resources: ids.slice(200), Tags: [{ Key: REGISTERED_TAG_KEY, Value: 'true' }] },
+    ]);
   });
 });
 

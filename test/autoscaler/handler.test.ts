@@ -14,6 +14,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { loadAutoscalerConfig } from '../../lambda/autoscaler/config';
 import { AutoscalerMetric, createHandler } from '../../lambda/autoscaler/handler';
 import { createAsgFleet } from '../../lambda/aws/fleet';
+import { REGISTERED_TAG_KEY } from '../../lambda/core/registration';
 import type { SpaceliftApiOptions } from '../../lambda/spacelift';
 import { Harness } from '../spacelift/harness';
 import type { Fault, FakeSpacelift } from '../support/fake-spacelift';
@@ -53,7 +54,7 @@ async function setup(options: Setup = {}) {
   });
   const sleeps: number[] = [];
   const hooks = { betweenTicks: () => {} };
-  const handler = createHandler({
+  const build = () => createHandler({
     workerPool: api,
     fleet: createAsgFleet(new AutoScalingClient({ region: 'us-east-1' }), new EC2Client({ region: 'us-east-1' }), ASG),
     config,
@@ -66,8 +67,13 @@ async function setup(options: Setup = {}) {
       harness.advance(ms);
     },
   });
+  let handler = build();
   const invoke = () => handler({}, { getRemainingTimeInMillis: () => 120_000 });
-  return { fake, asg, logger, metrics, invoke, sleeps, hooks };
+  /** A new Lambda container: nothing remembered from earlier invocations. */
+  const coldStart = () => {
+    handler = build();
+  };
+  return { fake, asg, logger, metrics, invoke, coldStart, sleeps, hooks };
 }
 
 /** An InService instance and an idle worker on it, idle for an hour. */
@@ -261,11 +267,18 @@ describe('instances left drained', () => {
 });
 
 describe('strays', () => {
-  test('an instance without a worker after the grace period is terminated without decrement', async () => {
+  test('an instance without a worker after the grace period is terminated without decrement, once the container has watched that long', async () => {
     const { fake, asg, invoke, metrics } = await setup({ group: { desired: 2 } });
     idlePair(fake, asg, 1, { busy: true });
     asg.add({ id: iid(2), lifecycleState: 'InService', launchTime: nowSeconds() - 900 });
 
+    // A fresh container has not watched for a whole grace (600 s): the stray waits.
+    await invoke();
+    expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
+    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.StrayInstances]: 1, [AutoscalerMetric.StraysReaped]: 0 });
+
+    harness.advance(600_000);
+    fake.clearOperations();
     await invoke();
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, { Filters: [{ Name: 'instance-id', Values: [iid(2)] }] });
     expect(autoScalingMock).toHaveReceivedCommandTimes(TerminateInstanceInAutoScalingGroupCommand, 1);
@@ -282,6 +295,7 @@ describe('strays', () => {
     let snapshots = 0;
     const { asg, invoke, logger, ...rest } = await setup({
       group: { desired: 1 },
+      env: { REGISTRATION_GRACE_SECONDS: '0' },
       client: {
         fetchImpl: async (input, init) => {
           const response = await fetch(input, init);
@@ -298,6 +312,57 @@ describe('strays', () => {
     await invoke();
     expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
     expect(logger.messages('info')).toContain('stray registered a worker since the plan; not terminating it');
+  });
+});
+
+describe('an empty or partial worker list is not the truth', () => {
+  test('the list goes empty while the instances are live and busy: nothing is reaped, in this container or a fresh one', async () => {
+    const { fake, asg, invoke, coldStart, logger, metrics } = await setup({ group: { desired: 2 }, env: { MAX_STRAYS_PER_TICK: '2' } });
+    idlePair(fake, asg, 1, { busy: true });
+    idlePair(fake, asg, 2, { busy: true });
+    await invoke();
+    // The first sight of each worker tags its instance.
+    expect(asg.instances.map((i) => i.tags?.[REGISTERED_TAG_KEY])).toEqual(['true', 'true']);
+
+    // Spacelift now lists no workers (a glitch); the runs go on.
+    fake.removeWorker('w1');
+    fake.removeWorker('w2');
+    for (const fresh of [false, true]) {
+      if (fresh) coldStart();
+      harness.advance(60_000);
+      await invoke();
+      expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
+      expect(metrics.last()).toMatchObject({ [AutoscalerMetric.FailedReads]: 1, [AutoscalerMetric.LostWorkerInstances]: 2, [AutoscalerMetric.StraysReaped]: 0 });
+    }
+    expect(logger.messages('warn')).toContain('the pool snapshot looks wrong; nothing is removed this tick');
+  });
+
+  test('a partial list in a fresh container: the instance whose worker is missing is kept (the tag remembers it)', async () => {
+    const { fake, asg, invoke, coldStart, metrics } = await setup({ group: { desired: 2 } });
+    idlePair(fake, asg, 1, { busy: true });
+    idlePair(fake, asg, 2, { busy: true });
+    await invoke();
+    fake.removeWorker('w1');
+    coldStart();
+    harness.advance(60_000);
+    await invoke();
+    expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
+    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.FailedReads]: 0, [AutoscalerMetric.LostWorkerInstances]: 1, [AutoscalerMetric.StrayInstances]: 0 });
+  });
+
+  test('a tag write that fails is retried next tick; meanwhile this container remembers the instance', async () => {
+    const { fake, asg, invoke, metrics } = await setup({ group: { desired: 1 } });
+    idlePair(fake, asg, 1, { busy: true });
+    asg.tagFailures = 1;
+    await invoke();
+    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.Errors]: 1 });
+    expect(asg.instances[0].tags).toBeUndefined();
+
+    fake.removeWorker('w1');
+    harness.advance(60_000);
+    await invoke();
+    expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
+    expect(asg.instances[0].tags?.[REGISTERED_TAG_KEY]).toBe('true');
   });
 });
 
@@ -398,7 +463,7 @@ describe('Spacelift faults end in a bounded, logged outcome and leave nothing dr
 });
 
 describe('call budget', () => {
-  test('1000 registered workers, steady state: one AWS call and one Spacelift call per tick; the JWT is exchanged once', async () => {
+  test('1000 registered workers, steady state: one AWS call and one Spacelift call per tick; the JWT is exchanged once, the tags written once', async () => {
     const { fake, asg, invoke, hooks, metrics } = await setup({ env: { LOOP_SECONDS: '50' }, group: { desired: 1000 } });
     for (let n = 1; n <= 1000; n++) {
       asg.add({ id: iid(n), lifecycleState: 'InService', launchTime: nowSeconds() - 7200 });
@@ -416,7 +481,8 @@ describe('call budget', () => {
     await invoke();
     sample();
     const perTick = (totals: number[]) => totals.map((total, i) => total - (totals[i - 1] ?? 0));
-    expect(perTick(awsCalls)).toEqual([1, 1, 1, 1]);
+    // The first tick also tags the 1000 instances as registered, 200 per CreateTags call.
+    expect(perTick(awsCalls)).toEqual([1 + 5, 1, 1, 1]);
     expect(perTick(spaceliftCalls)).toEqual([2, 1, 1, 1]);
     expect(fake.count('apiKeyUser')).toBe(1);
     expect(metrics.published).toHaveLength(4);
@@ -425,7 +491,7 @@ describe('call budget', () => {
     // A warm invocation reuses the token.
     await invoke();
     expect(fake.count('apiKeyUser')).toBe(1);
-    expect(autoScalingMock.calls().length + ec2Mock.calls().length).toBe(8);
+    expect(autoScalingMock.calls().length + ec2Mock.calls().length).toBe(8 + 5);
   });
 });
 

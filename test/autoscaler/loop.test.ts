@@ -137,7 +137,7 @@ describe('polling loop', () => {
   test('launch times that cannot be read: the tick goes on without strays, and the error is counted', async () => {
     const { fleet, invoke, logger } = setup({ env: { LOOP_SECONDS: '0' } });
     fleet.group = { ...fleet.group, desiredCapacity: 2, instances: [...fleet.group.instances, instance(instanceId(2), { launchTime: NOW - 5000 })] };
-    fleet.failNext('launchTimes', new Error('UnauthorizedOperation'));
+    fleet.failNext('instanceFacts', new Error('UnauthorizedOperation'));
     await expect(invoke()).resolves.toEqual({ ticks: 1, failedTicks: 0, errors: 1 });
     expect(fleet.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
     expect(logger.messages('warn')).toContain('could not read EC2 launch times; instances without a worker count as launching this tick');

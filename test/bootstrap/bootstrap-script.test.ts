@@ -2,8 +2,9 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  ARCH, downloadParams, FakeEndpoints, fakeLauncher, INSTANCE, productionParams, requireShellcheck, Sandbox, SECRET_ARN, sha256, TestGpg, tokenFor,
+  ARCH, downloadParams, FakeEndpoints, fakeLauncher, INSTANCE, productionParams, Sandbox, SECRET_ARN, sha256, TestGpg, tokenFor,
 } from './sandbox';
+import { requireAptTool } from '../support/tools';
 import type { WorkerBootstrapParameters } from '../../lib/worker-user-data';
 
 // The real bootstrap script, executed: user data as cloud-init runs it, then the unit's ExecStart and
@@ -22,7 +23,6 @@ let endpoints: FakeEndpoints;
 let baseUrl: string;
 
 beforeAll(async () => {
-  requireShellcheck();
   gpg = new TestGpg();
   gpg.generate('Pool Signer');
   gpg.generate('Rogue Signer');
@@ -76,6 +76,7 @@ async function expectStartToFail(sandbox: Sandbox, parameters: WorkerBootstrapPa
 }
 
 test('shellcheck passes on the raw script, the rendered script and the packed user data', () => {
+  const shellcheck = requireAptTool('shellcheck');
   const sandbox = new Sandbox('http://169.254.169.254');
   try {
     const raw = path.join(__dirname, '..', '..', 'lib', 'bootstrap', 'worker-bootstrap.sh');
@@ -94,7 +95,7 @@ test('shellcheck passes on the raw script, the rendered script and the packed us
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(sandbox.base, name), text);
     const targets = [raw, ...Object.keys(files).map((n) => path.join(sandbox.base, n))];
-    const result = spawnSync('shellcheck', ['--severity=style', '--shell=bash', ...targets], { encoding: 'utf8' });
+    const result = spawnSync(shellcheck, ['--severity=style', '--shell=bash', ...targets], { encoding: 'utf8' });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
     // The packed user data unpacks to the rendered script's program.
@@ -312,6 +313,29 @@ describe('the launcher never runs', () => {
   });
 });
 
+test('secrets are read in the region of their ARN, not only the instance\'s', async () => {
+  const credentialsArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:spacelift/pool-AbCdEf';
+  const dbArn = 'arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:app/db-XyZ123';
+  const sandbox = new Sandbox(baseUrl)
+    .putSecret(credentialsArn, JSON.stringify({ SPACELIFT_TOKEN: TOKEN, SPACELIFT_POOL_PRIVATE_KEY: PRIVATE_KEY }))
+    .putSecret(dbArn, JSON.stringify({ password: 'pw' }));
+  try {
+    publish(sandbox);
+    expect((await sandbox.install(params({
+      credentialsSecretArn: credentialsArn, secretEnvironment: [{ name: 'DB_PASSWORD', secretArn: dbArn, jsonKey: 'password' }],
+    }))).code).toBe(0);
+    const start = await sandbox.start();
+    expect(start.stderr).toBe('');
+    expect(sandbox.callsOf('aws').filter((c) => c.startsWith('secretsmanager'))).toEqual([
+      `secretsmanager get-secret-value --region us-east-1 --secret-id ${credentialsArn} --query SecretString --output text`,
+      `secretsmanager get-secret-value --region us-gov-west-1 --secret-id ${dbArn} --query SecretString --output text`,
+    ]);
+    expect(sandbox.launcherEnvironment()).toMatchObject({ SPACELIFT_TOKEN: TOKEN, DB_PASSWORD: 'pw' });
+  } finally {
+    sandbox.close();
+  }
+});
+
 test('a warm-pool instance waits while its target state is Warmed:*, then proceeds once it is InService', async () => {
   const sandbox = instance();
   try {
@@ -362,7 +386,8 @@ describe('self-hosted', () => {
     const launcher = fakeLauncher(sandbox.launcherDump);
     sandbox.putObject('s3://launchers/spacelift-launcher', launcher);
     const parameters = params({
-      launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSha256: sha256(launcher), launcherUser: 'spacelift', caCertificates: [CA],
+      launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSha256: sha256(launcher), launcherBucketOwner: '123456789012',
+      launcherUser: 'spacelift', caCertificates: [CA],
       ecrRegistries: ['123456789012.dkr.ecr.us-east-2.amazonaws.com'],
       launcherEnvironment: { SPACELIFT_WORKER_COMMS_PROTOCOL: 'poll', SPACELIFT_WORKER_COMMS_URL: 'https://spacelift.corp.example' },
     });
@@ -378,7 +403,7 @@ describe('self-hosted', () => {
     expect(start.stderr).toBe('');
     expect(start.code).toBe(0);
     expect(sandbox.callsOf('aws').filter((c) => c.startsWith('s3 cp'))).toEqual([
-      expect.stringMatching(new RegExp(`^s3 cp --only-show-errors --region eu-west-1 s3://launchers/spacelift-launcher ${sandbox.internals.runDir}/launcher\\.\\w+/spacelift-launcher$`)),
+      expect.stringMatching(new RegExp(`^s3 cp --only-show-errors --region eu-west-1 --expected-bucket-owner 123456789012 s3://launchers/spacelift-launcher ${sandbox.internals.runDir}/launcher\\.\\w+/spacelift-launcher$`)),
     ]);
     expect([...endpoints.hits.keys()].filter((url) => !url.startsWith('/latest/'))).toEqual([]); // nothing from the download site
     expect(sandbox.callsOf('setpriv')).toEqual([`--reuid=1983 --regid=1983 --init-groups -- ${sandbox.internals.launcherPath}`]);
@@ -390,14 +415,23 @@ describe('self-hosted', () => {
     expect(fs.statSync(sandbox.internals.runDir).mode & 0o777).toBe(0o711);
   });
 
-  test('a sums object next to the launcher is checked too', async () => {
+  test('a launcher that does not match the given SHA256 never runs', async () => {
     sandbox = instance();
     sandbox.putObject('s3://launchers/spacelift-launcher', fakeLauncher(sandbox.launcherDump));
-    sandbox.putObject('s3://launchers/spacelift-launcher_SHA256SUMS', `${sha256('tampered')}  spacelift-launcher\n`);
     const stderr = await expectStartToFail(sandbox, params({
-      launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSumsS3Uri: 's3://launchers/spacelift-launcher_SHA256SUMS',
+      launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSha256: sha256('the binary we meant'), launcherBucketOwner: '123456789012',
     }));
-    expect(stderr).toContain(`FATAL: launcher checksum mismatch for spacelift-launcher: expected ${sha256('tampered')}`);
+    expect(stderr).toContain(`FATAL: launcher checksum mismatch for spacelift-launcher: expected ${sha256('the binary we meant')}`);
+  });
+
+  test('a bucket owner that is not an account id stops the start before any download', async () => {
+    sandbox = instance();
+    sandbox.putObject('s3://launchers/spacelift-launcher', fakeLauncher(sandbox.launcherDump));
+    const stderr = await expectStartToFail(sandbox, params({
+      launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSha256: sha256(fakeLauncher(sandbox.launcherDump)), launcherBucketOwner: '',
+    }));
+    expect(stderr).toContain('FATAL: the launcher bucket owner \'\' is not an AWS account id');
+    expect(sandbox.callsOf('aws').filter((c) => c.startsWith('s3 '))).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { CfnParameter, Duration, SecretValue, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -86,8 +86,8 @@ describe('defaults', () => {
     expect(s.literal('LAUNCHER_PATH')).toBe('/usr/bin/spacelift-launcher');
   });
 
-  test('the credentials secret is referenced by ARN, in plain text so CloudFormation can resolve it', () => {
-    expect(JSON.stringify(s.token('CREDENTIALS_SECRET_ARN'))).toContain('secret:spacelift/pool');
+  test('the credentials secret is referenced by its ARN, never by its value', () => {
+    expect(s.literal('CREDENTIALS_SECRET_ARN')).toBe('arn:aws:secretsmanager:eu-west-1:123456789012:secret:spacelift/pool');
     expect(s.literal('TOKEN_KEY')).toBe('SPACELIFT_TOKEN');
   });
 
@@ -171,7 +171,7 @@ test('secretEnvironment: read by ARN at service start, and the instance role may
   expect(secretEnv).toContain('\\"jsonKey\\":\\"password\\"');
   expect(secretEnv).toContain('\\"name\\":\\"API_TOKEN\\"');
   const reads = s.roleStatements().filter((st) => [].concat(st.Action).includes('secretsmanager:GetSecretValue' as never));
-  expect(reads.map((st) => st.Resource)).toEqual(expect.arrayContaining([
+  expect(reads.flatMap((st) => [].concat(st.Resource))).toEqual(expect.arrayContaining([
     { Ref: expect.stringMatching(/^Db/) }, { Ref: expect.stringMatching(/^Api/) },
   ]));
   // The secret's key lets the role decrypt through Secrets Manager only.
@@ -179,28 +179,40 @@ test('secretEnvironment: read by ARN at service start, and the instance role may
   expect(keyPolicy).toMatch(/"kms:Decrypt".*"kms:ViaService":"secretsmanager\.eu-west-1\.amazonaws\.com".*"PoolInstanceRole/);
 });
 
-test('selfHosted: the launcher object and its sums object only, the key to decrypt them, a dedicated user', () => {
+test('selfHosted: the launcher object only, from the bucket\'s own account, the key to decrypt it, a dedicated user', () => {
   const s = synth((stack) => {
     const key = new kms.Key(stack, 'BucketKey', { enableKeyRotation: true });
     const bucket = new s3.Bucket(stack, 'Launchers', { encryptionKey: key, enforceSSL: true });
     return {
-      selfHosted: { launcherBucket: bucket, launcherObjectKey: 'v3/spacelift-launcher-x86_64' },
+      selfHosted: { launcherBucket: bucket, launcherObjectKey: 'v3/spacelift-launcher-x86_64', launcherSha256: 'AB'.repeat(32) },
       launcher: { comms: WorkerComms.poll({ url: 'https://spacelift.corp.example' }) },
     };
   });
   const gets = s.roleStatements().filter((st) => [].concat(st.Action).some((a: string) => a.startsWith('s3:')));
-  expect(gets).toHaveLength(1);
-  expect(gets[0].Action).toBe('s3:GetObject');
-  expect(JSON.stringify(gets[0].Resource)).toMatch(/"\/v3\/spacelift-launcher-x86_64"\]\]\}.*"\/v3\/spacelift-launcher-x86_64_SHA256SUMS"\]\]\}/);
+  expect(gets).toEqual([expect.objectContaining({ Action: 's3:GetObject', Resource: expect.anything() })]);
+  expect(JSON.stringify(gets[0].Resource)).toMatch(/^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["Launchers[0-9A-F]+","Arn"\]\},"\/v3\/spacelift-launcher-x86_64"\]\]\}$/);
   expect(s.roleStatements()).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt' }));
   expect(JSON.stringify(s.token('LAUNCHER_S3_URI'))).toContain('/v3/spacelift-launcher-x86_64');
-  expect(JSON.stringify(s.token('LAUNCHER_SUMS_S3_URI'))).toContain('/v3/spacelift-launcher-x86_64_SHA256SUMS');
-  expect(s.literal('LAUNCHER_SHA256')).toBe('');
+  expect(s.literal('LAUNCHER_SHA256')).toBe('ab'.repeat(32));
+  // A bucket of this stack belongs to the stack's account.
+  expect(s.literal('LAUNCHER_BUCKET_OWNER')).toBe('123456789012');
+  expect(s.program).not.toContain('SHA256SUMS_S3');
   expect(s.literal('SIGNING_KEY')).toBe('');
   expect(s.literal('LAUNCHER_USER')).toBe('spacelift');
 });
 
-test('selfHosted with a given SHA256 reads no sums object; proxies and CAs reach the bootstrap', () => {
+test('selfHosted: an imported bucket of another account is read with that account as the expected owner', () => {
+  const s = synth((stack) => ({
+    selfHosted: {
+      launcherBucket: s3.Bucket.fromBucketAttributes(stack, 'Launchers', { bucketName: 'acme-launchers', account: '111122223333' }),
+      launcherObjectKey: 'spacelift-launcher', launcherSha256: 'ab'.repeat(32),
+    },
+    launcher: { comms: WorkerComms.poll({ url: 'https://spacelift.corp.example' }) },
+  }));
+  expect(s.literal('LAUNCHER_BUCKET_OWNER')).toBe('111122223333');
+});
+
+test('selfHosted with a bucket imported by name; proxies and CAs reach the bootstrap', () => {
   const s = synth((stack) => ({
     selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'Launchers', 'acme-launchers'), launcherObjectKey: 'spacelift-launcher', launcherSha256: 'AB'.repeat(32) },
     launcher: {
@@ -212,10 +224,7 @@ test('selfHosted with a given SHA256 reads no sums object; proxies and CAs reach
   }));
   expect(s.literal('LAUNCHER_S3_URI')).toBe('s3://acme-launchers/spacelift-launcher');
   expect(s.literal('LAUNCHER_SHA256')).toBe('ab'.repeat(32));
-  expect(s.literal('LAUNCHER_SUMS_S3_URI')).toBe('');
-  expect(s.roleStatements()).toContainEqual(expect.objectContaining({
-    Action: 's3:GetObject', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::acme-launchers/spacelift-launcher']] },
-  }));
+  expect(s.roleStatements()).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::acme-launchers/spacelift-launcher' }));
   expect(s.literal('HTTPS_PROXY_URL')).toBe('http://proxy.corp:3128');
   expect(s.literal('NO_PROXY_LIST')).toBe('.corp.example,10.0.0.0/8,169.254.169.254');
   expect(s.literal('CA_CERTIFICATES')).toBe(PEM);
@@ -230,10 +239,10 @@ test('pre-start hooks: ECR login with pull on the given repositories only, and t
     },
   }));
   const statements = s.roleStatements();
-  expect(statements).toContainEqual(expect.objectContaining({ Action: 'ecr:GetAuthorizationToken', Resource: '*' }));
+  expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['ecr:GetAuthorizationToken']), Resource: '*' }));
   const pulls = statements.filter((st) => [].concat(st.Action).includes('ecr:BatchGetImage' as never));
-  expect(pulls).toHaveLength(2);
-  expect(pulls.every((st) => st.Resource !== '*')).toBe(true);
+  const pulled = pulls.flatMap((st) => [].concat(st.Resource));
+  expect(pulled).toEqual(['arn:aws:ecr:eu-west-1:123456789012:repository/tools', { 'Fn::GetAtt': [expect.stringMatching(/^Runner/), 'Arn'] }]);
   expect(JSON.stringify(s.token('ECR_REGISTRIES'))).toContain('.dkr.ecr.');
   expect(s.literal('PRE_START_COMMANDS')).toBe('mkdir -p /mnt/cache\necho "ready $(date)"');
   const role = s.stack.node.findChild('Pool').node.findChild('InstanceRole');
@@ -288,6 +297,54 @@ describe('a canary secret', () => {
   });
 });
 
+describe('run isolation', () => {
+  test.each([
+    '/', '/var/run/docker.sock', '/run/docker.sock', '/run/spacelift', '/run/spacelift/env', '/run', '/var/run', '/var',
+    '/proc', '/proc/1/environ', '/sys', '/sys/fs/cgroup', '/etc', '/root', '/root/.aws', '/dev', '/var/lib/docker', '/var/lib',
+    '/run/containerd/containerd.sock', '/boot', '//run/spacelift/', '/var/../run/./spacelift', '/usr/local/libexec/spacelift', '/usr',
+    '/opt/aws/amazon-cloudwatch-agent/bin', '/opt',
+  ])('a mount of the host path %s is refused, for every kind of run', (hostPath) => {
+    for (const runs of [RunAccess.ALL, RunAccess.READ_ONLY, RunAccess.WRITE_ONLY]) {
+      expect(() => synth({ launcher: { extraMounts: [{ hostPath, containerPath: '/mnt/host', runs }] } }))
+        .toThrow(/invalid "launcher.extraMounts": .* exposes the host/);
+    }
+  });
+
+  test('mounts of ordinary host directories, and of CA bundles under /etc, are accepted', () => {
+    const s = synth({ launcher: { extraMounts: [
+      { hostPath: '/mnt/cache', containerPath: '/cache' }, { hostPath: '/etc/ssl/certs', containerPath: '/etc/ssl/certs', runs: RunAccess.READ_ONLY },
+      { hostPath: '/opt/tools', containerPath: '/opt/tools' }, { hostPath: '/var/cache/terraform', containerPath: '/tf' },
+    ] } });
+    expect(JSON.parse(s.literal('LAUNCHER_ENV'))).toMatchObject({
+      SPACELIFT_WORKER_EXTRA_MOUNTS: '/mnt/cache:/cache,/opt/tools:/opt/tools,/var/cache/terraform:/tf',
+      SPACELIFT_WORKER_RO_EXTRA_MOUNTS: '/etc/ssl/certs:/etc/ssl/certs',
+    });
+    Annotations.fromStack(s.stack).hasNoWarning('/Test/Pool', Match.anyValue());
+  });
+
+  test('the host network is allowed, with a warning that runs then act with the instance role', () => {
+    const s = synth({ launcher: { network: 'host' } });
+    expect(JSON.parse(s.literal('LAUNCHER_ENV')).SPACELIFT_WORKER_NETWORK).toBe('host');
+    Annotations.fromStack(s.stack).hasWarning('/Test/Pool', Match.stringLikeRegexp(
+      'launcher.network is "host": .*instance metadata.*instance role.*pool credentials.*\\[ack: cdk-ec2-workerpool:hostNetwork\\]'));
+    Annotations.fromStack(synth({ launcher: { network: 'spacelift' } }).stack).hasNoWarning('/Test/Pool', Match.anyValue());
+  });
+
+  test.each([
+    'SPACELIFT_TOKEN', 'spacelift_token', 'ro_SPACELIFT_TOKEN', 'wo_SPACELIFT_POOL_PRIVATE_KEY', 'SPACELIFT_POOL_PRIVATE_KEY',
+    'Spacelift_Pool_Private_Key', 'SPACELIFT_TOKEN_V2', 'SPACELIFT_POOL_ANYTHING', 'RO_spacelift_token',
+  ])('whitelistEnvs never passes the pool credentials (%s) into runs', (name) => {
+    let message = '';
+    try {
+      synth({ launcher: { whitelistEnvs: ['TF_VAR_region', name] } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/invalid "launcher.whitelistEnvs": .* the pool credentials/);
+    expect(message).toContain(name);
+  });
+});
+
 describe('synth errors name the prop', () => {
   const cases: Array<[string, Partial<SpaceliftWorkerPoolProps> | ((stack: Stack) => Partial<SpaceliftWorkerPoolProps>), RegExp]> = [
     ['a credential in plain environment', { launcher: { environment: { SPACELIFT_POOL_PRIVATE_KEY: 'x' } } },
@@ -311,9 +368,9 @@ describe('synth errors name the prop', () => {
     ['a sub-second timeout', { launcher: { runTimeout: Duration.millis(1500) } }, /invalid "launcher.runTimeout": must be a whole number of seconds/],
     ['both comms url and region', { launcher: { comms: WorkerComms.poll({ url: 'https://x.example', region: SpaceliftRegion.US }) } }, /invalid "launcher.comms": set either url or region/],
     ['an http comms url', { launcher: { comms: WorkerComms.poll({ url: 'http://x.example' }) } }, /invalid "launcher.comms": url must be an https:\/\/ URL/],
-    ['self-hosted without a comms url', (stack) => ({ selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'B', 'launchers'), launcherObjectKey: 'l' } }),
+    ['self-hosted without a comms url', (stack) => ({ selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'B', 'launchers'), launcherObjectKey: 'l', launcherSha256: 'a'.repeat(64) } }),
       /invalid "launcher.comms": self-hosted Spacelift needs the base URL/],
-    ['self-hosted with a signing key', (stack) => ({ selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'B', 'launchers'), launcherObjectKey: 'l' },
+    ['self-hosted with a signing key', (stack) => ({ selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'B', 'launchers'), launcherObjectKey: 'l', launcherSha256: 'a'.repeat(64) },
       launcher: { comms: WorkerComms.poll({ url: 'https://x.example' }) }, signingKeyFingerprint: 'A'.repeat(40) }), /invalid "signingKeyFingerprint": does not apply with selfHosted/],
     ['a malformed SHA256', (stack) => ({ selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'B', 'launchers'), launcherObjectKey: 'l', launcherSha256: 'abc' },
       launcher: { comms: WorkerComms.poll({ url: 'https://x.example' }) } }), /invalid "selfHosted.launcherSha256": must be 64 hexadecimal digits/],
@@ -323,7 +380,10 @@ describe('synth errors name the prop', () => {
     ['a short fingerprint', { signingKey: '-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n-----END PGP PUBLIC KEY BLOCK-----', signingKeyFingerprint: 'E302FB5AA29D88F7' },
       /invalid "signingKeyFingerprint": must be a 40-digit/],
     ['a signing key that is not armored', { signingKey: 'mQINBF', signingKeyFingerprint: 'A'.repeat(40) }, /invalid "signingKey": must be an ASCII-armored/],
-    ['a download URL that is not http(s)', { downloadBaseUrl: 'ftp://mirror' }, /invalid "downloadBaseUrl": must be an http\(s\):\/\/ URL/],
+    ['a download URL that is not https', { downloadBaseUrl: 'ftp://mirror' }, /invalid "downloadBaseUrl": must be an https:\/\/ URL/],
+    ['a plain http download URL', { downloadBaseUrl: 'http://mirror.corp.example/spacelift' }, /invalid "downloadBaseUrl": must be an https:\/\/ URL/],
+    ['self-hosted without a SHA256', (stack) => ({ selfHosted: { launcherBucket: s3.Bucket.fromBucketName(stack, 'B', 'launchers'), launcherObjectKey: 'l' } as any,
+      launcher: { comms: WorkerComms.poll({ url: 'https://x.example' }) } }), /invalid "selfHosted.launcherSha256": is required/],
     ['a proxy with credentials', { launcher: { proxy: { httpsProxy: 'http://user:secret@proxy:3128' } } },
       /invalid "launcher.proxy.httpsProxy": must not contain credentials/],
     ['noProxy without a proxy', { launcher: { proxy: { noProxy: ['.corp'] } } }, /invalid "launcher.proxy.noProxy": needs httpProxy or httpsProxy/],

@@ -5,7 +5,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import {
   embeddedSigningKey,
   packWorkerBootstrap,
@@ -14,6 +14,7 @@ import {
   type WorkerBootstrapInternals,
   type WorkerBootstrapParameters,
 } from '../../lib/worker-user-data';
+import { recommendedApp } from '../support/recommended-app';
 
 /**
  * A sandbox that runs the real bootstrap script without touching the machine: every host path is
@@ -200,7 +201,7 @@ export class Sandbox {
 
   /** The user data as EC2 would get it, written where cloud-init keeps it. */
   public userData(params: WorkerBootstrapParameters): string {
-    const stack = new Stack(new App(), 'Sandbox');
+    const stack = new Stack(recommendedApp(), 'Sandbox');
     const script = packWorkerBootstrap(stack, params, this.internals);
     const file = this.path('/var/lib/cloud/instance/scripts/part-001');
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -210,7 +211,7 @@ export class Sandbox {
 
   /** The plain rendered script, for shellcheck. */
   public plainScript(params: WorkerBootstrapParameters): string {
-    return renderWorkerBootstrapScript(new Stack(new App(), 'Sandbox'), params, this.internals);
+    return renderWorkerBootstrapScript(new Stack(recommendedApp(), 'Sandbox'), params, this.internals);
   }
 
   /** Runs user data as cloud-init would: as root, from its file. */
@@ -299,7 +300,7 @@ export class Sandbox {
     // aws: Secrets Manager and S3 from files, ECR login passwords; anything else fails.
     stub('aws', `${record('aws')}
 safe() { printf '%s' "$1" | tr -c 'A-Za-z0-9' '_'; }
-args=(); while (($#)); do case "$1" in --region|--query|--output|--secret-id) opt=$1; val=$2; shift 2; [[ $opt == --secret-id ]] && id=$val ;; --*) shift ;; *) args+=("$1"); shift ;; esac; done
+args=(); while (($#)); do case "$1" in --region|--query|--output|--secret-id|--expected-bucket-owner) opt=$1; val=$2; shift 2; [[ $opt == --secret-id ]] && id=$val ;; --*) shift ;; *) args+=("$1"); shift ;; esac; done
 case "\${args[0]} \${args[1]}" in
   "secretsmanager get-secret-value")
     f='${this.aws}/secrets/'"$(safe "$id")"
@@ -354,27 +355,4 @@ export function downloadParams(downloadBaseUrl: string, signingKey: string, fing
 /** The production parameters of a default pool, for shellcheck and size checks. */
 export function productionParams(overrides: Partial<WorkerBootstrapParameters> = {}): WorkerBootstrapParameters {
   return downloadParams('https://downloads.spacelift.io', embeddedSigningKey(), SPACELIFT_SIGNING_KEY_FINGERPRINT, { poweroffDelaySeconds: 15, ...overrides });
-}
-
-/** shellcheck, installed with apt when missing (we run as root), or the exact command to run. */
-export function requireShellcheck(): string {
-  const has = () => {
-    try {
-      execFileSync('sh', ['-c', 'command -v shellcheck'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!has() && process.getuid?.() === 0) {
-    try {
-      execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq shellcheck'], { stdio: 'ignore', timeout: 300_000 });
-    } catch {
-      // reported below
-    }
-  }
-  if (!has()) {
-    throw new Error('shellcheck is required by the bootstrap tests. Install it with: apt-get update && apt-get install -y shellcheck');
-  }
-  return 'shellcheck';
 }

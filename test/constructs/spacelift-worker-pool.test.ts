@@ -4,10 +4,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../../lib';
 import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
+import { recommendedApp } from '../support/recommended-app';
 
 describe('SpaceliftWorkerPool defaults', () => {
   const { stack, build } = poolStack();
@@ -66,8 +67,7 @@ describe('SpaceliftWorkerPool defaults', () => {
     const statements = Object.values<any>(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
     const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action));
     expect(actions.sort()).toEqual([
-      'logs:CreateLogStream', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:DescribeLogStreams',
-      'logs:PutLogEvents', 'logs:PutLogEvents',
+      'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents',
       'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
       'ssm:UpdateInstanceInformation',
       'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
@@ -167,12 +167,33 @@ describe('SpaceliftWorkerPool options', () => {
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: Match.objectLike({ VolumeSize: 100, Throughput: 500, Iops: 6000, Encrypted: true, KmsKeyId: Match.anyValue() }) }],
       }),
     });
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({
-        Action: Match.arrayWith(['kms:CreateGrant']),
-        Principal: { AWS: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AWSServiceRoleForAutoScaling')])] }) },
-      })]) },
-    });
+    // The two statements of the AWS guide: key use, and grants only for AWS resources (the volumes).
+    const slr = 'arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling';
+    const statements: any[] = Object.values<any>(template.findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement
+      .filter((st: any) => st.Principal?.AWS === slr);
+    expect(statements).toEqual([
+      { Effect: 'Allow', Principal: { AWS: slr }, Resource: '*',
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'] },
+      { Effect: 'Allow', Principal: { AWS: slr }, Resource: '*', Action: 'kms:CreateGrant',
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': true } } },
+    ]);
+  });
+
+  test('a same-stack log key lets CloudWatch Logs use it for this stack\'s generated log group names only', () => {
+    const { stack, props } = poolStack();
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    new SpaceliftWorkerPool(stack, 'Pool', { ...props, logEncryptionKey: key });
+    const template = Template.fromStack(stack);
+    const logs = Object.values<any>(template.findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement
+      .filter((st: any) => st.Principal?.Service === 'logs.eu-west-1.amazonaws.com');
+    expect(logs).toEqual([expect.objectContaining({
+      Resource: '*',
+      Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:eu-west-1:123456789012:log-group:Test-*' } },
+    })]);
+    // Every log group the pool encrypts with it has a name CloudFormation generates, so it matches the prefix.
+    const groups = Object.values<any>(template.findResources('AWS::Logs::LogGroup')).filter((g) => g.Properties.KmsKeyId);
+    expect(groups.length).toBeGreaterThanOrEqual(4);
+    expect(groups.filter((g) => g.Properties.LogGroupName !== undefined)).toEqual([]);
   });
 
   test('an unencrypted root volume is allowed but warned about', () => {
@@ -186,7 +207,7 @@ describe('SpaceliftWorkerPool options', () => {
     ['c7g.large', 'arm64', '643313122712', 'eu-west-1'],
     ['m6i.large', 'x86_64', '092348861888', 'us-gov-west-1'],
   ])('the default image for %s is the Spacelift %s AMI of owner %s in %s', (instanceType, arch, owner, region) => {
-    const app = new App();
+    const app = recommendedApp();
     const stack = new Stack(app, 'Lookup', { env: { account: '123456789012', region } });
     new SpaceliftWorkerPool(stack, 'Pool', {
       vpc: new ec2.Vpc(stack, 'Vpc'),

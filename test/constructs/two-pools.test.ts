@@ -1,9 +1,10 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { testApiKey } from '../support/pool-stack';
+import { recommendedApp } from '../support/recommended-app';
 
 // Physical names that are unique per account and region. Setting any of them to a constant would
 // make two pools in one account collide, so the library leaves them all to CloudFormation.
@@ -13,7 +14,7 @@ const GLOBAL_NAME_PROPERTIES = [
 ];
 
 test('two pools in one stack, and in two stacks of one account, share no physical name', () => {
-  const app = new App();
+  const app = recommendedApp();
   const env = { account: '123456789012', region: 'eu-west-1' };
   const stacks = ['One', 'Two'].map((name) => {
     const stack = new Stack(app, name, { env });

@@ -2,9 +2,10 @@ import { SecretValue } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
+import { recommendedApp } from '../support/recommended-app';
 
 // Bad props fail at synth with a message that names the prop.
 describe('invalid props', () => {
@@ -54,7 +55,7 @@ describe('invalid props', () => {
   });
 
   test('the default image in an environment-agnostic stack asks for an env', () => {
-    const stack = new Stack(new App(), 'Agnostic');
+    const stack = new Stack(recommendedApp(), 'Agnostic');
     expect(() => new SpaceliftWorkerPool(stack, 'Pool', {
       vpc: new ec2.Vpc(stack, 'Vpc'),
       workerPoolId: POOL_ID,

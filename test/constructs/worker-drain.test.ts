@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SpaceliftWorkerPool } from '../../lib';
@@ -87,18 +87,25 @@ describe('termination drain', () => {
     expect(onStar).toEqual([]);
   });
 
-  test('spot interruption warnings reach the queue; rebalance recommendations only with capacityRebalance', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'source': ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(pool.drain.queue), 'Arn'] } })],
+  test('the drain function may loop through its own queue: Lambda must not stop it after 16 re-checks', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(functions[logicalId(pool.drain.function)].Properties.RecursiveLoop).toBe('Allow');
+    // Only the drain loops; the autoscaler keeps Lambda's default protection.
+    expect(functions[logicalId(pool.autoscaler)].Properties.RecursiveLoop).toBeUndefined();
+  });
+
+  test('the drain has a concurrent execution reserved per instance, and its queue never invokes it beyond that', () => {
+    const fn = template.findResources('AWS::Lambda::Function')[logicalId(pool.drain.function)];
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(10);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(pool.drain.queue), 'Arn'] },
+      ScalingConfig: { MaximumConcurrency: 10 },
     });
-    const { stack: spotStack, build: buildSpot } = poolStack({
-      instanceTypes: [new ec2.InstanceType('m6i.large')], onDemandPercentageAboveBaseCapacity: 0, capacityRebalance: true,
-    });
-    buildSpot();
-    Template.fromStack(spotStack).hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { 'detail-type': ['EC2 Spot Instance Interruption Warning', 'EC2 Instance Rebalance Recommendation'] },
-    });
+  });
+
+  test('an on-demand-only pool gets no spot warning rule', () => {
+    const rules = Object.values<any>(template.findResources('AWS::Events::Rule'));
+    expect(rules.filter((r) => r.Properties.EventPattern !== undefined)).toEqual([]);
   });
 
   test('instance refresh replaces protected workers, launching before draining', () => {
@@ -112,6 +119,39 @@ describe('termination drain', () => {
         SkipMatching: true,
       }),
     });
+  });
+});
+
+describe('spot warnings', () => {
+  const spotRules = (overrides: Parameters<typeof poolStack>[0]) => {
+    const { stack, build } = poolStack({ instanceTypes: [new ec2.InstanceType('m6i.large'), new ec2.InstanceType('m5.large')], ...overrides });
+    const pool = build();
+    const rules = Object.values<any>(Template.fromStack(stack).findResources('AWS::Events::Rule'))
+      .filter((r) => r.Properties.EventPattern !== undefined);
+    return { rules, queueId: stack.getLogicalId(pool.drain.queue.node.defaultChild as any) };
+  };
+
+  test('a mixed pool that stays on demand gets no rule', () => {
+    expect(spotRules({}).rules).toEqual([]);
+    expect(spotRules({ onDemandPercentageAboveBaseCapacity: 100, onDemandBaseCapacity: 2 }).rules).toEqual([]);
+  });
+
+  test('a pool that can run spot drains on interruption warnings, filtered to EC2 spot warnings', () => {
+    const { rules, queueId } = spotRules({ onDemandPercentageAboveBaseCapacity: 50 });
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.EventPattern).toEqual({ 'source': ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] });
+    expect(rules[0].Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })]);
+  });
+
+  test('rebalance recommendations drain only with capacityRebalance', () => {
+    const { rules } = spotRules({ onDemandPercentageAboveBaseCapacity: 0, capacityRebalance: true });
+    expect(rules.map((r) => r.Properties.EventPattern['detail-type'])).toEqual([
+      ['EC2 Spot Instance Interruption Warning', 'EC2 Instance Rebalance Recommendation'],
+    ]);
+  });
+
+  test('drainOnSpotInterruption: false turns the rule off', () => {
+    expect(spotRules({ onDemandPercentageAboveBaseCapacity: 0, drain: { drainOnSpotInterruption: false } }).rules).toEqual([]);
   });
 });
 
@@ -140,6 +180,30 @@ describe('drain options', () => {
     expect(() => new SpaceliftWorkerPool(stack, 'Pool', {
       ...props, drain: { heartbeatTimeout: Duration.minutes(5), recheckInterval: Duration.minutes(1), drainTimeout: Duration.hours(10) },
     })).toThrow(/invalid "drain.drainTimeout": .*exceeds the hook's global timeout/);
+  });
+
+  test('a heartbeat timeout that a throttled or failed receive can outlive fails at synth, naming the heartbeat timeout', () => {
+    // 60 s re-check + 360 s visibility timeout + 120 s margin = 540 s >= 300 s.
+    const { stack, props } = poolStack();
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', { ...props, drain: { heartbeatTimeout: Duration.minutes(5) } }))
+      .toThrow(/invalid "drain.heartbeatTimeout": visibilityTimeout \(360 s\) \+ recheckInterval \(60 s\).*throttled or fails once/);
+  });
+
+  test('the reserve follows maxSize, at least the two executions an event source needs', () => {
+    const reserve = (maxSize: number) => {
+      const { stack, build } = poolStack({ maxSize });
+      const pool = build();
+      return Template.fromStack(stack).findResources('AWS::Lambda::Function')[stack.getLogicalId(pool.drain.function.node.defaultChild as any)]
+        .Properties.ReservedConcurrentExecutions;
+    };
+    expect(reserve(25)).toBe(25);
+    expect(reserve(1)).toBe(2);
+  });
+
+  test('a maxSize unknown at synth fails, since the reserve is sized from it', () => {
+    const { stack, props } = poolStack();
+    const maxSize = new CfnParameter(stack, 'MaxSize', { type: 'Number' }).valueAsNumber;
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', { ...props, maxSize })).toThrow(/invalid "maxSize": must be known at synth/);
   });
 
   test('a re-check interval the heartbeat timeout cannot cover fails at synth', () => {

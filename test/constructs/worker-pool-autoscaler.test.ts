@@ -1,5 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_LOOP_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, loadAutoscalerConfig } from '../../lambda/autoscaler/config';
+import { DEFAULT_SCALING_CONFIG } from '../../lambda/core/config';
+import { REGISTERED_TAG_KEY } from '../../lambda/core/registration-tag';
 import { DemandSignal, ScaleDownDelay, SpaceliftWorkerPool } from '../../lib';
 import { poolStack } from '../support/pool-stack';
 
@@ -49,6 +52,32 @@ describe('autoscaler', () => {
     const all = statements.flatMap((s) => ([] as string[]).concat(s.Action));
     expect(all).not.toContain('autoscaling:DetachInstances');
     expect(all).not.toContain('ec2:TerminateInstances');
+  });
+
+  test('it may only write the registration tag, and only on this group\'s instances', () => {
+    const role = stack.getLogicalId(pool.autoscaler!.role!.node.defaultChild as any);
+    const statements = Object.values<any>(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const tagging = statements.filter((s) => ([] as string[]).concat(s.Action).includes('ec2:CreateTags'));
+    expect(tagging).toHaveLength(1);
+    expect(tagging[0].Action).toBe('ec2:CreateTags');
+    expect(JSON.stringify(tagging[0].Resource)).toMatch(/:instance\/\*"?\]?/);
+    expect(tagging[0].Condition).toEqual({
+      'StringEquals': { 'ec2:ResourceTag/aws:autoscaling:groupName': { Ref: groupId } },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [REGISTERED_TAG_KEY] },
+    });
+  });
+
+  test.each([
+    [{}, 'true'],
+    [{ powerOffOnError: true }, 'true'],
+    [{ powerOffOnError: false }, 'false'],
+  ])('strays are reaped unless failed instances are kept for debugging (%j)', (overrides, reap) => {
+    const { stack: s2, props } = poolStack();
+    const p2 = new SpaceliftWorkerPool(s2, 'Pool', { ...props, ...overrides });
+    const fn = Template.fromStack(s2).findResources('AWS::Lambda::Function');
+    const own = fn[s2.getLogicalId(p2.autoscaler!.node.defaultChild as any)];
+    expect(own.Properties.Environment.Variables.REAP_STRAYS).toBe(reap);
   });
 
   test('options reach the function environment', () => {
@@ -109,5 +138,62 @@ describe('autoscaler', () => {
   ])('%s fails at synth', (_name, autoscaling, message) => {
     const { stack: s2, props } = poolStack();
     expect(() => new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling })).toThrow(message);
+  });
+});
+
+describe('defaults come from the function\'s own DEFAULT_SCALING_CONFIG', () => {
+  /** The autoscaler's environment as the function sees it, with CloudFormation references as placeholders. */
+  const autoscalerEnvironment = (template: Template): Record<string, string> => {
+    // Plain JSON, no Match: the second test builds its template with a separately loaded aws-cdk-lib.
+    const [fn] = Object.values<any>(template.toJSON().Resources)
+      .filter((r) => r.Properties?.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'spacelift-autoscaler');
+    return Object.fromEntries(Object.entries<unknown>(fn.Properties.Environment.Variables)
+      .map(([name, value]) => [name, typeof value === 'string' ? value : 'resolved-at-deploy']));
+  };
+
+  test('the function reads back exactly its defaults from a pool with no autoscaling options', () => {
+    const { stack, build } = poolStack();
+    build();
+    const config = loadAutoscalerConfig(autoscalerEnvironment(Template.fromStack(stack)));
+    expect(config.scaling).toEqual(DEFAULT_SCALING_CONFIG);
+    expect(config.pollIntervalSeconds).toBe(DEFAULT_POLL_INTERVAL_SECONDS);
+    expect(config.loopSeconds).toBe(DEFAULT_LOOP_SECONDS);
+  });
+
+  test('the construct holds no copy of them: other defaults there become the construct\'s defaults', () => {
+    jest.isolateModules(() => {
+      jest.doMock('../../lambda/core/config', () => {
+        const actual = jest.requireActual('../../lambda/core/config');
+        const { ScaleDownDelay: PolicyDelay } = jest.requireActual('../../lambda/core/scale-down-delay');
+        return {
+          ...actual,
+          DEFAULT_SCALING_CONFIG: {
+            ...actual.DEFAULT_SCALING_CONFIG,
+            minIdle: 2,
+            demandSignal: 'schedulableRunsCount',
+            maxCreatePerTick: 4,
+            maxTerminatePerTick: 7,
+            maxStraysPerTick: 3,
+            registrationGraceSeconds: 420,
+            drainedReclaimSeconds: 1200,
+            scaleDownDelay: PolicyDelay.fixed(90),
+          },
+        };
+      });
+      const isolated: typeof import('../support/pool-stack') = require('../support/pool-stack');
+      const assertions: typeof import('aws-cdk-lib/assertions') = require('aws-cdk-lib/assertions');
+      const { stack, build } = isolated.poolStack();
+      build();
+      expect(autoscalerEnvironment(assertions.Template.fromStack(stack))).toMatchObject({
+        MIN_IDLE: '2',
+        DEMAND_SIGNAL: 'schedulableRunsCount',
+        MAX_CREATE_PER_TICK: '4',
+        MAX_TERMINATE_PER_TICK: '7',
+        MAX_STRAYS_PER_TICK: '3',
+        REGISTRATION_GRACE_SECONDS: '420',
+        DRAINED_RECLAIM_SECONDS: '1200',
+        SCALE_DOWN_DELAY: 'fixed:90',
+      });
+    });
   });
 });

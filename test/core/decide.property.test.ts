@@ -14,6 +14,7 @@ const instanceArb = (n: number) =>
     id: fc.constant(instanceId(n)),
     lifecycleState: fc.constantFrom(...STATES),
     launchTime: fc.option(fc.integer({ min: NOW - 5000, max: NOW + 60 }), { nil: undefined }),
+    registered: fc.constantFrom(undefined, undefined, undefined, false, true),
     protectedFromScaleIn: fc.boolean(),
   });
 
@@ -58,6 +59,7 @@ const configArb = fc.record({
   maxTerminatePerTick: fc.integer({ min: 0, max: 5 }),
   maxStraysPerTick: fc.integer({ min: 0, max: 4 }),
   registrationGraceSeconds: fc.integer({ min: 0, max: 1200 }),
+  reapStrays: fc.constantFrom(true, true, true, false),
   scaleDownDelay: fc.oneof(
     fc.integer({ min: 0, max: 1000 }).map((seconds) => ScaleDownDelay.fixed(seconds)),
     fc.constant(ScaleDownDelay.breakEven()),
@@ -219,6 +221,8 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     rule(instance !== undefined && LIVE.has(instance.lifecycleState), `${stray.instanceId}: stray not live`);
     rule(instance?.launchTime === stray.launchTime && input.now - stray.launchTime >= config.registrationGraceSeconds, `${stray.instanceId}: stray within grace`);
     rule(thisAsgClaims(stray.instanceId).length === 0, `${stray.instanceId}: stray has a worker of this ASG`);
+    rule(instance?.registered !== true, `${stray.instanceId}: stray had a worker before`);
+    rule(config.reapStrays, `${stray.instanceId}: stray reaped while reapStrays is off`);
     rule(!plan.terminate.some((t) => t.instanceId === stray.instanceId), `${stray.instanceId}: both stray and terminated`);
     rule(
       !pool.workers.some((w) => !w.metadata.valid && w.createdAt >= stray.launchTime),
@@ -228,7 +232,13 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 
   // Bookkeeping adds up.
   const { counts } = plan;
-  rule(counts.replacingStrays === (config.maxStraysPerTick > 0 ? counts.strays : 0), 'strays replaced without reaping');
+  rule(counts.replacingStrays === (config.maxStraysPerTick > 0 && config.reapStrays ? counts.strays : 0), 'strays replaced without reaping');
+
+  // A failed read (no live instance with a worker of this ASG while one had a worker before) removes nothing.
+  const live = asg.instances.filter((i) => LIVE.has(i.lifecycleState));
+  const failedRead = !live.some((i) => thisAsgClaims(i.id).length > 0) && live.some((i) => i.registered === true);
+  rule((plan.readFailure !== undefined) === failedRead, 'failed read not recognised, or recognised wrongly');
+  if (failedRead) rule(plan.terminate.length === 0 && plan.strays.length === 0, 'removes instances on a failed read');
   rule(counts.capacity === counts.registered + counts.launching + counts.replacingStrays, 'capacity does not add up');
   rule(counts.demand === counts.busy + counts.pending + counts.minIdle, 'demand does not add up');
   rule(plan.invalidWorkers.length === pool.workers.filter((w) => !w.metadata.valid).length, 'invalid workers miscounted');
@@ -239,7 +249,7 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 describe('decide, over random snapshots', () => {
   test('never breaks a safety rule', () => {
     // How often each action happened, so the property is known not to hold vacuously.
-    const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0 };
+    const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0, failedReads: 0 };
     fc.assert(
       fc.property(inputArb, (input) => {
         const plan = decide(input);
@@ -248,6 +258,7 @@ describe('decide, over random snapshots', () => {
         seen.reclaims += plan.terminate.some((t) => t.kind === 'reclaim') ? 1 : 0;
         seen.reclaimsAtMin += plan.terminate.some((t) => t.kind === 'reclaim' && !t.decrement) ? 1 : 0;
         seen.strays += plan.strays.length > 0 ? 1 : 0;
+        seen.failedReads += plan.readFailure === undefined ? 0 : 1;
         expect(violations(input, plan)).toEqual([]);
       }),
       { numRuns: 1500 },
@@ -257,5 +268,52 @@ describe('decide, over random snapshots', () => {
     expect(seen.strays).toBeGreaterThan(100);
     expect(seen.reclaims).toBeGreaterThan(20);
     expect(seen.reclaimsAtMin).toBeGreaterThan(0);
+    expect(seen.failedReads).toBeGreaterThan(20);
+  });
+
+  test('an empty or partial worker list never leads to terminating an instance whose worker is busy', () => {
+    // The truth: a settled group, every instance with its worker, some busy, all seen before (so tagged). The
+    // snapshot the policy gets: the same, minus all or some workers, and maybe with invalid metadata for some.
+    const degradedArb = fc.integer({ min: 1, max: 8 }).chain((size) => fc.record({
+      truth: fc.array(fc.record({ busy: fc.boolean(), idleFor: fc.integer({ min: 0, max: 5000 }) }), { minLength: size, maxLength: size }),
+      read: fc.array(fc.constantFrom('listed', 'missing', 'invalid'), { minLength: size, maxLength: size }),
+      empty: fc.boolean(),
+      strays: fc.integer({ min: 0, max: 2 }),
+      pendingRuns: fc.integer({ min: 0, max: 3 }),
+      minSize: fc.integer({ min: 0, max: 2 }),
+      config: configArb,
+    }));
+    let degraded = 0;
+    fc.assert(
+      fc.property(degradedArb, ({ truth, read, empty, strays, pendingRuns, minSize, config }) => {
+        const instances: AsgInstance[] = [
+          ...truth.map((_, n) => ({ id: instanceId(n + 1), lifecycleState: 'InService', launchTime: NOW - 20_000, registered: true, protectedFromScaleIn: true })),
+          // Boots that failed: never registered, so never tagged.
+          ...Array.from({ length: strays }, (_, n) => ({ id: instanceId(20 + n), lifecycleState: 'InService', launchTime: NOW - 20_000, protectedFromScaleIn: true })),
+        ];
+        const workers: Worker[] = empty ? [] : truth.flatMap(({ busy, idleFor }, n): Worker[] => {
+          const base = { id: `w${n}`, busy, drained: false, createdAt: NOW - 19_000, availableAt: busy ? undefined : NOW - idleFor };
+          if (read[n] === 'missing') return [];
+          if (read[n] === 'invalid') return [{ ...base, metadata: { valid: false, reason: 'no metadata' } }];
+          return [{ ...base, metadata: { valid: true, asgName: ASG, instanceId: instanceId(n + 1) } }];
+        });
+        if (workers.length < truth.length || workers.some((w) => !w.metadata.valid)) degraded++;
+        // The registration memory is only there for instances the snapshot shows without a worker (as the tick fills it).
+        const claimed = new Set(workers.flatMap((w) => (w.metadata.valid ? [w.metadata.instanceId] : [])));
+        const asg = {
+          name: ASG,
+          minSize: Math.min(minSize, instances.length),
+          maxSize: 12,
+          desiredCapacity: instances.length,
+          instances: instances.map(({ registered, ...rest }) => (claimed.has(rest.id) ? rest : { ...rest, registered })),
+        };
+        const plan = decide({ pool: { pendingRuns, workers }, asg, config, now: NOW });
+        const busyInstances = new Set(truth.flatMap(({ busy }, n) => (busy ? [instanceId(n + 1)] : [])));
+        const removed = [...plan.terminate.map((t) => t.instanceId), ...plan.strays.map((s) => s.instanceId)];
+        expect(removed.filter((id) => busyInstances.has(id))).toEqual([]);
+      }),
+      { numRuns: 1500 },
+    );
+    expect(degraded).toBeGreaterThan(500);
   });
 });

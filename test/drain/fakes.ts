@@ -48,9 +48,15 @@ export class FakeWorkerPool implements WorkerPoolApi {
   down: Error | undefined;
   /** Seconds each API call takes on the fake clock. */
   latency = 0;
+  /** The next N snapshots list no workers at all (a bad read). */
+  emptySnapshots = 0;
   private readonly workers = new Map<string, FakeWorker>();
 
   constructor(private readonly clock: FakeClock) {}
+
+  remove(id: string): void {
+    this.workers.delete(id);
+  }
 
   add(id: string, opts: { instanceId?: string; busy?: boolean; metadata?: string | null } = {}): this {
     const metadata =
@@ -71,6 +77,10 @@ export class FakeWorkerPool implements WorkerPoolApi {
 
   async snapshot(): Promise<PoolSnapshot> {
     this.call('snapshot');
+    if (this.emptySnapshots > 0) {
+      this.emptySnapshots--;
+      return { pendingRuns: 0, workers: [] };
+    }
     return { pendingRuns: 0, workers: [...this.workers.values()].map(toWorker) };
   }
 
@@ -202,6 +212,9 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   const sent: Sent[] = [];
+  const sleeps: number[] = [];
+  /** `onSleep` runs during the handler's pause before a confirming read, e.g. to change the pool. */
+  const hooks: { onSleep?: () => void | Promise<void> } = {};
 
   autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => {
     hook.heartbeat();
@@ -224,6 +237,11 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
     logger,
     metrics,
     clock: () => clock.now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock.advance(ms / 1000);
+      await hooks.onSleep?.();
+    },
   });
 
   const deliver = (...bodies: (string | object)[]): Promise<SQSBatchResponse> =>
@@ -255,5 +273,5 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
     }
   }
 
-  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent };
+  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent, sleeps, hooks };
 }

@@ -4,7 +4,7 @@ import {
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DrainMetric } from '../../lambda/drain/handler';
+import { DrainMetric, NO_WORKER_CONFIRM_MS } from '../../lambda/drain/handler';
 import { ASG, HOOK, INSTANCE, notification, recheck, spotEvent, sqsEvent, sqsRecord, T0, TOKEN } from './builders';
 import { autoScalingMock, harness, noActiveAction, SCHEDULE, sqsMock } from './fakes';
 
@@ -93,16 +93,41 @@ describe('drain handler', () => {
     expect(sqsMock.calls()).toHaveLength(0);
   });
 
-  test('no worker on the instance: completes without draining anything', async () => {
+  test('no worker on the instance: a second read some seconds later agrees, then completes without draining anything', async () => {
     const h = harness();
     h.pool.add('w-other', { instanceId: OTHER_INSTANCE, busy: true });
 
     expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
 
-    expect(h.pool.calls).toEqual(['snapshot']);
-    expect(h.hook.completions).toHaveLength(1);
+    expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
+    expect(h.sleeps).toEqual([NO_WORKER_CONFIRM_MS]);
+    expect(h.hook.completions).toEqual([T0 + NO_WORKER_CONFIRM_MS / 1000]);
     expect(sqsMock.calls()).toHaveLength(0);
     expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+  });
+
+  test('the worker list is empty on the first read, the busy worker is back on the confirming read: held, not completed', async () => {
+    const h = harness();
+    h.pool.add('w-1', { busy: true });
+    h.pool.emptySnapshots = 1;
+
+    expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+    expect(h.pool.calls).toEqual(['snapshot', 'snapshot', 'drain w-1']);
+    expect(h.hook.completions).toEqual([]);
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0].body.workerIds).toEqual(['w-1']);
+    expect(h.metrics.count(DrainMetric.NoWorkerOverturned)).toBe(1);
+    expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(0);
+  });
+
+  test('a batch shares one confirming read', async () => {
+    const h = harness();
+    await h.handler(sqsEvent(
+      sqsRecord(notification()),
+      sqsRecord(notification({ EC2InstanceId: OTHER_INSTANCE, LifecycleActionToken: 'a0b1c2d3-0000-4000-8000-000000000000' })),
+    ));
+    expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
   });
 
   test('worker re-registered: every worker of the instance is drained, and all must be idle', async () => {
@@ -122,19 +147,38 @@ describe('drain handler', () => {
     expect(h.hook.completions).toHaveLength(1);
   });
 
-  test('workers with invalid or null metadata are ignored, never a crash', async () => {
+  test('busy workers with invalid or null metadata hold the termination (they may be on it), never a crash', async () => {
     const h = harness();
     h.pool
       .add('w-null', { metadata: null, busy: true })
       .add('w-garbage', { metadata: '{not json', busy: true })
       .add('w-no-instance', { metadata: JSON.stringify({ asg_id: ASG }), busy: true })
-      .add('w-array', { metadata: '[]', busy: true });
+      .add('w-array', { metadata: '[]', busy: false });
 
     expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
 
+    // Never drained (they may be elsewhere), but waited for.
     expect(h.pool.calls).toEqual(['snapshot']);
+    expect(h.hook.completions).toEqual([]);
+    expect(h.sent.map((m) => m.body.workerIds)).toEqual([['w-null', 'w-garbage', 'w-no-instance']]);
+    expect(h.metrics.count(DrainMetric.HeldForInvalidMetadata)).toBe(1);
+
+    for (const id of ['w-null', 'w-garbage', 'w-no-instance']) h.pool.setBusy(id, false);
+    await h.runQueue();
     expect(h.hook.completions).toHaveLength(1);
     expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+    expect(['w-null', 'w-garbage', 'w-no-instance', 'w-array'].some((id) => h.pool.isDrained(id))).toBe(false);
+  });
+
+  test('a busy worker with invalid metadata also holds an instance whose own worker is idle', async () => {
+    const h = harness();
+    h.pool.add('w-1').add('w-null', { metadata: null, busy: true });
+
+    await h.deliver(notification());
+
+    expect(h.pool.calls).toEqual(['snapshot', 'drain w-1']);
+    expect(h.hook.completions).toEqual([]);
+    expect(h.sent[0].body.workerIds).toEqual(['w-null']);
   });
 
   describe('action no longer active', () => {

@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import {
   DEFAULT_PROCESSING_MARGIN_SECONDS as MARGIN,
   DEFAULT_SCHEDULE,
+  drainConcurrency,
   globalTimeout,
   maxRechecks,
   minMaxReceiveCount,
   nextStep,
   validateSchedule,
+  worstHeartbeatGap,
   type DrainSchedule,
 } from '../../lambda/drain/schedule';
 
@@ -139,6 +141,80 @@ describe('drain schedule', () => {
         expect(receives + 1).toBeLessThanOrEqual(queue.maxReceiveCount);
       }),
     );
+  });
+
+  describe('when the function is throttled', () => {
+    // The drain construct's queue: six times its 60 s function timeout (AWS's recommendation for SQS event sources).
+    const VISIBILITY = 360;
+
+    test('defaults: a re-check whose receive is throttled out still heartbeats 60 s before the hook expires', () => {
+      expect(worstHeartbeatGap(DEFAULT_SCHEDULE, VISIBILITY)).toBe(MARGIN + 60 + VISIBILITY);
+      expect(worstHeartbeatGap(DEFAULT_SCHEDULE, VISIBILITY)).toBe(540);
+      expect(worstHeartbeatGap(DEFAULT_SCHEDULE, VISIBILITY)).toBeLessThan(DEFAULT_SCHEDULE.heartbeatTimeout);
+    });
+
+    test('property: with queue settings the validator accepts, a throttled invocation is retried or redelivered in time', () => {
+      const withQueue = validSchedule.chain((schedule) =>
+        fc.integer({ min: 1, max: schedule.heartbeatTimeout }).map((visibilityTimeout) => ({
+          schedule,
+          queue: { visibilityTimeout, maxReceiveCount: minMaxReceiveCount(schedule, visibilityTimeout) },
+        })),
+      );
+      /**
+       * Per re-check: processing before the send, latency of the first receive, how long the event source
+       * mapping retries a throttled invocation (0 = not throttled), and the latency of a redelivered receive.
+       * A retry window as long as the visibility timeout means the invocation never got through.
+       */
+      const step = (visibility: number) => fc.record({
+        processing: fc.nat(MARGIN / 2),
+        latency: fc.nat(MARGIN / 4),
+        throttledFor: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: visibility })),
+        redeliveryLatency: fc.nat(MARGIN / 4),
+      });
+      fc.assert(
+        fc.property(withQueue.chain((setup) => fc.tuple(fc.constant(setup), fc.array(step(setup.queue.visibilityTimeout), { minLength: 1, maxLength: 20 }))),
+          ([{ schedule, queue }, steps]) => {
+            fc.pre(validateSchedule(schedule, { queue }).length === 0);
+            let lastBeat = 0;
+            let now = 0;
+            for (let attempt = 0; ; attempt++) {
+              const next = nextStep(schedule, { attempt, elapsedSeconds: now });
+              if (next.kind === 'exhausted') break;
+              const s = steps[attempt % steps.length];
+              // The re-check is sent after processing and becomes visible after its delay.
+              now += s.processing + next.delaySeconds + s.latency;
+              let receives = 1;
+              if (s.throttledFor >= queue.visibilityTimeout) {
+                // Never invoked within the visibility timeout: the message reappears and is received again.
+                now += queue.visibilityTimeout + s.redeliveryLatency;
+                receives++;
+              } else {
+                now += s.throttledFor;
+              }
+              // The handler heartbeats first thing in the invocation.
+              expect(now - lastBeat).toBeLessThanOrEqual(worstHeartbeatGap(schedule, queue.visibilityTimeout));
+              expect(now - lastBeat).toBeLessThan(schedule.heartbeatTimeout);
+              // Each re-check is a new message, so its receive count starts again, and SQS dead-letters a
+              // message only once its receive count exceeds maxReceiveCount.
+              expect(receives).toBeLessThanOrEqual(queue.maxReceiveCount);
+              lastBeat = now;
+            }
+          }),
+      );
+    });
+
+    test('a heartbeat timeout a throttled receive can outlive is rejected, naming the visibility timeout', () => {
+      const problems = validateSchedule({ ...DEFAULT_SCHEDULE, heartbeatTimeout: 540 }, { queue: { visibilityTimeout: VISIBILITY, maxReceiveCount: 100 } });
+      expect(problems.map((p) => p.setting)).toEqual(['visibilityTimeout']);
+      expect(problems[0].message).toContain('throttled');
+    });
+
+    test('concurrency: one execution per instance of the group, within what an SQS event source accepts', () => {
+      expect(drainConcurrency(10)).toBe(10);
+      expect(drainConcurrency(0)).toBe(2);
+      expect(drainConcurrency(1)).toBe(2);
+      expect(drainConcurrency(5000)).toBe(1000);
+    });
   });
 
   describe('rejects, naming the setting', () => {

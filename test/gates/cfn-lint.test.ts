@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildExamples, exampleApp } from '../support/example-app';
-import { requireTool } from '../support/tools';
+import { requirePythonTool } from '../support/tools';
 
 /**
  * Every cfn-lint rule we ignore, with the reason. Anything else cfn-lint reports fails the gate.
@@ -22,7 +22,7 @@ const ACCEPTED_FINDINGS: Array<{ rule: string; message: RegExp; reason: string }
 ];
 
 test('cfn-lint finds nothing in any synthesized example template', () => {
-  const cfnLint = requireTool('cfn-lint', { pip: 'cfn-lint' });
+  const cfnLint = requirePythonTool('cfn-lint');
   const assembly = buildExamples(exampleApp()).synth();
   const templates = assembly.stacks.map((stack) => path.join(assembly.directory, stack.templateFile));
   expect(templates.length).toBeGreaterThanOrEqual(5);

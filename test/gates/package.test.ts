@@ -1,5 +1,6 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -40,4 +41,18 @@ test('the npm package ships the compiled library, the bundles, the bootstrap scr
     'package.json',
   ]));
   expect(files.filter((f) => /^(test|examples|bench|\.ci)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+});
+
+// npm runs these on the user's machine at install (and flags packages that have them); `npm run build`
+// bundles the assets before packing instead (npm test, .ci/package).
+test('the published package.json runs no lifecycle script on install', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pack-'));
+  try {
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' }));
+    const published = JSON.parse(execFileSync('tar', ['-xzOf', path.join(dir, pack.filename), 'package/package.json'], { encoding: 'utf8' }));
+    expect(Object.keys(published.scripts ?? {}).filter((name) => /^(pre|post)?(install|prepare|publish)$|^prepack$|^postpack$/.test(name))).toEqual([]);
+    expect(published.peerDependencies).toEqual({ 'aws-cdk-lib': expect.stringMatching(/^\^2\./), 'constructs': '^10.0.0' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { buildExamples, exampleApp } from '../support/example-app';
 import { testApiKey } from '../support/pool-stack';
+import { recommendedApp } from '../support/recommended-app';
 
 const CANARY = 'CANARY-4f1e9c0d-secret-must-not-leak';
 
@@ -16,7 +17,7 @@ function filesUnder(dir: string): string[] {
 }
 
 test('a plain-text credential is refused at synth, without echoing it', () => {
-  const stack = new Stack(undefined, 'Leaky');
+  const stack = new Stack(recommendedApp(), 'Leaky');
   const vpc = new ec2.Vpc(stack, 'Vpc');
   let message = '';
   try {

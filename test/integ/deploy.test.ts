@@ -200,26 +200,17 @@ describe('both functions exist with their environment resolved by CloudFormation
   });
 });
 
-test('the schedule invokes the autoscaler every minute and spot warnings go to the drain queue', async () => {
+test('the schedule invokes the autoscaler every minute; an on-demand pool has no spot warning rule', async () => {
+  // The spot rule and its queue target are covered by test/constructs/worker-drain.test.ts.
   const rules = (await events.listRules()).filter((r) => r.Name.startsWith(`${STACK_NAME}-`));
-  expect(rules).toHaveLength(2);
-  const schedule = rules.find((r) => r.ScheduleExpression !== undefined);
-  const spot = rules.find((r) => r.EventPattern !== undefined);
+  expect(rules).toHaveLength(1);
+  const [schedule] = rules;
   expect(schedule).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
-  expect(JSON.parse(spot?.EventPattern ?? '{}')).toEqual({
-    'source': ['aws.ec2'],
-    'detail-type': ['EC2 Spot Instance Interruption Warning'],
-  });
 
   const autoscalerArn = (await lambdaApi.getFunctionConfiguration(deployment.outputs.autoscalerFunctionName)).FunctionArn;
-  expect(await events.listTargets(schedule!.Name)).toEqual([
+  expect(await events.listTargets(schedule.Name)).toEqual([
     expect.objectContaining({ Arn: autoscalerArn, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }),
   ]);
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
-    QueueUrl: deployment.outputs.queueUrl,
-    AttributeNames: ['QueueArn'],
-  }));
-  expect(await events.listTargets(spot!.Name)).toEqual([expect.objectContaining({ Arn: Attributes.QueueArn })]);
 });
 
 /**

@@ -1,6 +1,10 @@
 /**
  * Fault mode: random Spacelift and AWS call failures (some applied anyway, as after a timeout),
- * instance deaths and boot failures, on random short traces and random settings of our autoscaler.
+ * instance deaths and boot failures, bad worker lists (a snapshot that omits every worker, or some, and
+ * workers registered with invalid metadata), on random short traces and random settings of our autoscaler.
+ * A bad list omits only workers whose instance the autoscaler has tagged as registered (see bench/sim/world.ts
+ * and lambda/core/registration.ts: a worker no list has shown yet is indistinguishable from a failed boot).
+ * Without the registration rules, invariant 1 fails within a few hundred scenarios.
  * Faults last until ten minutes after the last run could have ended (so scale-in, drains and
  * undrains run under faults too); the simulation then runs on until the fleet settles (or two hours
  * pass). Invariants:
@@ -65,6 +69,8 @@ const scenarioArb = (coldStarts: boolean): fc.Arbitrary<Scenario> =>
       failureLatency: fc.constantFrom(1, 5, 15),
       deaths: fc.constantFrom(0, 0.5, 3),
       bootFailureRate: fc.constantFrom(0, 0.1, 0.3),
+      badReadRate: fc.constantFrom(0, 0.1, 0.3),
+      invalidMetadataRate: fc.constantFrom(0, 0, 0.2),
       hook: fc.boolean(),
       seed: fc.integer({ min: 1, max: 1_000_000 }),
       poll: fc.constantFrom(5, 10, 15, 30, 60),
@@ -101,6 +107,8 @@ const scenarioArb = (coldStarts: boolean): fc.Arbitrary<Scenario> =>
             failureLatency: r.failureLatency,
             deathsPerInstanceHour: r.deaths,
             bootFailureRate: r.bootFailureRate,
+            badReadRate: r.badReadRate,
+            invalidMetadataRate: r.invalidMetadataRate,
             coldStartsPerHour: coldStarts ? 20 : 0,
             until: lastEnd + 600,
           },
@@ -123,8 +131,8 @@ function toTrace(scenario: Scenario): Trace {
   return { name: 'property', runs: sorted.map((run, id) => ({ id, submit: run.submit, duration: run.duration })) };
 }
 
-/** Reclaims carried out over all scenarios of a property, so a property is known not to hold vacuously. */
-const seen = { reclaims: 0 };
+/** Reclaims and bad reads over all scenarios of a property, so a property is known not to hold vacuously. */
+const seen = { reclaims: 0, badReads: 0 };
 const silent = () => {};
 const countingLogger = {
   debug: silent,
@@ -162,6 +170,7 @@ type Result = Awaited<ReturnType<typeof run>>['result'];
 
 function checkSafety(scenario: Scenario, result: Result, world: World): void {
   const { model } = scenario;
+  seen.badReads += world.stats.badReads;
   expect(result.busyTerminated).toBe(0);
   expect(result.world.desiredOutOfRange).toBe(0);
   expect(result.world.validationErrors['asg.setDesiredCapacity'] ?? 0).toBe(0);
@@ -176,6 +185,7 @@ function checkLiveness(scenario: Scenario, result: Result, world: World): void {
 
 describe('fault-mode invariants of our autoscaler', () => {
   test(`${RUNS} random short scenarios with faults: safety and liveness`, async () => {
+    seen.badReads = 0;
     await fc.assert(
       fc.asyncProperty(scenarioArb(false), async (scenario) => {
         const { result, world } = await run(scenario);
@@ -184,6 +194,8 @@ describe('fault-mode invariants of our autoscaler', () => {
       }),
       { numRuns: RUNS },
     );
+    // Empty and partial worker lists happened, and no busy worker was terminated for them.
+    expect(seen.badReads).toBeGreaterThan(RUNS);
   }, 600_000);
 
   test(`${COLD_START_RUNS} random short scenarios with faults and cold starts: safety and liveness`, async () => {

@@ -86,7 +86,9 @@ describe('snapshot', () => {
     expect(error).toBeInstanceOf(SpaceliftApiError);
     expect(error).toMatchObject({ kind: 'graphql', retryable: false });
     expect((error as Error).message).toMatch(/OTHER not found.*Space:Read/);
-    expect(fake.count('workerPool')).toBe(1);
+    // A null pool may be an expired token answered as anonymous: one re-authentication, then the error.
+    expect(fake.count('workerPool')).toBe(2);
+    expect(fake.count('apiKeyUser')).toBe(2);
   });
 });
 
@@ -204,6 +206,35 @@ describe('JWT handling', () => {
     fake.revokeAllTokens();
     await api.snapshot();
     expect(fake.count('apiKeyUser')).toBe(2);
+  });
+
+  test('an expired token answered as anonymous (workerPool: null, spacectl #79) is healed by one re-authentication', async () => {
+    const fake = await harness.fake({ authFailure: 'anonymous', asgName: 'asg' });
+    fake.addWorker({ id: 'w1' });
+    const { api, logger } = harness.client(fake);
+    await api.snapshot();
+    fake.revokeAllTokens();
+    const snapshot = await api.snapshot();
+    expect(snapshot.workers.map((w) => w.id)).toEqual(['w1']);
+    expect(fake.count('apiKeyUser')).toBe(2);
+    expect(fake.count('workerPool')).toBe(3);
+    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'info', message: expect.stringMatching(/anonymous.*re-authenticating once/) }));
+    // Every later tick uses the fresh token: no failing until the cached one would have expired.
+    await api.snapshot();
+    expect(fake.count('apiKeyUser')).toBe(2);
+  });
+
+  test('an anonymous answer as an injected fault: re-authenticated once; a pool still null after it is reported missing', async () => {
+    const fake = await harness.fake();
+    const { api } = harness.client(fake);
+    fake.injectFault({ kind: 'unauthorized', via: 'anonymous' }, { match: 'workerPool', times: 1 });
+    await expect(api.snapshot()).resolves.toMatchObject({ workers: [] });
+    expect(fake.count('apiKeyUser')).toBe(2);
+
+    fake.injectFault({ kind: 'unauthorized', via: 'anonymous' }, { match: 'workerPool', times: 5 });
+    await expect(api.snapshot()).rejects.toMatchObject({ kind: 'graphql', retryable: false });
+    expect(fake.count('apiKeyUser')).toBe(3);
+    expect(fake.count('workerPool')).toBe(4);
   });
 
   test('re-authentication is attempted only once per operation', async () => {

@@ -1,13 +1,14 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SpaceliftApiKey, SpaceliftWorkerPool, type SpaceliftWorkerPoolProps, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { recommendedApp } from './recommended-app';
 
 export const POOL_ID = '01J9ZQ4W8R6T2K3M5N7P9X1Y2Z';
 
 /** A stack with a VPC and the props every pool needs; tests override what they exercise. */
 export function poolStack(overrides: Partial<SpaceliftWorkerPoolProps> = {}) {
-  const app = new App();
+  const app = recommendedApp();
   const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool');

@@ -111,7 +111,8 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
         };
         const fleet: Fleet = {
           describe: () => world.call(self.proc, 'aws', 'asg.describe', () => world.describeAsg(), false),
-          launchTimes: (ids) => world.call(self.proc, 'aws', 'ec2.describeInstances', () => world.launchTimes(ids), false),
+          instanceFacts: (ids) => world.call(self.proc, 'aws', 'ec2.describeInstances', () => world.instanceFacts(ids), false),
+          markRegistered: (ids) => world.call(self.proc, 'aws', 'ec2.createTags', () => world.tagRegistered(ids), true),
           setDesiredCapacity: (desired) =>
             world.call(self.proc, 'aws', 'asg.setDesiredCapacity', () => world.setDesiredCapacity(desired), true),
           terminateInstance: (id, decrement) =>

@@ -175,10 +175,10 @@ export function spaceliftV2Policy(overrides: Partial<SpaceliftV2Options> = {}): 
         const strayIds = asg.instances.filter((i) => i.lifecycleState === 'InService' && !byInstance.has(i.id)).map((i) => i.id);
         if (strayIds.length > 0) {
           try {
-            const launched = await world.call(proc, 'aws', 'ec2.describeInstances', () => world.launchTimes(strayIds), false);
+            const launched = await world.call(proc, 'aws', 'ec2.describeInstances', () => world.instanceFacts(strayIds), false);
             const now = world.epochNow();
             for (const id of strayIds) {
-              const launchTime = launched.get(id);
+              const launchTime = launched.get(id)?.launchTime;
               if (launchTime === undefined || now - launchTime <= options.strayAgeSeconds) continue;
               try {
                 await killInstance(proc, id, false);

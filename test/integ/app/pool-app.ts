@@ -8,7 +8,7 @@
  * - integ:credentialsSecretArn  the pool token and key (WorkerPoolCredentials.fromSecret)
  * - integ:apiKeySecretArn       the Spacelift API key secret (SpaceliftApiKey.fromSecret)
  */
-import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
@@ -18,10 +18,11 @@ import {
   WorkerImage,
   WorkerPoolCredentials,
 } from '../../../lib';
+import { recommendedApp } from '../../support/recommended-app';
 import { ACCOUNT, REGION } from '../support/moto';
 import { API_KEY_ID, OUTPUTS, STACK_NAME, WORKER_POOL_ID } from './constants';
 
-const app = new App();
+const app = recommendedApp();
 const context = (name: string): string => {
   const value: unknown = app.node.tryGetContext(`integ:${name}`);
   if (typeof value !== 'string' || value === '') throw new Error(`context integ:${name} is required (-c integ:${name}=...)`);

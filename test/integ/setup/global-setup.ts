@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { requirePythonTool } from '../../support/tools';
 import { MOTO_ENDPOINT_ENV, MOTO_STATE_DIR_ENV, REGION } from '../support/moto';
 
-const INSTALL = "python3 -m pip install 'moto[server]'";
 const START_TIMEOUT_MS = 30_000;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -24,10 +24,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const motoServer = which('moto_server');
-  if (motoServer === undefined) {
-    throw new Error(`moto_server is not installed, and the integ tests need it (an AWS emulator). Install it with: ${INSTALL}`);
-  }
+  // From PATH, or installed into the project's .venv-tools; otherwise the error names the command to run.
+  const motoServer = requirePythonTool('moto_server');
   bundleHandlers();
 
   // No profile, session or per-service endpoint of the caller's environment reaches the SDKs, the CDK
@@ -110,14 +108,6 @@ function bundleHandlers(): void {
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
     throw new Error(`"npm run bundle" failed, so the handlers under test cannot be built:\n${stderr}`);
-  }
-}
-
-function which(command: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -57,7 +57,7 @@ export type Fault =
   /** A GraphQL error response (`data: null`), HTTP 200 unless `status` says otherwise. */
   | { readonly kind: 'graphqlError'; readonly message: string; readonly status?: number }
   /** Treat the presented JWT as expired: revoke it and answer 401 or a GraphQL "unauthorized". */
-  | { readonly kind: 'unauthorized'; readonly via: 'http' | 'graphql' };
+  | { readonly kind: 'unauthorized'; readonly via: 'http' | 'graphql' | 'anonymous' };
 
 export interface FaultOptions {
   /** How many matching requests the fault applies to. Default 1. */
@@ -101,8 +101,12 @@ export interface FakeSpaceliftOptions {
   readonly jwtTtlSeconds?: number;
   /** Epoch ms; drives JWT expiry, createdAt and availableAt. Default Date.now. */
   readonly clock?: () => number;
-  /** How a missing, expired or unknown JWT is answered. Spacelift itself answers HTTP 200 + "unauthorized". */
-  readonly authFailure?: 'graphql' | 'http';
+  /**
+   * How a missing, expired or unknown JWT is answered. Spacelift itself answers HTTP 200 + "unauthorized";
+   * `anonymous` answers as to an anonymous caller, as Spacelift has done for expired tokens (spacectl #79):
+   * queries run and see nothing (`workerPool: null`), mutations are refused.
+   */
+  readonly authFailure?: 'graphql' | 'http' | 'anonymous';
   readonly onDrain?: DrainHook;
 }
 
@@ -313,15 +317,15 @@ export class FakeSpacelift {
     if (validationErrors.length > 0) return this.replyErrors(req, res, 200, validationErrors.map((e) => e.toJSON()));
 
     const needsAuth = fields.some((f) => f !== 'apiKeyUser' && f !== '__typename');
-    if (needsAuth && !this.validJwt(authorization)) {
-      return this.options.authFailure === 'http'
-        ? this.reply(req, res, 401, JSON.stringify({ message: 'unauthorized' }))
-        : this.replyErrors(req, res, 200, [{ message: 'unauthorized' }]);
+    const anonymous = needsAuth && !this.validJwt(authorization);
+    const mode = this.options.authFailure ?? 'graphql';
+    if (anonymous && (mode !== 'anonymous' || operation?.operation !== 'query')) {
+      return this.authFailure(req, res, mode === 'anonymous' ? 'graphql' : mode);
     }
     const result = await execute({
       schema,
       document,
-      rootValue: this.rootValue(),
+      rootValue: anonymous ? { workerPool: () => null } : this.rootValue(),
       variableValues: body.variables,
       operationName: body.operationName,
     });
@@ -385,10 +389,20 @@ export class FakeSpacelift {
       case 'unauthorized': {
         const jwt = bearer(authorization);
         if (jwt !== undefined && this.tokens.has(jwt)) this.tokens.set(jwt, -Infinity);
-        return fault.via === 'http'
-          ? this.reply(req, res, 401, JSON.stringify({ message: 'unauthorized' }))
-          : this.replyErrors(req, res, 200, [{ message: 'unauthorized' }]);
+        return this.authFailure(req, res, fault.via);
       }
+    }
+  }
+
+  /** `anonymous` (as an injected fault, best matched to `workerPool`) answers `workerPool: null`. */
+  private authFailure(req: IncomingMessage, res: ServerResponse, via: 'http' | 'graphql' | 'anonymous'): void {
+    switch (via) {
+      case 'http':
+        return this.reply(req, res, 401, JSON.stringify({ message: 'unauthorized' }));
+      case 'graphql':
+        return this.replyErrors(req, res, 200, [{ message: 'unauthorized' }]);
+      case 'anonymous':
+        return this.reply(req, res, 200, JSON.stringify({ data: { workerPool: null } }));
     }
   }
 

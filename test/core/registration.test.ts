@@ -1,0 +1,106 @@
+import { decide, readFailure, type AsgInstance, type Worker } from '../../lambda/core';
+import { asg, config, input, instance, instanceId, invalidWorker, NOW, pool, worker } from './builders';
+
+const i1 = instanceId(1);
+const i2 = instanceId(2);
+const i3 = instanceId(3);
+/** An instance past the grace whose worker the snapshot does not list. */
+const old = (id: string, fields: Partial<AsgInstance> = {}) => instance(id, { launchTime: NOW - 3600, ...fields });
+
+describe('readFailure: a snapshot in which every instance that had a worker lost it at once', () => {
+  test.each<[string, Worker[], AsgInstance[], boolean]>([
+    ['empty list, instances that had workers', [], [old(i1, { registered: true }), old(i2, { registered: true })], true],
+    ['empty list, one of two had a worker', [], [old(i1, { registered: true }), old(i2)], true],
+    ['empty list, nobody ever registered (every boot failed)', [], [old(i1), old(i2)], false],
+    ['one worker still listed', [worker('w2', i2)], [old(i1, { registered: true }), old(i2)], false],
+    ['a drained worker still listed counts as listed', [worker('w2', i2, { drained: true })], [old(i1, { registered: true }), old(i2)], false],
+    ['only invalid metadata listed', [invalidWorker('x', 'no metadata', { busy: true })], [old(i1, { registered: true })], true],
+    ['only workers of another group listed', [worker('w9', i1, { asg: 'other' })], [old(i1, { registered: true })], true],
+    ['the instance that had a worker is terminating (not live)', [], [old(i1, { registered: true, lifecycleState: 'Terminating:Wait' })], false],
+    ['no instances', [], [], false],
+  ])('%s', (_name, workers, instances, failed) => {
+    expect(readFailure(pool(workers), asg({ instances })) !== undefined).toBe(failed);
+  });
+});
+
+describe('decide with registration memory', () => {
+  test('an instance that had a worker and has none now is lost: never a stray, not capacity, counted', () => {
+    const plan = decide(input({
+      pool: pool([worker('w2', i2)]),
+      asg: asg({ instances: [old(i1, { registered: true }), old(i2), old(i3)] }),
+    }));
+    expect(plan.strays.map((s) => s.instanceId)).toEqual([i3]);
+    expect(plan.counts).toMatchObject({ lost: 1, strays: 1, registered: 1, capacity: 1 + 1 });
+    expect(plan.readFailure).toBeUndefined();
+    expect(plan.reasons).toContain('1 instances had a worker and have none in this snapshot; kept, not capacity');
+  });
+
+  test('the issue\'s case: an empty list while the pool\'s instances are live and busy reaps nothing', () => {
+    const instances = [old(i1, { registered: true }), old(i2, { registered: true }), old(i3, { registered: true })];
+    const plan = decide(input({ pool: pool([], 0), asg: asg({ instances }), config: config({ maxStraysPerTick: 3 }) }));
+    expect(plan.strays).toEqual([]);
+    expect(plan.terminate).toEqual([]);
+    expect(plan.readFailure).toMatch(/^failed read: the snapshot shows no worker on any live instance \(0 workers listed\) while 3 had one/);
+  });
+
+  test('a failed read also stops never-registered strays, reclaims and scale-in, but not scale-out', () => {
+    const instances = [old(i1, { registered: true }), old(i2), old(i3)];
+    const plan = decide(input({ pool: pool([], 4), asg: asg({ instances, maxSize: 10 }) }));
+    expect(plan.readFailure).toBeDefined();
+    expect(plan.strays).toEqual([]);
+    expect(plan.terminate).toEqual([]);
+    // Two strays count as capacity being replaced; the lost instance does not: 4 queued runs need 2 more.
+    expect(plan.desiredCapacity).toBe(5);
+    expect(plan.reasons).toContain(plan.readFailure);
+  });
+
+  test('without the failed-read rule the same snapshot would reap: with one worker listed, the strays go', () => {
+    const instances = [old(i1, { registered: true }), old(i2), old(i3), instance(instanceId(4))];
+    const plan = decide(input({ pool: pool([worker('w4', instanceId(4))]), asg: asg({ instances }) }));
+    expect(plan.readFailure).toBeUndefined();
+    expect(plan.strays.map((s) => s.instanceId)).toEqual([i2]);
+  });
+});
+
+describe('a process that has not watched for a whole grace reaps no stray', () => {
+  test.each([
+    [undefined, [i1]],
+    [NOW - 600, [i1]],
+    [NOW - 599, []],
+    [NOW, []],
+  ])('watching since %s: strays %j', (watchingSince, expected) => {
+    const plan = decide({ ...input({ pool: pool(), asg: asg({ instances: [old(i1)] }) }), watchingSince });
+    expect(plan.strays.map((s) => s.instanceId)).toEqual(expected);
+    expect(plan.counts.strays).toBe(1);
+  });
+
+  test('says why', () => {
+    const plan = decide({ ...input({ pool: pool(), asg: asg({ instances: [old(i1)] }) }), watchingSince: NOW - 60 });
+    expect(plan.reasons).toContain('1 strays wait: this process has read snapshots for 60s, less than the grace');
+  });
+});
+
+describe('reapStrays off (powerOffOnError false)', () => {
+  test('strays are kept and reported, and are not capacity', () => {
+    const plan = decide(input({
+      pool: pool([], 1),
+      asg: asg({ instances: [old(i1)] }),
+      config: config({ reapStrays: false }),
+    }));
+    expect(plan.strays).toEqual([]);
+    expect(plan.counts).toMatchObject({ strays: 1, replacingStrays: 0, capacity: 0 });
+    expect(plan.desiredCapacity).toBe(2);
+    expect(plan.reasons).toContain('1 strays kept: reapStrays is off (powerOffOnError false keeps failed instances)');
+  });
+
+  test('reclaims of instances left drained still happen', () => {
+    const drained = worker('w1', i1, { drained: true, availableAt: NOW - 3600 });
+    const plan = decide(input({ pool: pool([drained]), asg: asg({ instances: [old(i1)] }), config: config({ reapStrays: false }) }));
+    expect(plan.terminate.map((t) => t.kind)).toEqual(['reclaim']);
+  });
+
+  test('validateScalingConfig names a non-boolean', () => {
+    expect(() => decide(input({ pool: pool(), asg: asg(), config: config({ reapStrays: 'no' as unknown as boolean }) })))
+      .toThrow('scaling config: reapStrays must be a boolean, got "no"');
+  });
+});
