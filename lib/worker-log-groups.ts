@@ -68,11 +68,14 @@ export class WorkerLogGroups extends Construct {
  * The key is good for this stack's log groups only. Every log group of the pool (these two, and the
  * functions' groups, which use the same key) is named by CloudFormation `<stack name>-<logical id>-<suffix>`,
  * so the stack-name prefix matches them all. Their ARNs themselves cannot be named here: the groups
- * depend on the key, so the key policy cannot depend on them.
+ * depend on the key, so the key policy cannot depend on them. In a nested stack the prefix is the
+ * top-level stack's name: a nested stack's own name is a deploy-time value (a reference to it from a
+ * key in the parent would be a dependency cycle), and CloudFormation names nested stacks
+ * `<parent name>-<logical id>-<suffix>`, so their log groups carry the parent's prefix too.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
  */
 function allowLogsServiceToUseKey(scope: Construct, key: kms.IKey): void {
-  const stack = Stack.of(scope);
+  const stack = topLevelStack(Stack.of(scope));
   const result = key.addToResourcePolicy(new iam.PolicyStatement({
     principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
     actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
@@ -88,4 +91,8 @@ function allowLogsServiceToUseKey(scope: Construct, key: kms.IKey): void {
       'logEncryptionKey is imported, so its key policy cannot be changed here: allow the principal '
       + `logs.<region>.amazonaws.com to use it, or the log groups will fail to create`);
   }
+}
+
+function topLevelStack(stack: Stack): Stack {
+  return stack.nestedStackParent ? topLevelStack(stack.nestedStackParent) : stack;
 }

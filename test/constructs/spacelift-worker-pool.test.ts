@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Stack } from 'aws-cdk-lib';
+import { NestedStack, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SpaceliftWorkerPool, WorkerPoolCredentials } from '../../lib';
 import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
@@ -194,6 +194,25 @@ describe('SpaceliftWorkerPool options', () => {
     const groups = Object.values<any>(template.findResources('AWS::Logs::LogGroup')).filter((g) => g.Properties.KmsKeyId);
     expect(groups.length).toBeGreaterThanOrEqual(4);
     expect(groups.filter((g) => g.Properties.LogGroupName !== undefined)).toEqual([]);
+  });
+
+  test('a pool in a nested stack scopes the parent\'s log key to the top-level stack name, without a cycle', () => {
+    const app = recommendedApp();
+    const parent = new Stack(app, 'Parent', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const key = new kms.Key(parent, 'LogKey', { enableKeyRotation: true });
+    const nested = new NestedStack(parent, 'Workers');
+    const { props } = poolStack();
+    new SpaceliftWorkerPool(nested, 'Pool', {
+      ...props,
+      vpc: ec2.Vpc.fromVpcAttributes(nested, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-1'] }),
+      credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(nested, 'Creds', 'spacelift/pool')),
+      logEncryptionKey: key,
+    });
+    app.synth(); // a Key -> NestedStack -> Key cycle throws here
+    const logs = Template.fromStack(parent).findResources('AWS::KMS::Key');
+    const statement = Object.values<any>(logs)[0].Properties.KeyPolicy.Statement
+      .find((st: any) => st.Principal?.Service === 'logs.eu-west-1.amazonaws.com');
+    expect(statement.Condition).toEqual({ ArnLike: { 'kms:EncryptionContext:aws:logs:arn': 'arn:aws:logs:eu-west-1:123456789012:log-group:Parent-*' } });
   });
 
   test('an unencrypted root volume is allowed but warned about', () => {
