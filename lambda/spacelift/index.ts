@@ -75,6 +75,9 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
   const withSchedulable = opts.querySchedulableRuns ?? false;
   // Older self-hosted schemas lack Worker.availableAt; learnt once per client.
   let availableAtSupported = true;
+  // A token fresh from an exchange that still saw the anonymous answer: the answer is then the truth
+  // (a wrong pool id, or a key that cannot see the pool), so later calls with it do not exchange again.
+  let trustedAnonymousJwt: string | undefined;
 
   async function exchange(): Promise<CachedToken> {
     const secret = await opts.apiKeySecret();
@@ -123,7 +126,7 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     let why: string;
     try {
       const data = await postGraphQL(transport, request, { jwt, sensitive: [jwt] });
-      if (anonymous === undefined || !anonymous(data)) return data;
+      if (anonymous === undefined || !anonymous(data) || jwt === trustedAnonymousJwt) return data;
       why = 'Spacelift answered as if the API token were anonymous (an expired token can be), re-authenticating once';
     } catch (err) {
       if (!(err instanceof SpaceliftApiError) || err.kind !== 'auth') throw err;
@@ -133,7 +136,9 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     logger?.info(why, { operation: request.operationName });
     await forget(jwt);
     const fresh = await currentJwt();
-    return postGraphQL(transport, request, { jwt: fresh, sensitive: [fresh] });
+    const data = await postGraphQL(transport, request, { jwt: fresh, sensitive: [fresh] });
+    if (anonymous?.(data)) trustedAnonymousJwt = fresh;
+    return data;
   }
 
   async function fetchSnapshot(availableAt: boolean): Promise<PoolSnapshot> {

@@ -89,6 +89,11 @@ describe('snapshot', () => {
     // A null pool may be an expired token answered as anonymous: one re-authentication, then the error.
     expect(fake.count('workerPool')).toBe(2);
     expect(fake.count('apiKeyUser')).toBe(2);
+    // The fresh token saw the same answer, so it is the truth: later ticks do not exchange again.
+    await expect(api.snapshot()).rejects.toMatchObject({ kind: 'graphql', retryable: false });
+    await expect(api.snapshot()).rejects.toMatchObject({ kind: 'graphql', retryable: false });
+    expect(fake.count('workerPool')).toBe(4);
+    expect(fake.count('apiKeyUser')).toBe(2);
   });
 });
 
