@@ -20,6 +20,8 @@ const HOST_TREES: Record<string, string> = {
   '/var/run': 'the Docker socket (root on the host)',
   '/var/lib/docker': 'every container\'s files',
   '/var/lib/containerd': 'every container\'s files',
+  '/var/lib/cloud': 'cloud-init\'s scripts, which root runs at boot',
+  '/var/spool': 'cron tables, which root runs',
   [PRODUCTION_INTERNALS.runDir]: 'the pool credentials',
   [PRODUCTION_INTERNALS.libexecDir]: 'the bootstrap, which runs as root',
   [PRODUCTION_INTERNALS.launcherPath]: 'the launcher binary',
@@ -27,7 +29,11 @@ const HOST_TREES: Record<string, string> = {
   [PRODUCTION_INTERNALS.cloudwatchAgentDir]: 'the CloudWatch agent, which runs as root',
 };
 
-/** Refused as a mount with every directory above them; a path inside (`/etc/ssl/certs`) is fine. */
+/**
+ * Refused as a mount with everything inside them and every directory above them, except the CA
+ * certificate folders below: mounts are read-write, and a run that can write `/etc/cron.d`,
+ * `/etc/systemd/system` or `/usr/local/bin` is root on the host.
+ */
 const SYSTEM_DIRS: Record<string, string> = {
   '/etc': 'the host\'s configuration (sudoers, systemd units)',
   '/usr': 'programs that root runs',
@@ -37,6 +43,9 @@ const SYSTEM_DIRS: Record<string, string> = {
   '/lib64': 'libraries that root loads',
 };
 
+/** CA bundles that runs commonly need from the host; mounts of these or inside them are accepted. */
+const CERTIFICATE_DIRS = ['/etc/ssl', '/etc/pki', '/etc/ca-certificates', '/usr/share/ca-certificates', '/usr/local/share/ca-certificates'];
+
 /** Why mounting `hostPath` into runs exposes the host, or undefined when it does not. */
 export function hostMountExposure(hostPath: string): string | undefined {
   const normalized = path.posix.normalize(hostPath).replace(/(.)\/+$/, '$1');
@@ -45,8 +54,9 @@ export function hostMountExposure(hostPath: string): string | undefined {
   for (const [dir, why] of Object.entries(HOST_TREES)) {
     if (inside(dir) || above(dir)) return `${dir} holds ${why}`;
   }
+  if (CERTIFICATE_DIRS.some(inside)) return undefined;
   for (const [dir, why] of Object.entries(SYSTEM_DIRS)) {
-    if (normalized === dir || above(dir)) return `${dir} holds ${why}`;
+    if (inside(dir) || above(dir)) return `${dir} holds ${why}`;
   }
   return undefined;
 }

@@ -302,7 +302,8 @@ describe('run isolation', () => {
     '/', '/var/run/docker.sock', '/run/docker.sock', '/run/spacelift', '/run/spacelift/env', '/run', '/var/run', '/var',
     '/proc', '/proc/1/environ', '/sys', '/sys/fs/cgroup', '/etc', '/root', '/root/.aws', '/dev', '/var/lib/docker', '/var/lib',
     '/run/containerd/containerd.sock', '/boot', '//run/spacelift/', '/var/../run/./spacelift', '/usr/local/libexec/spacelift', '/usr',
-    '/opt/aws/amazon-cloudwatch-agent/bin', '/opt',
+    '/opt/aws/amazon-cloudwatch-agent/bin', '/opt', '/etc/systemd/system', '/etc/cron.d', '/etc/sudoers.d', '/usr/local/bin',
+    '/lib/systemd', '/var/spool/cron', '/var/lib/cloud/scripts', '/etc/ssl/../cron.d',
   ])('a mount of the host path %s is refused, for every kind of run', (hostPath) => {
     for (const runs of [RunAccess.ALL, RunAccess.READ_ONLY, RunAccess.WRITE_ONLY]) {
       expect(() => synth({ launcher: { extraMounts: [{ hostPath, containerPath: '/mnt/host', runs }] } }))
