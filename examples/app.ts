@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Arm64Example } from './arm64/stack';
 import { BasicExample } from './basic/stack';
 import { ByoSecretAndRoleExample } from './byo-secret-and-role/stack';
+import { MonitoringExample } from './monitoring/stack';
 import { SelfHostedExample } from './self-hosted/stack';
 import { SpotExample } from './spot/stack';
 
@@ -16,6 +17,7 @@ export function buildExamples(app: App): App {
   new SpotExample(app, 'Spot', { env });
   new ByoSecretAndRoleExample(app, 'ByoSecretAndRole', { env });
   new SelfHostedExample(app, 'SelfHosted', { env });
+  new MonitoringExample(app, 'Monitoring', { env });
   return app;
 }
 

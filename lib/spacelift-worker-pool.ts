@@ -1,5 +1,6 @@
 import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,12 +12,14 @@ import type { FunctionPlacement } from './function-placement';
 import { workerBootstrapParameters } from './bootstrap-config';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
 import { acknowledge, acknowledgeWildcards } from './nag';
+import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
 import type { SpaceliftApiKey } from './spacelift-api-key';
 import { WorkerDrain, type DrainOptions, type IWorkerDrain } from './worker-drain';
 import { WorkerPoolAutoscaler, type AutoscalingOptions } from './worker-pool-autoscaler';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
 import { WorkerImage } from './worker-image';
 import { WorkerLogGroups } from './worker-log-groups';
+import { WorkerPoolBase } from './worker-pool-metrics';
 import { WorkerPoolCredentials } from './worker-pool-credentials';
 import { renderWorkerBootstrap } from './worker-user-data';
 import { WorkerPoolConfigError, validateInteger, validateWorkerPoolId } from './validation';
@@ -213,10 +216,18 @@ export interface SpaceliftWorkerPoolProps {
    */
   readonly detailedMonitoring?: boolean;
   /**
-   * Tags for the group, its instances and volumes, and every other resource of the pool.
+   * Tags for the group, its instances and volumes, and every other resource of the pool (activate one
+   * as a cost allocation tag to see the pool's bill; see the README's Monitoring section).
    * @default - only `WorkerPoolId`
    */
   readonly tags?: { [key: string]: string };
+  /**
+   * Alarms on what needs a person (autoscaler errors, failed worker-list reads, the drain dead-letter
+   * queue, drains out of budget, instances left drained, capacity that does not arrive, function
+   * errors and throttles), notified through an SNS topic, and an optional dashboard.
+   * @default - no alarms and no dashboard; the `metric*()` methods still work
+   */
+  readonly monitoring?: PoolMonitoringOptions;
   /**
    * Permissions boundary for every role this construct creates.
    * @default - none
@@ -316,7 +327,7 @@ export interface SpaceliftWorkerPoolProps {
  * Desired capacity is never set by CloudFormation, so deploys do not resize the pool. New
  * instances are protected from scale-in: only targeted, drained terminations remove workers.
  */
-export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, iam.IGrantable {
+export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnectable, iam.IGrantable {
   /** The Auto Scaling group (escape hatch). */
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   /** The launch template (escape hatch). */
@@ -337,6 +348,10 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
   public readonly drain: IWorkerDrain;
   /** The autoscaler function (escape hatch), unless autoscaling is disabled. */
   public readonly autoscaler?: lambda.Function;
+  /** The alarms of `monitoring`, to add actions to; empty without it. */
+  public readonly alarms: cloudwatch.Alarm[];
+  /** The dashboard, with `monitoring.dashboard`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: SpaceliftWorkerPoolProps) {
     super(scope, id);
@@ -457,11 +472,15 @@ export class SpaceliftWorkerPool extends Construct implements ec2.IConnectable, 
       spot: (props.onDemandPercentageAboveBaseCapacity ?? 100) < 100 || (props.capacityRebalance ?? false),
       capacityRebalance: props.capacityRebalance ?? false,
     });
-    if (props.autoscaling?.enabled ?? true) {
-      this.autoscaler = new WorkerPoolAutoscaler(this, 'Autoscaler', {
-        ...functionDefaults, ...props.autoscaling, reapStrays: props.powerOffOnError ?? true,
-      }).function;
-    }
+    const autoscaler = (props.autoscaling?.enabled ?? true) ? new WorkerPoolAutoscaler(this, 'Autoscaler', {
+      ...functionDefaults, ...props.autoscaling, reapStrays: props.powerOffOnError ?? true,
+    }) : undefined;
+    this.autoscaler = autoscaler?.function;
+    const monitoring = props.monitoring
+      ? new PoolMonitoring(this, 'Monitoring', { ...props.monitoring, pool: this, drainedReclaimSeconds: autoscaler?.drainedReclaimSeconds })
+      : undefined;
+    this.alarms = monitoring?.alarms ?? [];
+    this.dashboard = monitoring?.dashboard;
 
     for (const [key, value] of Object.entries(tags)) {
       Tags.of(this).add(key, value);

@@ -2,6 +2,7 @@ import { Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
@@ -48,6 +49,7 @@ export class SuspendAzRebalance extends Construct {
         new iam.PolicyStatement({ actions: ['autoscaling:SuspendProcesses'], resources: [group.autoScalingGroupArn] }),
       ]),
     });
+    provider.adoptFunction();
     acknowledgeWildcards(resource, { resources: [group.autoScalingGroupArn] },
       'autoscaling:SuspendProcesses is scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
   }
@@ -76,6 +78,8 @@ class SdkCallProviderIdentity extends Construct {
   private boundary?: iam.IManagedPolicy;
   /** Tags every pool so far agrees on. */
   private tags?: Map<string, string>;
+  /** The provider's function, once AwsCustomResource has made it: a child of the stack, not of this construct. */
+  private function?: lambda.Function;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -92,6 +96,14 @@ class SdkCallProviderIdentity extends Construct {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.logGroup.logGroupArn],
     }));
+  }
+
+  /** Tags the provider's function like the role and log group, so its cost is allocated with the pools'. */
+  public adoptFunction(): void {
+    if (this.function) return;
+    this.function = Stack.of(this).node.children.find((child): child is lambda.Function =>
+      child instanceof lambda.Function && child.role === this.role);
+    for (const [key, value] of this.tags ?? []) if (this.function) Tags.of(this.function).add(key, value);
   }
 
   private follow(pool: IConstruct, settings: SuspendAzRebalanceProps): void {
@@ -129,6 +141,7 @@ class SdkCallProviderIdentity extends Construct {
       if (tags[key] !== value) {
         // A removal outranks an addition of the same key.
         Tags.of(this).remove(key);
+        if (this.function) Tags.of(this.function).remove(key);
         this.tags.delete(key);
       }
     }

@@ -176,10 +176,13 @@ const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 export class WorkerPoolAutoscaler extends Construct {
   /** The autoscaler function. */
   public readonly function: lambda.Function;
+  /** Seconds before an instance left drained and idle is reclaimed (0: never), for the pool's alarm. */
+  public readonly drainedReclaimSeconds: number;
 
   constructor(scope: Construct, id: string, props: WorkerPoolAutoscalerProps) {
     super(scope, id);
     const environment = this.environment(props);
+    this.drainedReclaimSeconds = Number(environment.DRAINED_RECLAIM_SECONDS);
     const scheduleRate = props.scheduleRate ?? DEFAULT_SCHEDULE_RATE;
     const pollSeconds = Number(environment.POLL_INTERVAL_SECONDS);
     const maxTerminate = Number(environment.MAX_TERMINATE_PER_TICK);
@@ -279,6 +282,7 @@ export class WorkerPoolAutoscaler extends Construct {
       MAX_STRAYS_PER_TICK: String(props.maxStraysPerTick ?? defaults.maxStraysPerTick),
       REGISTRATION_GRACE_SECONDS: String(graceSeconds),
       DRAINED_RECLAIM_SECONDS: String(reclaimSeconds),
+      LOST_RECLAIM_SECONDS: String(defaults.lostReclaimSeconds),
       SCALE_DOWN_DELAY: scaleDownDelay,
     };
     const maxCreatePerTick = props.maxCreatePerTick ?? defaults.maxCreatePerTick;

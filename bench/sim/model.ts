@@ -114,6 +114,11 @@ export interface Faults {
   readonly badReadRate?: number;
   /** Probability that a launched instance's worker registers with invalid metadata. Default 0. */
   readonly invalidMetadataRate?: number;
+  /**
+   * Every worker registers with invalid metadata, initial ones included, for the whole run (not limited by
+   * `until`): a launcher or custom AMI that writes none. Default false.
+   */
+  readonly allMetadataInvalid?: boolean;
   /** No new fault starts after this many seconds from trace start; undefined = never stops. */
   readonly until?: number;
 }

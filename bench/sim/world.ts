@@ -31,7 +31,9 @@
  *   listed, the issue's glitch, once the autoscaler has recorded them; before that, a worker the API
  *   omits is indistinguishable from a failed boot: see lambda/core/registration.ts). A worker may also
  *   register with invalid metadata. Drain calls still see the truth (they name one worker), and so does
- *   the lifecycle hook's drain, which models the drain handler.
+ *   the lifecycle hook's drain, which models the drain handler. A pool may also have every worker registered
+ *   with invalid metadata, for the whole run (`allMetadataInvalid`, a launcher that writes none); its workers
+ *   are tagged by the same memory, so bad reads omit them too.
  * - Billing runs from launch until the instance is gone (or dies); `terminateSeconds` of shutdown
  *   after a terminate request are billed. Warm-pool instances are billed only while being prepared.
  */
@@ -216,6 +218,8 @@ export class World {
   readonly stats: WorldStats;
   desired: number;
   stopped = false;
+  /** Whether the latest pool snapshot was a bad read (fault), so tests can tell what a decision was based on. */
+  lastReadBad = false;
 
   private readonly queue = new EventQueue();
   private seq = 0;
@@ -507,7 +511,8 @@ export class World {
   poolSnapshot(): PoolSnapshot {
     let workers = [...this.workers.values()];
     const rate = this.model.faults.badReadRate ?? 0;
-    if (rate > 0 && this.faultsActive() && this.rng.chance(rate)) {
+    this.lastReadBad = rate > 0 && this.faultsActive() && this.rng.chance(rate);
+    if (this.lastReadBad) {
       this.stats.badReads++;
       const all = this.rng.chance(0.5);
       workers = workers.filter((w) => !w.instance.registeredTag || (!all && this.rng.chance(0.5)));
@@ -606,10 +611,12 @@ export class World {
   private register(instance: SimInstance, initial: boolean): void {
     if (instance.dead || instance.state === 'Terminating' || instance.state === 'Terminated') return;
     if (instance.state === 'Pending') instance.state = 'InService';
-    const at = initial ? this.now - 3600 : this.now;
     const invalidRate = this.model.faults.invalidMetadataRate ?? 0;
-    const invalidMetadata = invalidRate > 0 && !initial && this.faultsActive() &&
-      new Rng(deriveSeed(this.model.seed, 8, instance.index)).chance(invalidRate);
+    const invalidMetadata = this.model.faults.allMetadataInvalid === true || (invalidRate > 0 && !initial && this.faultsActive() &&
+      new Rng(deriveSeed(this.model.seed, 8, instance.index)).chance(invalidRate));
+    // An initial worker has idled for an hour; one with invalid metadata cannot predate its instance, which is
+    // all the autoscaler can tell about where it runs, so it registers at the instance's launch.
+    const at = initial && !invalidMetadata ? this.now - 3600 : this.now;
     const worker: SimWorker = {
       id: `w-${instance.index.toString().padStart(5, '0')}`,
       instance,

@@ -1,5 +1,6 @@
-"""A Spacelift worker pool from Python: Graviton workers, a business-hours idle floor, and the
-pool credentials and API key read from secrets you created beforehand.
+"""A Spacelift worker pool from Python: Graviton workers, a business-hours idle floor, the pool
+credentials and API key read from secrets you created beforehand, and the pool's alarms sent to an
+SNS topic you created beforehand, with its dashboard.
 
 Install with ``pip install cdk-ec2-workerpool aws-cdk-lib constructs`` and run ``cdk synth``
 with ``"app": "python3 app.py"`` in ``cdk.json``.
@@ -7,9 +8,11 @@ with ``"app": "python3 app.py"`` in ``cdk.json``.
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from cdk_ec2_workerpool import (
     AutoscalingOptions,
     IdleWorkersWindow,
+    PoolMonitoringOptions,
     SpaceliftApiKey,
     SpaceliftWorkerPool,
     WorkerPoolCredentials,
@@ -45,6 +48,12 @@ class WorkerPoolStack(cdk.Stack):
                         min_idle=2,
                     )
                 ],
+            ),
+            monitoring=PoolMonitoringOptions(
+                alarm_topic=sns.Topic.from_topic_arn(
+                    self, "Alarms", "arn:aws:sns:us-east-1:123456789012:spacelift-alarms"
+                ),
+                dashboard=True,
             ),
         )
         cdk.CfnOutput(self, "AutoScalingGroupName", value=pool.auto_scaling_group.auto_scaling_group_name)

@@ -41,6 +41,8 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     scaleDownDelay: parsed(env, 'SCALE_DOWN_DELAY', parseScaleDownDelay) ?? defaults.scaleDownDelay,
     // 0 turns reclaiming off; no upper bound (a day is as valid as 15 minutes).
     drainedReclaimSeconds: integer(env, 'DRAINED_RECLAIM_SECONDS', defaults.drainedReclaimSeconds, { min: 0 }),
+    // 0 turns it off, as above.
+    lostReclaimSeconds: integer(env, 'LOST_RECLAIM_SECONDS', defaults.lostReclaimSeconds, { min: 0 }),
   };
   return {
     spacelift: loadSpaceliftEnv(env),

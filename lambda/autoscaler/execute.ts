@@ -4,9 +4,10 @@
  *
  * Safety rules:
  * - Desired capacity is only ever raised: shrinking the group by SetDesiredCapacity would let AWS pick victims.
- * - A stray is terminated only if a fresh pool snapshot, taken after the plan, still shows no worker that could be
- *   on it (a launcher that registers late may already have a run), and is not a failed read itself
- *   (core/registration.ts).
+ * - A stray, or an instance lost for lostReclaimSeconds (core/lost.ts), is terminated only if a fresh pool snapshot,
+ *   taken after the plan, still shows no worker that could be on it (a launcher that registers late may already
+ *   have a run; a lost worker may be listed again), and is not a failed read itself (core/registration.ts). Both
+ *   are terminated without a drain of ours; the lifecycle hook's drain still runs.
  * - A worker is terminated only after a drain that reported it idle (and drained). In a scale-in, a busy reply
  *   undrains it again, so no worker is left drained by us. So does a termination that fails, but only if a fresh
  *   describe shows the instance still InService: a refresh or a person may have started terminating it meanwhile,
@@ -36,6 +37,7 @@ import type { Plan } from '../core/decide';
 import type { DrainResult, Fleet, WorkerPoolApi } from '../core/ports';
 import type { Termination } from '../core/scale-in';
 import { readFailure } from '../core/registration';
+import type { LostReclaim } from '../core/lost';
 import { invalidWorkerMayRunOn, type StrayTermination } from '../core/strays';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
 import { SpaceliftApiError } from '../spacelift';
@@ -67,6 +69,10 @@ export interface Execution {
   straysReaped: number;
   /** Strays left alone because the re-check found a worker that may be on them, or was a failed read. */
   straysSkipped: number;
+  /** Lost instances terminated (through the lifecycle hook) after the re-check. */
+  lostReclaimed: number;
+  /** Lost instances left alone because the re-check found a worker that may be on them, or was a failed read. */
+  lostSkipped: number;
   /** Undrains that failed (each is also an error); retried on later ticks. */
   undrainFailures: number;
   errors: number;
@@ -149,15 +155,21 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
   }
 
-  async function reapStrays(strays: readonly StrayTermination[], asg: AsgSnapshot, result: Execution): Promise<void> {
-    if (strays.length === 0) return;
+  /**
+   * Strays and lost instances, terminated without a drain of ours (the lifecycle hook's drain still runs), each
+   * only if one fresh pool snapshot, taken for all of them, is no failed read and shows no worker that may be on it.
+   */
+  async function repair(plan: Plan, asg: AsgSnapshot, result: Execution): Promise<void> {
+    const { strays, lostReclaims } = plan;
+    if (strays.length === 0 && lostReclaims.length === 0) return;
+    const instanceIds = [...strays, ...lostReclaims].map((entry) => entry.instanceId);
     let fresh: PoolSnapshot;
     try {
       fresh = await workerPool.snapshot();
     } catch (error) {
       result.errors++;
-      logger.error('could not re-check strays against a fresh pool snapshot; none terminated this tick', {
-        instanceIds: strays.map((s) => s.instanceId),
+      logger.error('could not re-check strays and lost instances against a fresh pool snapshot; none terminated this tick', {
+        instanceIds,
         error,
       });
       return;
@@ -165,45 +177,80 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     const failure = readFailure(fresh, asg);
     if (failure !== undefined) {
       result.straysSkipped += strays.length;
-      logger.warn('the strays\' re-check snapshot is a failed read; none terminated this tick', {
-        instanceIds: strays.map((s) => s.instanceId),
+      result.lostSkipped += lostReclaims.length;
+      logger.warn('the re-check snapshot for strays and lost instances is a failed read; none terminated this tick', {
+        instanceIds,
         reason: failure,
       });
       return;
     }
-    for (const stray of strays) {
-      const context = { instanceId: stray.instanceId, launchTime: stray.launchTime };
-      const worker = fresh.workers.find((w) => w.metadata.valid && w.metadata.instanceId === stray.instanceId);
-      if (worker !== undefined) {
-        result.straysSkipped++;
-        logger.info('stray registered a worker since the plan; not terminating it', {
-          ...context,
-          workerId: worker.id,
-          busy: worker.busy,
-        });
-        continue;
-      }
-      if (invalidWorkerMayRunOn(stray.launchTime, fresh.workers)) {
-        result.straysSkipped++;
-        logger.info('a worker with invalid metadata registered after the stray launched and may run on it; not terminating it', context);
-        continue;
-      }
-      try {
-        await fleet.terminateInstance(stray.instanceId, false);
-        result.straysReaped++;
-        logger.warn('terminated stray instance (no worker after the grace period); the ASG replaces it', context);
-      } catch (error) {
-        result.errors++;
-        logger.error('could not terminate stray instance', { ...context, error });
-      }
+    for (const stray of strays) await reapStray(stray, fresh, result);
+    for (const lost of lostReclaims) await reclaimLost(lost, fresh, result);
+  }
+
+  /** A worker in `fresh` whose metadata names the instance. */
+  const claimant = (fresh: PoolSnapshot, instanceId: string) =>
+    fresh.workers.find((w) => w.metadata.valid && w.metadata.instanceId === instanceId);
+
+  async function reapStray(stray: StrayTermination, fresh: PoolSnapshot, result: Execution): Promise<void> {
+    const context = { instanceId: stray.instanceId, launchTime: stray.launchTime };
+    const worker = claimant(fresh, stray.instanceId);
+    if (worker !== undefined) {
+      result.straysSkipped++;
+      logger.info('stray registered a worker since the plan; not terminating it', {
+        ...context,
+        workerId: worker.id,
+        busy: worker.busy,
+      });
+      return;
+    }
+    if (invalidWorkerMayRunOn(stray.launchTime, fresh.workers)) {
+      result.straysSkipped++;
+      logger.info('a worker with invalid metadata registered after the stray launched and may run on it; not terminating it', context);
+      return;
+    }
+    try {
+      await fleet.terminateInstance(stray.instanceId, false);
+      result.straysReaped++;
+      logger.warn('terminated stray instance (no worker after the grace period); the ASG replaces it', context);
+    } catch (error) {
+      result.errors++;
+      logger.error('could not terminate stray instance', { ...context, error });
     }
   }
 
+  async function reclaimLost(lost: LostReclaim, fresh: PoolSnapshot, result: Execution): Promise<void> {
+    const context = { instanceId: lost.instanceId, lostSince: lost.lostSince, decrement: lost.decrement };
+    const worker = claimant(fresh, lost.instanceId);
+    if (worker !== undefined) {
+      result.lostSkipped++;
+      logger.info('the lost instance\'s worker is listed again; not terminating it', { ...context, workerId: worker.id, busy: worker.busy });
+      return;
+    }
+    if (invalidWorkerMayRunOn(lost.launchTime, fresh.workers)) {
+      result.lostSkipped++;
+      logger.info('a worker with invalid metadata may run on the lost instance; not terminating it', context);
+      return;
+    }
+    const { ok, failure } = await terminateWithFallback({ kind: 'lost', ...lost }, result);
+    if (!ok) {
+      // Counted as an error; the next tick plans it again.
+      logger.error('could not reclaim the lost instance; a later tick retries', { ...context, error: failure });
+      return;
+    }
+    result.lostReclaimed++;
+    logger.warn('reclaimed an instance that lost its worker (none on any trusted read for lostReclaimSeconds); ' +
+      'the lifecycle hook drains it', context);
+  }
+
   /**
-   * Terminates after a successful drain (retrying without decrement if AWS refuses at min size). True when the
-   * instance was terminated; on failure the caller decides what becomes of the drained worker.
+   * Terminates (retrying without decrement if AWS refuses at min size). True when the instance was terminated; on
+   * failure (counted as an error) the caller decides what becomes of a drained worker.
    */
-  async function terminateDrained(termination: Termination, result: Execution): Promise<{ ok: boolean; failure?: unknown }> {
+  async function terminateWithFallback(
+    termination: { readonly kind: string; readonly instanceId: string; readonly decrement: boolean; readonly workerId?: string },
+    result: Execution,
+  ): Promise<{ ok: boolean; failure?: unknown }> {
     const { kind, workerId, instanceId } = termination;
     let failure: unknown;
     try {
@@ -213,8 +260,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       failure = error;
     }
     if (termination.decrement && isMinSizeRejection(failure)) {
-      // Min size was raised since the plan. The worker is already drained and idle, so replacing the instance
-      // costs one boot, while undraining would keep an instance the policy already judged surplus (or useless).
+      // Min size was raised since the plan. The worker is already drained and idle (or gone), so replacing the
+      // instance costs one boot, while undraining would keep an instance the policy already judged surplus (or useless).
       logger.warn('group is at min size, so AWS refused to decrement; terminating without decrement (the ASG replaces it)', {
         kind,
         workerId,
@@ -255,7 +302,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       logger.error('drain reply shows the worker undrained; not terminating its instance', { workerId, instanceId });
       return;
     }
-    const { ok, failure } = await terminateDrained(termination, result);
+    const { ok, failure } = await terminateWithFallback(termination, result);
     if (ok) {
       result.terminated++;
       logger.info('terminated idle worker instance', { workerId, instanceId, decrement: termination.decrement });
@@ -332,9 +379,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         return;
       }
     }
-    const { ok, failure } = await terminateDrained(termination, result);
+    const { ok, failure } = await terminateWithFallback(termination, result);
     if (!ok) {
-      // Counted as an error by terminateDrained. Left drained: the policy plans the reclaim again next tick.
+      // Counted as an error by terminateWithFallback. Left drained: the policy plans the reclaim again next tick.
       logger.error('could not reclaim the drained instance; its workers stay drained and a later tick retries', {
         ...context,
         error: failure,
@@ -377,12 +424,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         reclaimsSkipped: 0,
         straysReaped: 0,
         straysSkipped: 0,
+        lostReclaimed: 0,
+        lostSkipped: 0,
         undrainFailures: 0,
         errors: 0,
       };
       const undrainedNow = await settlePendingUndrains(pool, asg, result);
       await scaleOut(plan, result);
-      await reapStrays(plan.strays, asg, result);
+      await repair(plan, asg, result);
       for (const [index, termination] of plan.terminate.entries()) {
         const left = timeLeftMs();
         if (left < deps.drainReserveMs) {

@@ -8,13 +8,13 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import { createAsgFleet } from '../aws/fleet';
+import { AUTOSCALER_SERVICE, METRICS_NAMESPACE } from '../shared/metrics';
 import { workerPoolApiFromEnv } from '../spacelift/from-env';
 import { loadAutoscalerConfig } from './config';
-import { createHandler, METRICS_NAMESPACE, type AutoscalerHandler, type InvocationSummary } from './handler';
+import { createHandler, type AutoscalerHandler, type InvocationSummary } from './handler';
 
-const SERVICE_NAME = 'spacelift-autoscaler';
-const logger = new Logger({ serviceName: SERVICE_NAME });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+const logger = new Logger({ serviceName: AUTOSCALER_SERVICE });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: AUTOSCALER_SERVICE });
 
 // Short per-attempt timeouts keep one slow call from eating the tick; DEFAULT_TICK_RESERVE_MS assumes them.
 const SPACELIFT_TIMEOUT_MS = 5_000;

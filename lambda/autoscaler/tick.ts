@@ -14,6 +14,7 @@ import { decide, type Plan } from '../core/decide';
 import { claimedInstances, instancesToRemember } from '../core/registration';
 import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
+import { AutoscalerMetric, METRICS_DIMENSION } from '../shared/metrics';
 import type { AutoscalerLogger, Executor } from './execute';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
@@ -25,43 +26,7 @@ export interface AutoscalerMetrics {
   publishStoredMetrics(): unknown;
 }
 
-export { METRICS_NAMESPACE } from '../shared/spacelift-env';
-
-export const AutoscalerMetric = {
-  PendingRuns: 'PendingRuns',
-  BusyWorkers: 'BusyWorkers',
-  IdleWorkers: 'IdleWorkers',
-  RegisteredWorkers: 'RegisteredWorkers',
-  LaunchingInstances: 'LaunchingInstances',
-  DesiredCapacity: 'DesiredCapacity',
-  /**
-   * Live instances whose workers are all drained (neither capacity nor scale-in candidates), as the tick's snapshot
-   * shows them: briefly non-zero around drains; those left drained are reclaimed once idle for
-   * drainedReclaimSeconds. Non-zero for longer than that plus a few minutes means a reclaim is off
-   * (DRAINED_RECLAIM_SECONDS 0, MAX_STRAYS_PER_TICK 0), failing (see Errors), or waiting for a drained worker's run.
-   */
-  DrainedInstances: 'DrainedInstances',
-  InvalidWorkers: 'InvalidWorkers',
-  /** Instances without a worker past the registration grace, reaped or not (reapStrays off, or capped). */
-  StrayInstances: 'StrayInstances',
-  /**
-   * Live instances that had a worker and have none in the snapshot: a dead launcher (kept with powerOffOnError
-   * false) or a worker list that omits it. The autoscaler never terminates them.
-   */
-  LostWorkerInstances: 'LostWorkerInstances',
-  /** 1 for a tick whose snapshot was a failed read (no worker on any instance that had one): nothing was removed. */
-  FailedReads: 'FailedReads',
-  ScaledOut: 'ScaledOut',
-  Terminated: 'Terminated',
-  DrainSkippedBusy: 'DrainSkippedBusy',
-  /** Instances left drained that this tick terminated (reclaimed). */
-  DrainedReclaimed: 'DrainedReclaimed',
-  StraysReaped: 'StraysReaped',
-  UndrainFailures: 'UndrainFailures',
-  Errors: 'Errors',
-} as const;
-
-export const METRICS_DIMENSION = 'AutoScalingGroupName';
+export { AutoscalerMetric, METRICS_DIMENSION, METRICS_NAMESPACE } from '../shared/metrics';
 
 export interface TickDeps {
   readonly workerPool: WorkerPoolApi;
@@ -82,6 +47,8 @@ export interface TickState {
   registrations?: Map<string, boolean>;
   /** Epoch seconds of this container's first snapshot. */
   watchingSince?: number;
+  /** Since when each lost instance has been lost on every trusted read (core/lost.ts). */
+  lostSince?: ReadonlyMap<string, number>;
 }
 
 export interface TickOutcome {
@@ -103,7 +70,10 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     state.arrivals = observeArrivals(state.arrivals, pool, now);
     state.watchingSince ??= now;
 
-    const plan = decide({ pool, asg, config: deps.scaling, now, arrivals: state.arrivals, watchingSince: state.watchingSince });
+    const plan = decide({
+      pool, asg, config: deps.scaling, now, arrivals: state.arrivals, watchingSince: state.watchingSince, lostSince: state.lostSince,
+    });
+    state.lostSince = plan.lostSince;
     logPlan(logger, plan);
     const done = await deps.executor.execute({ plan, pool, asg, timeLeftMs });
     errors += done.errors;
@@ -113,6 +83,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.BusyWorkers, counts.busy);
     count(AutoscalerMetric.IdleWorkers, counts.idle);
     count(AutoscalerMetric.RegisteredWorkers, counts.registered);
+    count(AutoscalerMetric.PoolWorkers, pool.workers.length);
     count(AutoscalerMetric.LaunchingInstances, counts.launching);
     count(AutoscalerMetric.DesiredCapacity, counts.desired);
     count(AutoscalerMetric.DrainedInstances, counts.drained);
@@ -125,6 +96,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.DrainSkippedBusy, done.drainSkippedBusy);
     count(AutoscalerMetric.DrainedReclaimed, done.drainedReclaimed);
     count(AutoscalerMetric.StraysReaped, done.straysReaped);
+    count(AutoscalerMetric.LostReclaimed, done.lostReclaimed);
     count(AutoscalerMetric.UndrainFailures, done.undrainFailures);
     logger.info('tick done', { ...done, errors });
     return { completed: true, errors };

@@ -2,6 +2,7 @@
  * Matches workers to the ASG's instances and counts capacity: everything that serves runs now or
  * will soon without us launching anything more.
  */
+import { invalidWorkerMayRunOn } from './strays';
 import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from './types';
 
 /** States in which an instance counts toward the ASG's desired capacity. */
@@ -40,17 +41,32 @@ export interface StrayInstance {
 export interface FleetAssessment {
   /** Instances serving runs. One per instance even if a restarted launcher left a second worker. */
   readonly registered: readonly RegisteredInstance[];
-  /** Live instances without a worker, within the grace period or of unknown age. */
+  /**
+   * Live instances without a worker, within the grace period or of unknown age (including those that had one,
+   * if a worker with invalid metadata listed now may run on them: as far as we can tell, it is their own).
+   */
   readonly booting: readonly AsgInstance[];
   /** Desired capacity the ASG has not turned into instances yet: max(0, desired - live instances). */
   readonly notYetLaunched: number;
   /** Oldest first. */
   readonly strays: readonly StrayInstance[];
   /**
-   * Live instances without a worker now that had one before (`registered`): the worker died or the snapshot
-   * omitted it. Neither capacity nor strays, and never terminated by the autoscaler (registration.ts).
+   * Live instances without a worker now that had one before (`registered`), and that no worker with invalid
+   * metadata listed now may run on: the worker died or the snapshot omitted it. Neither capacity nor strays;
+   * reclaimed only once lost for `lostReclaimSeconds` (lost.ts).
    */
   readonly lost: readonly AsgInstance[];
+  /**
+   * Live instances past the grace that had a worker, have none of this group now, and that a worker with
+   * invalid metadata listed now may run on (registration.ts): most likely served by a worker we cannot match.
+   * Never strays, never lost, never terminated.
+   */
+  readonly unidentified: readonly AsgInstance[];
+  /**
+   * The part of `unidentified` that counts as capacity: one per instance, but no more than there are undrained
+   * workers with invalid metadata to serve on them.
+   */
+  readonly unidentifiedCapacity: number;
   /** Strays that will be replaced one for one: all of them, unless stray replacement is off. */
   readonly replacingStrays: number;
   /**
@@ -93,6 +109,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
   const strays: StrayInstance[] = [];
   const drained: DrainedInstance[] = [];
   const lost: AsgInstance[] = [];
+  const unidentified: AsgInstance[] = [];
   let liveInstances = 0;
   let claimedLiveWorkers = 0;
   for (const instance of asg.instances) {
@@ -105,10 +122,12 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
       registered.push({ instance, workers, busy: serving.some((worker) => worker.busy) });
     } else if (workers.length > 0) {
       drained.push({ instance, workers });
-    } else if (instance.registered === true) {
+    } else if (instance.registered === true && !invalidWorkerMayRunOn(instance.launchTime, pool.workers)) {
       lost.push(instance);
     } else if (instance.launchTime === undefined || now - instance.launchTime < options.graceSeconds) {
       booting.push(instance);
+    } else if (instance.registered === true) {
+      unidentified.push(instance);
     } else {
       strays.push({ instance, launchTime: instance.launchTime });
     }
@@ -116,12 +135,15 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
   strays.sort((a, b) => a.launchTime - b.launchTime || a.instance.id.localeCompare(b.instance.id));
 
   const thisAsgWorkers = pool.workers.length - invalidWorkers.length - foreignWorkers;
+  const servingInvalid = pool.workers.filter((worker) => !worker.metadata.valid && !worker.drained).length;
   return {
     registered,
     booting,
     notYetLaunched: Math.max(0, asg.desiredCapacity - liveInstances),
     strays,
     lost,
+    unidentified,
+    unidentifiedCapacity: Math.min(unidentified.length, servingInvalid),
     replacingStrays: options.replaceStrays ? strays.length : 0,
     drained,
     drainedInstances: drained.length,
@@ -143,8 +165,10 @@ export function inFlight(fleet: FleetAssessment): number {
  * Serving instances plus everything in flight. Counting in-flight work is what keeps the policy
  * from launching the same instance twice on consecutive ticks, and from freezing while the worker
  * count differs from desired capacity. Counting strays means a broken boot (bad token, no egress)
- * churns one replacement at a time instead of growing the fleet to max size.
+ * churns one replacement at a time instead of growing the fleet to max size. Counting instances
+ * that workers with invalid metadata serve means a launcher that writes bad metadata does not grow
+ * it either (registration.ts).
  */
 export function capacityOf(fleet: FleetAssessment): number {
-  return fleet.registered.length + inFlight(fleet);
+  return fleet.registered.length + fleet.unidentifiedCapacity + inFlight(fleet);
 }

@@ -25,7 +25,7 @@ export interface ScalingConfig {
   /** How long an instance may run without a registered worker before it is a stray. */
   readonly registrationGraceSeconds: number;
   /**
-   * Whether strays are terminated (and replaced). Off when the pool keeps failed instances for debugging
+   * Whether strays (and lost instances) are terminated. Off when the pool keeps failed instances for debugging
    * (`powerOffOnError: false`): strays are then logged and metered, and hold their slot, as documented.
    */
   readonly reapStrays: boolean;
@@ -37,6 +37,12 @@ export interface ScalingConfig {
    * decrement, or without at min size so the group replaces it. 0 disables. See reclaim.ts.
    */
   readonly drainedReclaimSeconds: number;
+  /**
+   * Seconds an InService instance must have been lost (it had a worker, and every trusted read since shows none)
+   * before it is terminated through the lifecycle hook (with decrement, or without at min size). Needs
+   * `reapStrays`; shares `maxStraysPerTick`. 0 disables. See lost.ts.
+   */
+  readonly lostReclaimSeconds: number;
 }
 
 /**
@@ -78,6 +84,11 @@ export interface ScalingConfig {
  *   instance has left InService, so it never qualifies. (Spacelift gives no drain time, so the clock
  *   is the idle time: a drain applied to a worker already idle that long qualifies on the next tick,
  *   which is safe, since it is idle and drained, and re-checked; see reclaim.ts.)
+ * - `lostReclaimSeconds: 4800`: the drain budget (the drain's `drainTimeout` default, 80 minutes, longer than
+ *   Spacelift's default 70-minute run timeout). An instance whose worker vanished from every trusted list for
+ *   that long has a wedged launcher or a worker Spacelift removed, not a glitch; a shorter time would lean on
+ *   the lifecycle hook's drain to save a run the lists merely omitted, a longer one keeps a dead instance
+ *   billing and holding a max-size slot longer. See lost.ts.
  */
 export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   minIdle: 0,
@@ -90,6 +101,7 @@ export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   reapStrays: true,
   scaleDownDelay: ScaleDownDelay.breakEven(),
   drainedReclaimSeconds: 900,
+  lostReclaimSeconds: 4800,
 });
 
 function requireInteger(config: ScalingConfig, field: keyof ScalingConfig, minimum: number): void {
@@ -119,6 +131,7 @@ export function validateScalingConfig(config: ScalingConfig): void {
     throw new Error(`scaling config: reapStrays must be a boolean, got ${JSON.stringify(config.reapStrays)}`);
   }
   requireInteger(config, 'drainedReclaimSeconds', 0);
+  requireInteger(config, 'lostReclaimSeconds', 0);
   if (!(config.scaleDownDelay instanceof ScaleDownDelay)) {
     throw new Error('scaling config: scaleDownDelay must be built with ScaleDownDelay.fixed/breakEven or parseScaleDownDelay');
   }

@@ -2,7 +2,8 @@
  * The scaling decision for one tick: a pure function from snapshots to a plan the handler carries
  * out. Unlike Spacelift's `Decide`, it never freezes while instances boot (in-flight instances are
  * capacity), never lowers desired capacity, and only ever terminates chosen idle workers: surplus
- * ones, and ones left drained past `drainedReclaimSeconds` (reclaim.ts).
+ * ones, and ones left drained past `drainedReclaimSeconds` (reclaim.ts); and, as repairs, strays
+ * (strays.ts) and instances lost for `lostReclaimSeconds` (lost.ts), through the lifecycle hook.
  */
 import { arrivalRate, type ArrivalState } from './arrivals';
 import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } from './capacity';
@@ -10,6 +11,7 @@ import { validateScalingConfig, type ScalingConfig } from './config';
 import { assessDemand } from './demand';
 import type { DelayContext } from './scale-down-delay';
 import { planScaleIn, type Termination } from './scale-in';
+import { planLostReclaims, trackLost, type LostReclaim } from './lost';
 import { planReclaims } from './reclaim';
 import { planScaleOut } from './scale-out';
 import { readFailure } from './registration';
@@ -29,6 +31,8 @@ export interface DecisionInput {
    * undefined = long enough. Strays wait until it has watched for a whole registration grace (registration.ts).
    */
   readonly watchingSince?: number;
+  /** The previous plan's `lostSince` in this process; undefined = nothing remembered (lost.ts). */
+  readonly lostSince?: ReadonlyMap<string, number>;
 }
 
 export interface PlanCounts {
@@ -46,15 +50,17 @@ export interface PlanCounts {
   readonly notYetLaunched: number;
   /** Every stray found, including those left for later ticks. */
   readonly strays: number;
-  /** Live instances that had a worker and have none in this snapshot (registration.ts); never terminated. */
+  /** Live instances that had a worker and have none in this snapshot (registration.ts); reclaimed only after lostReclaimSeconds. */
   readonly lost: number;
+  /** Live instances past the grace that had a worker and that a worker with invalid metadata may serve (registration.ts). */
+  readonly unidentified: number;
   /** Strays counted as capacity: all of them while stray replacement is on (maxStraysPerTick > 0, reapStrays). */
   readonly replacingStrays: number;
   /** Live instances whose workers are all drained (including any this plan reclaims). */
   readonly drained: number;
   /** Part of `drained`: reclaims in this plan. */
   readonly reclaiming: number;
-  /** registered + launching + replacingStrays. */
+  /** registered + launching + replacingStrays + the unidentified instances counted as capacity. */
   readonly capacity: number;
   readonly minIdle: number;
   /** busy + pending + minIdle. */
@@ -77,6 +83,10 @@ export interface Plan {
   readonly terminate: readonly Termination[];
   /** Instances to terminate without decrementing desired capacity. */
   readonly strays: readonly StrayTermination[];
+  /** Lost instances to terminate through the lifecycle hook after the strays' re-check (lost.ts). */
+  readonly lostReclaims: readonly LostReclaim[];
+  /** Since when each lost instance has been lost on every trusted read: hand it to the next tick's `decide`. */
+  readonly lostSince: ReadonlyMap<string, number>;
   /** Never drained or terminated; logged by the handler. */
   readonly invalidWorkers: readonly InvalidWorker[];
   /** Set when the snapshot is a failed read (registration.ts): the plan then has no terminations or strays. */
@@ -91,7 +101,8 @@ export interface Plan {
 function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot): string[] {
   const reasons = [
     `capacity ${capacity} = ${fleet.registered.length} registered + ${fleet.booting.length} booting + ` +
-      `${fleet.notYetLaunched} not yet launched (desired ${asg.desiredCapacity}) + ${fleet.replacingStrays} strays to replace`,
+      `${fleet.notYetLaunched} not yet launched (desired ${asg.desiredCapacity}) + ${fleet.replacingStrays} strays to replace` +
+      (fleet.unidentified.length > 0 ? ` + ${fleet.unidentifiedCapacity} served by workers with invalid metadata` : ''),
   ];
   if (fleet.invalidWorkers.length > 0) {
     reasons.push(`${fleet.invalidWorkers.length} workers with invalid metadata ignored (never drained or terminated)`);
@@ -99,6 +110,12 @@ function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot
   if (fleet.foreignWorkers > 0) reasons.push(`${fleet.foreignWorkers} workers of other ASGs ignored`);
   if (fleet.lost.length > 0) {
     reasons.push(`${fleet.lost.length} instances had a worker and have none in this snapshot; kept, not capacity`);
+  }
+  if (fleet.unidentified.length > 0) {
+    reasons.push(
+      `${fleet.unidentified.length} instances had a worker and may now run one with invalid metadata; kept, ` +
+        `${fleet.unidentifiedCapacity} counted as capacity (one per undrained worker with invalid metadata)`,
+    );
   }
   if (fleet.detachedWorkers > 0) {
     reasons.push(`${fleet.detachedWorkers} workers name instances that are not live in ${asg.name}; not capacity`);
@@ -136,6 +153,7 @@ export function decide(input: DecisionInput): Plan {
   const scaleOut = planScaleOut(asg, capacity, demand.total, config.maxCreatePerTick);
 
   const strays = strayPlan(input, fleet, failure);
+  const lostSince = trackLost(input.lostSince, fleet.lost, asg.instances, failure !== undefined, now);
   const reclaims = failure !== undefined ? { reclaim: [], reasons: [] } : planReclaims({
     drained: fleet.drained,
     graceSeconds: config.drainedReclaimSeconds,
@@ -143,6 +161,15 @@ export function decide(input: DecisionInput): Plan {
     straysPlanned: strays.strays.length,
     desiredAfterScaleOut: scaleOut.desiredCapacity ?? asg.desiredCapacity,
     minSize: asg.minSize,
+    now,
+  });
+  const reclaimDecrements = reclaims.reclaim.filter((entry) => entry.decrement).length;
+  const lost = failure !== undefined ? { reclaim: [], reasons: [] } : planLostReclaims({
+    lost: fleet.lost,
+    lostSince,
+    config,
+    repairsPlanned: strays.strays.length + reclaims.reclaim.length,
+    decrementRoom: Math.max(0, (scaleOut.desiredCapacity ?? asg.desiredCapacity) - asg.minSize - reclaimDecrements),
     now,
   });
 
@@ -159,7 +186,7 @@ export function decide(input: DecisionInput): Plan {
     delaySeconds,
     maxTerminatePerTick: config.maxTerminatePerTick,
     now,
-    reservedDecrements: reclaims.reclaim.filter((entry) => entry.decrement).length,
+    reservedDecrements: reclaimDecrements + lost.reclaim.filter((entry) => entry.decrement).length,
   });
 
   return {
@@ -167,6 +194,8 @@ export function decide(input: DecisionInput): Plan {
     scaleOutBy: (scaleOut.desiredCapacity ?? asg.desiredCapacity) - asg.desiredCapacity,
     terminate: [...reclaims.reclaim, ...scaleIn.terminate],
     strays: strays.strays,
+    lostReclaims: lost.reclaim,
+    lostSince,
     invalidWorkers: fleet.invalidWorkers,
     ...(failure === undefined ? {} : { readFailure: failure }),
     foreignWorkers: fleet.foreignWorkers,
@@ -180,6 +209,7 @@ export function decide(input: DecisionInput): Plan {
       notYetLaunched: fleet.notYetLaunched,
       strays: fleet.strays.length,
       lost: fleet.lost.length,
+      unidentified: fleet.unidentified.length,
       replacingStrays: fleet.replacingStrays,
       drained: fleet.drainedInstances,
       reclaiming: reclaims.reclaim.length,
@@ -198,6 +228,7 @@ export function decide(input: DecisionInput): Plan {
       ...scaleIn.reasons,
       ...strays.reasons,
       ...reclaims.reasons,
+      ...lost.reasons,
     ],
   };
 }

@@ -12,3 +12,4 @@ export * from './strays';
 export * from './reclaim';
 export * from './decide';
 export * from './registration';
+export * from './lost';

@@ -13,8 +13,10 @@
  *    launch times), and the tag comes with them. We chose the tag over the alternatives: worker metadata
  *    names the instance only while the worker is listed, which is exactly what fails; and a rule without memory
  *    cannot tell an instance whose boot failed from one whose busy worker the list omitted. Such an instance
- *    ("lost") is not capacity and the autoscaler never terminates it: its worker died (the launcher then powers
- *    the instance off, unless powerOffOnError is false, which keeps it on purpose) or it is still there.
+ *    ("lost") is not capacity and is never a stray: its worker died (the launcher then powers the instance off,
+ *    unless powerOffOnError is false, which keeps it on purpose), wedged, or is still there. Only once it has
+ *    been lost on every trusted read for `lostReclaimSeconds` is it terminated, through the lifecycle hook
+ *    (lost.ts).
  * 2. A snapshot in which no live instance has a worker of this group while some instance had one is a failed
  *    read: every worker lost at once is far likelier a bad answer than a fleet-wide crash. The tick then
  *    carries out no scale-in, stray replacement or reclaim, and logs and meters the failure. Scale-out still
@@ -22,7 +24,20 @@
  *
  * A worker with invalid metadata names no instance, so every live instance it may run on (launched before it
  * registered, with no worker of its own) is remembered the same way: once a list has shown such a worker busy,
- * a later list that omits it cannot turn its instance into a stray.
+ * a later list that omits it cannot turn its instance into a stray. While a listed worker with invalid metadata
+ * may run on a remembered instance, that instance is not lost but "unidentified": it counts as capacity (as
+ * booting within the grace; after it, at most one instance per such worker), and a list showing such a worker
+ * is no failed read. Without this, a launcher that writes bad metadata (a custom AMI) would tag every instance
+ * with its own invalid worker, each would stop counting as capacity, and the pool would scale out on every
+ * boot up to max size while every read counted as failed, which stops scale-in and repairs for good. We kept
+ * the memory rather than drop it for invalid workers (planStrays and the executor keep a stray an invalid
+ * worker listed now may run on): without it, a list that omits such a busy worker, twice in a row, would let
+ * its instance be reaped as a stray without a drain. An instance is unidentified only while the list shows
+ * such a worker that may be on it; when none is, it is lost again, which is the safe side: not capacity,
+ * and reclaimed only through the hook, and only after `lostReclaimSeconds`. What such a pool still lacks: a
+ * busy worker with invalid metadata is not demand (nothing says which instance it keeps busy), so the pool
+ * keeps no idle worker above its busy ones and launches for queued runs only once they outnumber its
+ * instances; and it never scales in. Fixing the launcher's metadata is the cure, which the log says every tick.
  *
  * A worker omitted from every list since it registered stays indistinguishable from a boot that failed; the
  * executor's re-check against a second snapshot, taken just before a stray is terminated, narrows that window.
@@ -32,7 +47,7 @@
  */
 import { isLive } from './capacity';
 import { invalidWorkerMayRunOn } from './strays';
-import type { AsgSnapshot, PoolSnapshot } from './types';
+import type { AsgInstance, AsgSnapshot, PoolSnapshot } from './types';
 
 export { REGISTERED_TAG_KEY } from './registration-tag';
 
@@ -61,12 +76,14 @@ export function claimedInstances(pool: PoolSnapshot, asgName: string): Set<strin
 
 /**
  * Why the snapshot is a failed read (rule 2), or undefined when it can be acted on. `asg.instances` carry
- * `registered` for the instances without a worker.
+ * `registered` for the instances without a worker. A worker with invalid metadata that may run on a live
+ * instance counts as a worker shown on it.
  */
 export function readFailure(pool: PoolSnapshot, asg: AsgSnapshot): string | undefined {
   const claimed = claimedInstances(pool, asg.name);
   const live = asg.instances.filter(isLive);
-  if (live.some((instance) => claimed.has(instance.id))) return undefined;
+  const shown = (instance: AsgInstance) => claimed.has(instance.id) || invalidWorkerMayRunOn(instance.launchTime, pool.workers);
+  if (live.some(shown)) return undefined;
   const lost = live.filter((instance) => instance.registered === true);
   if (lost.length === 0) return undefined;
   return (

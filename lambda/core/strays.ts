@@ -10,10 +10,11 @@ export interface StrayTermination {
 /**
  * Whether a worker with invalid metadata may be running on an instance launched at `launchTime`:
  * we cannot tell which instance such a worker is on, but it cannot predate its own instance. Busy
- * and drained ones count too (a drained worker may still finish a run).
+ * and drained ones count too (a drained worker may still finish a run). Of an instance whose launch
+ * time is unknown, any such worker may be.
  */
-export function invalidWorkerMayRunOn(launchTime: number, workers: readonly Worker[]): boolean {
-  return workers.some((worker) => !worker.metadata.valid && worker.createdAt >= launchTime);
+export function invalidWorkerMayRunOn(launchTime: number | undefined, workers: readonly Worker[]): boolean {
+  return workers.some((worker) => !worker.metadata.valid && (launchTime === undefined || worker.createdAt >= launchTime));
 }
 
 /** How many instance ids a reason line lists before it abbreviates. */

@@ -1,8 +1,5 @@
 import { requireString } from './env';
 
-/** Namespace of both handlers' EMF metrics, so they sit side by side in CloudWatch. */
-export const METRICS_NAMESPACE = 'CdkEc2WorkerPool';
-
 /** How a handler reaches the Spacelift API; the construct sets these four variables on both functions. */
 export interface SpaceliftEnv {
   readonly endpoint: string;

@@ -34,6 +34,7 @@ describe('loadAutoscalerConfig', () => {
     expect(config.scaling.maxTerminatePerTick).toBe(5);
     expect(config.scaling.scaleDownDelay.toString()).toBe('breakEven:boot=120,min=30,max=600');
     expect(config.scaling.drainedReclaimSeconds).toBe(900);
+    expect(config.scaling.lostReclaimSeconds).toBe(4800);
   });
 
   test('empty optional variables count as unset', () => {
@@ -52,6 +53,7 @@ describe('loadAutoscalerConfig', () => {
       REGISTRATION_GRACE_SECONDS: '300',
       SCALE_DOWN_DELAY: 'fixed:90',
       DRAINED_RECLAIM_SECONDS: '0',
+      LOST_RECLAIM_SECONDS: '600',
       REAP_STRAYS: 'false',
       POLL_INTERVAL_SECONDS: '5',
       LOOP_SECONDS: '0',
@@ -67,6 +69,7 @@ describe('loadAutoscalerConfig', () => {
       reapStrays: false,
       scaleDownDelay: ScaleDownDelay.fixed(90),
       drainedReclaimSeconds: 0,
+      lostReclaimSeconds: 600,
     });
     expect(config.pollIntervalSeconds).toBe(5);
     expect(config.loopSeconds).toBe(0);
@@ -90,6 +93,7 @@ describe('loadAutoscalerConfig', () => {
     ['REGISTRATION_GRACE_SECONDS', '-5', 'environment variable REGISTRATION_GRACE_SECONDS must be >= 0, got -5'],
     ['DRAINED_RECLAIM_SECONDS', '-1', 'environment variable DRAINED_RECLAIM_SECONDS must be >= 0, got -1'],
     ['DRAINED_RECLAIM_SECONDS', '15m', 'environment variable DRAINED_RECLAIM_SECONDS must be an integer, got "15m"'],
+    ['LOST_RECLAIM_SECONDS', '-1', 'environment variable LOST_RECLAIM_SECONDS must be >= 0, got -1'],
     ['REAP_STRAYS', 'no', 'environment variable REAP_STRAYS must be one of true, false, got "no"'],
     ['SCALE_DOWN_DELAY', '5m', 'environment variable SCALE_DOWN_DELAY: scale-down delay "5m": expected'],
     ['SCALE_DOWN_DELAY', 'breakEven:min=90,max=60', 'environment variable SCALE_DOWN_DELAY: scaleDownDelay.maxSeconds must be an integer >= 90, got 60'],

@@ -330,7 +330,7 @@ describe('strays', () => {
     const result = await run(plan({ strays }));
     expect(fleet.calls).toEqual([]);
     expect(result).toMatchObject({ straysReaped: 0, straysSkipped: 2, errors: 0 });
-    expect(logger.messages('warn')).toEqual(['the strays\' re-check snapshot is a failed read; none terminated this tick']);
+    expect(logger.messages('warn')).toEqual(['the re-check snapshot for strays and lost instances is a failed read; none terminated this tick']);
   });
 
   test('no strays: no extra snapshot', async () => {
@@ -377,6 +377,62 @@ describe('strays', () => {
     const result = await run(plan({ strays }));
     expect(fleet.calls).toHaveLength(2);
     expect(result).toMatchObject({ straysReaped: 1, errors: 1 });
+  });
+});
+
+describe('reclaim of a lost instance (no worker on any trusted read for lostReclaimSeconds)', () => {
+  // i1 keeps its worker (the read is trusted); i2 and i3 lost theirs.
+  const lostGroup = group({
+    minSize: 1,
+    instances: [instance(i1), instance(i2, { launchTime: NOW - 9000, registered: true }), instance(i3, { launchTime: NOW - 8000, registered: true })],
+  });
+  const lost = (instanceId: string, launchTime: number, decrement = true) => ({ instanceId, launchTime, lostSince: NOW - 5000, decrement });
+  const lostReclaims = [lost(i2, NOW - 9000), lost(i3, NOW - 8000, false)];
+
+  test('terminated through the group (the lifecycle hook drains it), after one re-check snapshot shared with the strays', async () => {
+    const { pool, fleet, logger, run } = setup([worker('w1', i1)], lostGroup);
+    const result = await run(plan({ lostReclaims, strays: [] }));
+    expect(pool.calls).toEqual(['snapshot']);
+    expect(fleet.calls).toEqual([`terminate ${i2} decrement=true`, `terminate ${i3} decrement=false`]);
+    expect(result).toMatchObject({ lostReclaimed: 2, lostSkipped: 0, errors: 0 });
+    expect(logger.at('warn')).toContainEqual(expect.objectContaining({
+      message: 'reclaimed an instance that lost its worker (none on any trusted read for lostReclaimSeconds); the lifecycle hook drains it',
+      attributes: expect.objectContaining({ instanceId: i2, lostSince: NOW - 5000, decrement: true }),
+    }));
+  });
+
+  test('a worker listed again, or one with invalid metadata that may run on it, saves the instance', async () => {
+    const { pool, fleet, run } = setup([worker('w1', i1)], lostGroup);
+    pool.add(worker('back', i2, { busy: true }));
+    // Registered after i3 launched: may run on it.
+    pool.add(invalidWorker('bad', 'no metadata', { createdAt: NOW - 7000 }));
+    const result = await run(plan({ lostReclaims }));
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ lostReclaimed: 0, lostSkipped: 2 });
+  });
+
+  test('the re-check snapshot is a failed read: none terminated', async () => {
+    const { fleet, run } = setup([], lostGroup);
+    const result = await run(plan({ lostReclaims }));
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ lostReclaimed: 0, lostSkipped: 2, errors: 0 });
+  });
+
+  test('min size raised since the plan: retried without decrement', async () => {
+    const { fleet, run } = setup([worker('w1', i1)], lostGroup);
+    fleet.failNext('terminateInstance', MIN_SIZE_REJECTION);
+    const result = await run(plan({ lostReclaims: [lost(i2, NOW - 9000)] }));
+    expect(fleet.calls).toEqual([`terminate ${i2} decrement=true`, `terminate ${i2} decrement=false`]);
+    expect(result).toMatchObject({ lostReclaimed: 1, errors: 0 });
+  });
+
+  test('a failed termination is counted; the next tick plans it again', async () => {
+    const { fleet, logger, run } = setup([worker('w1', i1)], lostGroup);
+    fleet.failNext('terminateInstance', awsError('InternalFailure', 'boom'));
+    const result = await run(plan({ lostReclaims }));
+    expect(fleet.calls).toHaveLength(2);
+    expect(result).toMatchObject({ lostReclaimed: 1, errors: 1 });
+    expect(logger.messages('error')).toEqual(['could not reclaim the lost instance; a later tick retries']);
   });
 });
 

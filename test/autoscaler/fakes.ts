@@ -156,7 +156,7 @@ export const MIN_SIZE_REJECTION = awsError(
 );
 
 const COUNTS: PlanCounts = {
-  pending: 0, busy: 0, idle: 0, registered: 0, launching: 0, notYetLaunched: 0, strays: 0, lost: 0, replacingStrays: 0,
+  pending: 0, busy: 0, idle: 0, registered: 0, launching: 0, notYetLaunched: 0, strays: 0, lost: 0, unidentified: 0, replacingStrays: 0,
   drained: 0, reclaiming: 0, capacity: 0, minIdle: 0, demand: 0, desired: 0, min: 0, max: 10,
 };
 
@@ -167,6 +167,8 @@ export function plan(fields: Partial<Omit<Plan, 'counts'>> & { counts?: Partial<
     scaleOutBy: 0,
     terminate: [],
     strays: [],
+    lostReclaims: [],
+    lostSince: new Map(),
     invalidWorkers: [],
     foreignWorkers: 0,
     scaleDownDelaySeconds: 120,

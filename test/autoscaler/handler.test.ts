@@ -95,6 +95,24 @@ function drainCalls(fake: FakeSpacelift): { id: unknown; drain: unknown }[] {
   return fake.operations().filter((op) => op.fields.includes('workerDrainSet')).map((op) => ({ id: op.variables.id, drain: op.variables.drain }));
 }
 
+describe('licence metric', () => {
+  test('PoolWorkers counts every worker Spacelift lists for the pool: drained, of another group, unreadable, on a terminating instance', async () => {
+    const { fake, asg, invoke, metrics } = await setup({ group: { desired: 2 } });
+    idlePair(fake, asg, 1, { busy: true });
+    idlePair(fake, asg, 2);
+    fake.addWorker({ id: 'w3', instanceId: iid(3), drained: true });
+    asg.add({ id: iid(3), lifecycleState: 'InService', launchTime: nowSeconds() - 7200 });
+    fake.addWorker({ id: 'w4', instanceId: iid(4), busy: true });
+    asg.add({ id: iid(4), lifecycleState: 'Terminating:Wait', launchTime: nowSeconds() - 7200 });
+    fake.addWorker({ id: 'w5', asgName: 'another-group' });
+    fake.addWorker({ id: 'w6', metadata: 'not json' });
+
+    await invoke();
+    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.PoolWorkers]: 6, [AutoscalerMetric.RegisteredWorkers]: 2 });
+    expect(metrics.published.at(-1)?.dimensions).toEqual({ AutoScalingGroupName: ASG });
+  });
+});
+
 describe('scale out', () => {
   test('5 queued runs, no instances: one tick sets desired to 5; the next, with 5 Pending instances, adds nothing', async () => {
     const { fake, asg, invoke, metrics } = await setup();

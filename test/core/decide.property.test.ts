@@ -65,7 +65,15 @@ const configArb = fc.record({
     fc.constant(ScaleDownDelay.breakEven()),
   ),
   drainedReclaimSeconds: fc.constantFrom(0, 60, 900, 5000),
+  lostReclaimSeconds: fc.constantFrom(0, 60, 4800),
 });
+
+/** What an earlier tick remembered: since when each of the ids 1..12 (some not in the group) was lost. */
+const lostSinceArb = fc.option(
+  fc.array(fc.integer({ min: NOW - 6000, max: NOW }), { minLength: 12, maxLength: 12 })
+    .map((since) => new Map(since.map((at, i) => [instanceId(i + 1), at]))),
+  { nil: undefined },
+);
 
 const arrivalsArb = fc.option(
   fc.record({
@@ -96,11 +104,13 @@ const chaoticInputArb: fc.Arbitrary<DecisionInput> = fc.record({
   config: configArb,
   now: fc.integer({ min: NOW, max: NOW + 7 * 86_400 }),
   arrivals: arrivalsArb,
+  lostSince: lostSinceArb,
 });
 
 /**
  * A settled group (every instance InService with its own worker, desired = instance count) plus
- * stray workers of all kinds: the shape in which scale-in actually happens.
+ * stray workers of all kinds, and maybe instances that lost their worker: the shape in which scale-in
+ * (and the reclaim of lost instances) actually happens.
  */
 const settledInputArb: fc.Arbitrary<DecisionInput> = fc
   .integer({ min: 1, max: 8 })
@@ -117,6 +127,8 @@ const settledInputArb: fc.Arbitrary<DecisionInput> = fc
         { minLength: size, maxLength: size },
       ),
       extras: workersArb(3),
+      lost: fc.integer({ min: 0, max: 2 }),
+      lostSince: lostSinceArb,
       minSize: fc.integer({ min: 0, max: size }),
       maxSize: fc.integer({ min: size, max: 12 }),
       pendingRuns: fc.integer({ min: 0, max: 3 }),
@@ -124,13 +136,18 @@ const settledInputArb: fc.Arbitrary<DecisionInput> = fc
       arrivals: arrivalsArb,
     }),
   )
-  .map(({ owners, extras, minSize, maxSize, pendingRuns, config, arrivals }) => {
-    const instances = owners.map((owner, n) => ({
-      id: instanceId(n + 1),
-      lifecycleState: 'InService',
-      launchTime: NOW - 20_000,
-      protectedFromScaleIn: owner.protectedFromScaleIn,
-    }));
+  .map(({ owners, extras, lost, lostSince, minSize, maxSize, pendingRuns, config, arrivals }) => {
+    const instances: AsgInstance[] = [
+      ...owners.map((owner, n) => ({
+        id: instanceId(n + 1),
+        lifecycleState: 'InService',
+        launchTime: NOW - 20_000,
+        protectedFromScaleIn: owner.protectedFromScaleIn,
+      })),
+      ...Array.from({ length: lost }, (_, n) => ({
+        id: instanceId(owners.length + n + 1), lifecycleState: 'InService', launchTime: NOW - 20_000, registered: true, protectedFromScaleIn: true,
+      })),
+    ];
     const workers: Worker[] = [
       ...owners.map(({ busy, drained, createdAt, availableAt }, n) => ({
         id: `owner${n}`,
@@ -144,10 +161,11 @@ const settledInputArb: fc.Arbitrary<DecisionInput> = fc
     ];
     return {
       pool: { pendingRuns, workers },
-      asg: { name: ASG, minSize, maxSize, desiredCapacity: instances.length, instances },
+      asg: { name: ASG, minSize, maxSize: Math.max(maxSize, instances.length), desiredCapacity: instances.length, instances },
       config,
       now: NOW,
       arrivals,
+      lostSince,
     };
   });
 
@@ -182,7 +200,8 @@ function violations(input: DecisionInput, plan: Plan): string[] {
   // Every termination: each instance once, and decrements never take desired (after the scale-out) below min.
   const target = plan.desiredCapacity ?? asg.desiredCapacity;
   const decrements = plan.terminate.filter((t) => t.decrement).length;
-  rule(decrements === 0 || target - decrements >= asg.minSize, 'terminates below min size');
+  const lostDecrements = plan.lostReclaims.filter((l) => l.decrement).length;
+  rule(decrements + lostDecrements === 0 || target - decrements - lostDecrements >= asg.minSize, 'terminates below min size');
   rule(new Set(plan.terminate.map((t) => t.instanceId)).size === plan.terminate.length, 'an instance terminated twice');
 
   // Scale-in: capped, and only idle, undrained, valid workers of this ASG alone on an InService instance.
@@ -202,7 +221,7 @@ function violations(input: DecisionInput, plan: Plan): string[] {
   // Reclaims: on, within the repairs cap, InService, and every worker of this ASG naming the instance (and no
   // other) drained and idle for the grace; decrement whenever that keeps desired at or above min size.
   rule(reclaims.length === 0 || config.drainedReclaimSeconds > 0, 'reclaims while drainedReclaimSeconds is 0');
-  rule(plan.strays.length + reclaims.length <= config.maxStraysPerTick, 'more repairs than maxStraysPerTick');
+  rule(plan.strays.length + reclaims.length + plan.lostReclaims.length <= config.maxStraysPerTick, 'more repairs than maxStraysPerTick');
   rule(plan.counts.reclaiming === reclaims.length && reclaims.length <= plan.counts.drained, 'reclaims miscounted');
   for (const [index, termination] of reclaims.entries()) {
     const named = [termination.workerId, ...termination.otherWorkerIds];
@@ -230,16 +249,41 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     );
   }
 
+  // Lost reclaims: on, InService, registered, no worker of this ASG and none with invalid metadata that may be on it,
+  // lost since an earlier tick for lostReclaimSeconds; with decrement whenever desired stays at or above min size.
+  const invalidMayRunOn = (launchTime: number | undefined) =>
+    pool.workers.some((w) => !w.metadata.valid && (launchTime === undefined || w.createdAt >= launchTime));
+  for (const [index, lost] of plan.lostReclaims.entries()) {
+    const instance = instanceById.get(lost.instanceId);
+    const since = input.lostSince?.get(lost.instanceId);
+    rule(config.reapStrays && config.lostReclaimSeconds > 0, `${lost.instanceId}: lost reclaimed while off`);
+    rule(instance?.lifecycleState === 'InService' && instance.registered === true, `${lost.instanceId}: lost reclaim not InService or never registered`);
+    rule(thisAsgClaims(lost.instanceId).length === 0, `${lost.instanceId}: lost reclaim has a worker of this ASG`);
+    rule(!invalidMayRunOn(instance?.launchTime), `${lost.instanceId}: lost reclaim may run a worker with invalid metadata`);
+    rule(since !== undefined && since === lost.lostSince && input.now - since >= config.lostReclaimSeconds, `${lost.instanceId}: lost reclaimed too early`);
+    rule(!plan.terminate.some((t) => t.instanceId === lost.instanceId) && !plan.strays.some((t) => t.instanceId === lost.instanceId),
+      `${lost.instanceId}: lost reclaim planned twice`);
+    rule(lost.decrement === (target - decrements - (index + 1) >= asg.minSize), `${lost.instanceId}: wrong decrement for a lost reclaim`);
+  }
+  for (const [id] of plan.lostSince) {
+    const instance = instanceById.get(id);
+    rule(instance !== undefined, `${id}: remembered as lost but not in the group`);
+  }
+
   // Bookkeeping adds up.
   const { counts } = plan;
   rule(counts.replacingStrays === (config.maxStraysPerTick > 0 && config.reapStrays ? counts.strays : 0), 'strays replaced without reaping');
 
-  // A failed read (no live instance with a worker of this ASG while one had a worker before) removes nothing.
+  // A failed read (no live instance with a worker of this ASG, or one with invalid metadata that may be on it, while
+  // one had a worker before) removes nothing.
   const live = asg.instances.filter((i) => LIVE.has(i.lifecycleState));
-  const failedRead = !live.some((i) => thisAsgClaims(i.id).length > 0) && live.some((i) => i.registered === true);
+  const failedRead = !live.some((i) => thisAsgClaims(i.id).length > 0 || invalidMayRunOn(i.launchTime)) && live.some((i) => i.registered === true);
   rule((plan.readFailure !== undefined) === failedRead, 'failed read not recognised, or recognised wrongly');
-  if (failedRead) rule(plan.terminate.length === 0 && plan.strays.length === 0, 'removes instances on a failed read');
-  rule(counts.capacity === counts.registered + counts.launching + counts.replacingStrays, 'capacity does not add up');
+  if (failedRead) rule(plan.terminate.length === 0 && plan.strays.length === 0 && plan.lostReclaims.length === 0, 'removes instances on a failed read');
+  // Instances past the grace that workers with invalid metadata may serve count, but no more than there are such workers.
+  const servingInvalid = pool.workers.filter((w) => !w.metadata.valid && !w.drained).length;
+  rule(counts.capacity === counts.registered + counts.launching + counts.replacingStrays + Math.min(counts.unidentified, servingInvalid),
+    'capacity does not add up');
   rule(counts.demand === counts.busy + counts.pending + counts.minIdle, 'demand does not add up');
   rule(plan.invalidWorkers.length === pool.workers.filter((w) => !w.metadata.valid).length, 'invalid workers miscounted');
   rule(plan.foreignWorkers === pool.workers.filter((w) => w.metadata.valid && w.metadata.asgName !== ASG).length, 'foreign workers miscounted');
@@ -249,7 +293,7 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 describe('decide, over random snapshots', () => {
   test('never breaks a safety rule', () => {
     // How often each action happened, so the property is known not to hold vacuously.
-    const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0, failedReads: 0 };
+    const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0, failedReads: 0, lostReclaims: 0, unidentified: 0 };
     fc.assert(
       fc.property(inputArb, (input) => {
         const plan = decide(input);
@@ -259,6 +303,8 @@ describe('decide, over random snapshots', () => {
         seen.reclaimsAtMin += plan.terminate.some((t) => t.kind === 'reclaim' && !t.decrement) ? 1 : 0;
         seen.strays += plan.strays.length > 0 ? 1 : 0;
         seen.failedReads += plan.readFailure === undefined ? 0 : 1;
+        seen.lostReclaims += plan.lostReclaims.length > 0 ? 1 : 0;
+        seen.unidentified += plan.counts.unidentified > 0 ? 1 : 0;
         expect(violations(input, plan)).toEqual([]);
       }),
       { numRuns: 1500 },
@@ -269,6 +315,8 @@ describe('decide, over random snapshots', () => {
     expect(seen.reclaims).toBeGreaterThan(20);
     expect(seen.reclaimsAtMin).toBeGreaterThan(0);
     expect(seen.failedReads).toBeGreaterThan(20);
+    expect(seen.lostReclaims).toBeGreaterThan(20);
+    expect(seen.unidentified).toBeGreaterThan(20);
   });
 
   test('an empty or partial worker list never leads to terminating an instance whose worker is busy', () => {
@@ -309,7 +357,7 @@ describe('decide, over random snapshots', () => {
         };
         const plan = decide({ pool: { pendingRuns, workers }, asg, config, now: NOW });
         const busyInstances = new Set(truth.flatMap(({ busy }, n) => (busy ? [instanceId(n + 1)] : [])));
-        const removed = [...plan.terminate.map((t) => t.instanceId), ...plan.strays.map((s) => s.instanceId)];
+        const removed = [...plan.terminate, ...plan.strays, ...plan.lostReclaims].map((t) => t.instanceId);
         expect(removed.filter((id) => busyInstances.has(id))).toEqual([]);
       }),
       { numRuns: 1500 },

@@ -14,7 +14,9 @@ describe('readFailure: a snapshot in which every instance that had a worker lost
     ['empty list, nobody ever registered (every boot failed)', [], [old(i1), old(i2)], false],
     ['one worker still listed', [worker('w2', i2)], [old(i1, { registered: true }), old(i2)], false],
     ['a drained worker still listed counts as listed', [worker('w2', i2, { drained: true })], [old(i1, { registered: true }), old(i2)], false],
-    ['only invalid metadata listed', [invalidWorker('x', 'no metadata', { busy: true })], [old(i1, { registered: true })], true],
+    // A worker with invalid metadata registered after the instance launched may be on it: the list shows a worker.
+    ['only invalid metadata listed, registered after the instance launched', [invalidWorker('x', 'no metadata', { busy: true })], [old(i1, { registered: true })], false],
+    ['only invalid metadata listed, registered before every instance launched', [invalidWorker('x', 'no metadata', { busy: true, createdAt: NOW - 7200 })], [old(i1, { registered: true })], true],
     ['only workers of another group listed', [worker('w9', i1, { asg: 'other' })], [old(i1, { registered: true })], true],
     ['the instance that had a worker is terminating (not live)', [], [old(i1, { registered: true, lifecycleState: 'Terminating:Wait' })], false],
     ['no instances', [], [], false],
@@ -59,6 +61,72 @@ describe('decide with registration memory', () => {
     const plan = decide(input({ pool: pool([worker('w4', instanceId(4))]), asg: asg({ instances }) }));
     expect(plan.readFailure).toBeUndefined();
     expect(plan.strays.map((s) => s.instanceId)).toEqual([i2]);
+  });
+});
+
+describe('workers with invalid metadata (a launcher that writes none): no runaway, no endless failed read', () => {
+  /** An instance launched `age` seconds ago, tagged, whose worker registered 90 s after launch with invalid metadata. */
+  const served = (n: number, age: number, fields: Partial<Worker> = {}) => ({
+    instance: instance(instanceId(n), { launchTime: NOW - age, registered: true }),
+    worker: invalidWorker(`x${n}`, 'no metadata', { createdAt: NOW - age + 90, ...fields }),
+  });
+
+  test('every worker invalid: each instance counts as capacity, the read is trusted, nothing is launched or removed', () => {
+    const fleet = [served(1, 7200, { busy: true }), served(2, 3600), served(3, 120)];
+    const plan = decide(input({
+      pool: pool(fleet.map((f) => f.worker)),
+      asg: asg({ instances: fleet.map((f) => f.instance) }),
+      config: config({ minIdle: 1 }),
+    }));
+    expect(plan.readFailure).toBeUndefined();
+    // Two past the grace, served by workers with invalid metadata; the third, within it, counts as booting.
+    expect(plan.counts).toMatchObject({ lost: 0, unidentified: 2, launching: 1, strays: 0, capacity: 3, demand: 1 });
+    expect(plan.desiredCapacity).toBeUndefined();
+    expect(plan.strays).toEqual([]);
+    expect(plan.lostReclaims).toEqual([]);
+    expect(plan.terminate).toEqual([]);
+    expect(plan.reasons).toContain(
+      '2 instances had a worker and may now run one with invalid metadata; kept, 2 counted as capacity (one per undrained worker with invalid metadata)',
+    );
+  });
+
+  test('one worker with invalid metadata makes at most one old instance capacity', () => {
+    const instances = [old(i1, { registered: true }), old(i2, { registered: true }), old(i3, { registered: true })];
+    const plan = decide(input({ pool: pool([invalidWorker('x', 'no metadata', { createdAt: NOW - 60 })], 2), asg: asg({ instances }) }));
+    expect(plan.counts).toMatchObject({ unidentified: 3, lost: 0, capacity: 1, demand: 2 });
+    expect(plan.desiredCapacity).toBe(4);
+  });
+
+  test('a drained worker with invalid metadata still keeps its instance, but is no capacity', () => {
+    const { instance: on, worker: drained } = served(1, 3600, { drained: true });
+    const plan = decide(input({ pool: pool([drained]), asg: asg({ instances: [on] }), config: config({ maxStraysPerTick: 3 }) }));
+    expect(plan.counts).toMatchObject({ unidentified: 1, capacity: 0, lost: 0 });
+    expect(plan.strays).toEqual([]);
+  });
+
+  test('a list that omits them all: the instances are lost again (not capacity), the read failed, nothing is removed', () => {
+    const fleet = [served(1, 7200, { busy: true }), served(2, 3600)];
+    const plan = decide(input({
+      pool: pool([], 0),
+      asg: asg({ instances: fleet.map((f) => f.instance) }),
+      config: config({ minIdle: 1, maxStraysPerTick: 3 }),
+      lostSince: new Map(fleet.map((f) => [f.instance.id, NOW - 86_400])),
+    }));
+    expect(plan.readFailure).toBeDefined();
+    expect(plan.counts).toMatchObject({ lost: 2, unidentified: 0, capacity: 0 });
+    expect([...plan.terminate, ...plan.strays, ...plan.lostReclaims]).toEqual([]);
+  });
+
+  test('a list that omits one of them: that instance is lost (not capacity), the others keep the read trusted', () => {
+    const fleet = [served(1, 7200), served(2, 3600, { busy: true })];
+    const plan = decide(input({
+      pool: pool([fleet[0].worker]),
+      asg: asg({ instances: fleet.map((f) => f.instance) }),
+      config: config({ minIdle: 1 }),
+    }));
+    expect(plan.readFailure).toBeUndefined();
+    expect(plan.counts).toMatchObject({ lost: 1, unidentified: 1, capacity: 1 });
+    expect([...plan.terminate, ...plan.strays, ...plan.lostReclaims]).toEqual([]);
   });
 });
 

@@ -26,12 +26,12 @@ test('the Python example compiles and uses only names the generated Python packa
     expect(bindings).toMatch(new RegExp(`^class ${name}\\b`, 'm'));
   }
   // snake_case keywords passed to our constructs and structs must be parameters in the bindings.
-  const ours = /SpaceliftWorkerPool\(|WorkerPoolCredentials|SpaceliftApiKey|AutoscalingOptions\(|IdleWorkersWindow\(/;
+  const ours = /SpaceliftWorkerPool\(|WorkerPoolCredentials|SpaceliftApiKey|AutoscalingOptions\(|IdleWorkersWindow\(|PoolMonitoringOptions\(/;
   const keywords = example.split('\n')
     .filter((_line, i, lines) => ours.test(lines.slice(Math.max(0, i - 12), i + 1).join('\n')))
     .map((line) => /^\s+([a-z_]+)=/.exec(line)?.[1])
     .filter((k): k is string => k !== undefined && !['max_azs', 'nat_gateways', 'value', 'env'].includes(k));
-  expect(keywords).toEqual(expect.arrayContaining(['worker_pool_id', 'spacelift_api_key', 'idle_workers_windows', 'min_idle']));
+  expect(keywords).toEqual(expect.arrayContaining(['worker_pool_id', 'spacelift_api_key', 'idle_workers_windows', 'min_idle', 'alarm_topic']));
   for (const keyword of new Set(keywords)) {
     expect(bindings).toContain(`${keyword}: `);
   }

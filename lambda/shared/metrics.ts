@@ -1,0 +1,88 @@
+/**
+ * The names of the handlers' EMF metrics: what the functions publish and what the construct's `metric*()`
+ * methods, alarms and dashboard read. Pure data, so `lib/` imports it without pulling in any handler code.
+ */
+
+/** Namespace of both handlers' EMF metrics, so they sit side by side in CloudWatch. */
+export const METRICS_NAMESPACE = 'CdkEc2WorkerPool';
+
+/** The pool's dimension on every metric of both handlers: the name of its Auto Scaling group. */
+export const METRICS_DIMENSION = 'AutoScalingGroupName';
+
+/**
+ * Powertools adds the service name to every metric as this dimension, and CloudWatch finds a metric only by
+ * all of its dimensions, so readers must name it too.
+ */
+export const SERVICE_DIMENSION = 'service';
+
+/** The autoscaler's service name (logs and the `service` dimension). */
+export const AUTOSCALER_SERVICE = 'spacelift-autoscaler';
+
+/** The drain function's service name (logs and the `service` dimension). */
+export const DRAIN_SERVICE = 'spacelift-worker-drain';
+
+/** The autoscaler's metrics, published once per tick. */
+export const AutoscalerMetric = {
+  PendingRuns: 'PendingRuns',
+  BusyWorkers: 'BusyWorkers',
+  IdleWorkers: 'IdleWorkers',
+  /** Serving instances: live, with an undrained worker of this group. */
+  RegisteredWorkers: 'RegisteredWorkers',
+  /**
+   * Every worker in the Spacelift pool's worker list, whatever its group, state or metadata: what Spacelift
+   * counts towards the licence, which bills the peak number of concurrent workers in a billing period.
+   */
+  PoolWorkers: 'PoolWorkers',
+  LaunchingInstances: 'LaunchingInstances',
+  DesiredCapacity: 'DesiredCapacity',
+  /**
+   * Live instances whose workers are all drained (neither capacity nor scale-in candidates), as the tick's snapshot
+   * shows them: briefly non-zero around drains; those left drained are reclaimed once idle for
+   * drainedReclaimSeconds. Non-zero for longer than that plus a few minutes means a reclaim is off
+   * (DRAINED_RECLAIM_SECONDS 0, MAX_STRAYS_PER_TICK 0), failing (see Errors), or waiting for a drained worker's run.
+   */
+  DrainedInstances: 'DrainedInstances',
+  InvalidWorkers: 'InvalidWorkers',
+  /** Instances without a worker past the registration grace, reaped or not (reapStrays off, or capped). */
+  StrayInstances: 'StrayInstances',
+  /**
+   * Live instances that had a worker and have none in the snapshot: a dead launcher (kept with powerOffOnError
+   * false) or a worker list that omits it. Reclaimed through the lifecycle hook only once lost on every trusted
+   * read for lostReclaimSeconds (LostReclaimed), never with powerOffOnError false.
+   */
+  LostWorkerInstances: 'LostWorkerInstances',
+  /** 1 for a tick whose snapshot was a failed read (no worker on any instance that had one): nothing was removed. */
+  FailedReads: 'FailedReads',
+  ScaledOut: 'ScaledOut',
+  Terminated: 'Terminated',
+  DrainSkippedBusy: 'DrainSkippedBusy',
+  /** Instances left drained that this tick terminated (reclaimed). */
+  DrainedReclaimed: 'DrainedReclaimed',
+  StraysReaped: 'StraysReaped',
+  /** Lost instances this tick terminated (through the lifecycle hook) after lostReclaimSeconds. */
+  LostReclaimed: 'LostReclaimed',
+  UndrainFailures: 'UndrainFailures',
+  Errors: 'Errors',
+} as const;
+
+/** The drain function's metrics, published once per invocation. */
+export const DrainMetric = {
+  MessagesReceived: 'MessagesReceived',
+  DrainsStarted: 'DrainsStarted',
+  Heartbeats: 'Heartbeats',
+  Requeued: 'Requeued',
+  CompletedIdle: 'CompletedIdle',
+  CompletedNoWorker: 'CompletedNoWorker',
+  /** A first read found no worker on the instance and the confirming read found one after all. */
+  NoWorkerOverturned: 'NoWorkerOverturned',
+  /** Re-checks sent (also) because a busy worker with invalid metadata may be on the instance. */
+  HeldForInvalidMetadata: 'HeldForInvalidMetadata',
+  CompletedBudgetExhausted: 'CompletedBudgetExhausted',
+  ActionGone: 'ActionGone',
+  /** Seconds from the start of the lifecycle action to its completion. */
+  DrainWaitSeconds: 'DrainWaitSeconds',
+  SpotDrains: 'SpotDrains',
+  TestNotifications: 'TestNotifications',
+  MalformedMessages: 'MalformedMessages',
+  Errors: 'Errors',
+} as const;
