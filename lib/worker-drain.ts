@@ -145,6 +145,7 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
       pool: props,
       environment: {
         QUEUE_URL: this.queue.queueUrl,
+        ASG_NAME: props.autoScalingGroup.autoScalingGroupName,
         DRAIN_TIMEOUT_SECONDS: String(schedule.drainTimeout),
         HEARTBEAT_TIMEOUT_SECONDS: String(schedule.heartbeatTimeout),
         RECHECK_INTERVAL_SECONDS: String(schedule.recheckInterval),
@@ -157,6 +158,11 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
     }));
     acknowledgeWildcards(handler.role, { resources: [props.autoScalingGroup.autoScalingGroupArn] },
       'Lifecycle actions are scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
+    // Launch times of terminating instances: a busy worker with invalid metadata holds only those it may run on.
+    // EC2 describes take no resource ARN: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    acknowledgeWildcards(handler.role, { resources: ['*'] },
+      'ec2:DescribeInstances supports no resource-level permissions; it is read-only.');
     // Re-checks of busy workers go back to the same queue with a delay.
     this.queue.grantSendMessages(handler.role);
     this.function.addEventSource(new SqsEventSource(this.queue, {

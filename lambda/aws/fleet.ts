@@ -9,15 +9,11 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateTagsCommand, paginateDescribeInstances, type EC2Client } from '@aws-sdk/client-ec2';
-import type { Fleet, InstanceFacts } from '../core/ports';
+import { CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { Fleet } from '../core/ports';
 import { REGISTERED_TAG_KEY } from '../core/registration';
 import type { AsgSnapshot } from '../core/types';
-
-// EC2 accepts at most 200 values per filter. A filter, unlike InstanceIds, omits unknown ids instead of failing
-// the whole call with InvalidInstanceID.NotFound (a just-launched instance may not be visible to EC2 yet).
-// CreateTags takes the same batches.
-const IDS_PER_CALL = 200;
+import { describeInstanceFacts, IDS_PER_CALL } from './instance-facts';
 
 export function createAsgFleet(client: AutoScalingClient, ec2: EC2Client, asgName: string): Fleet {
   return {
@@ -48,27 +44,7 @@ export function createAsgFleet(client: AutoScalingClient, ec2: EC2Client, asgNam
       };
     },
 
-    async instanceFacts(instanceIds) {
-      const facts = new Map<string, InstanceFacts>();
-      for (let start = 0; start < instanceIds.length; start += IDS_PER_CALL) {
-        const batch = instanceIds.slice(start, start + IDS_PER_CALL);
-        const pages = paginateDescribeInstances(
-          { client: ec2 },
-          { Filters: [{ Name: 'instance-id', Values: [...batch] }], MaxResults: 1000 },
-        );
-        for await (const page of pages) {
-          for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-            if (instance.InstanceId !== undefined && instance.LaunchTime !== undefined) {
-              facts.set(instance.InstanceId, {
-                launchTime: Math.floor(instance.LaunchTime.getTime() / 1000),
-                registered: (instance.Tags ?? []).some((tag) => tag.Key === REGISTERED_TAG_KEY),
-              });
-            }
-          }
-        }
-      }
-      return facts;
-    },
+    instanceFacts: (instanceIds) => describeInstanceFacts(ec2, instanceIds),
 
     async markRegistered(instanceIds) {
       for (let start = 0; start < instanceIds.length; start += IDS_PER_CALL) {

@@ -6,6 +6,8 @@ export interface DrainConfig {
   readonly spacelift: SpaceliftEnv;
   /** The drain queue itself: re-checks go back to it. */
   readonly queueUrl: string;
+  /** The pool's group, the dimension of the metrics. */
+  readonly asgName: string;
   readonly schedule: DrainSchedule;
 }
 
@@ -34,6 +36,7 @@ export function loadDrainConfig(env: Readonly<Record<string, string | undefined>
   return {
     spacelift: loadSpaceliftEnv(env),
     queueUrl: requireString(env, 'QUEUE_URL'),
+    asgName: requireString(env, 'ASG_NAME'),
     schedule,
   };
 }

@@ -6,14 +6,22 @@
  *   budget spent?            -> complete CONTINUE (loud error log + metric), done
  *   heartbeat                -> action gone? done
  *   find workers by instance -> none, and no busy worker with invalid metadata? read again NO_WORKER_CONFIRM_MS
- *                               later; still none? complete CONTINUE, done
+ *                               later; still none? ask Spacelift directly about each worker the previous check
+ *                               saw busy that this read does not list; none busy? complete CONTINUE, done
  *   drain each               -> all idle, and no busy worker with invalid metadata? complete CONTINUE, done
  *   busy                     -> send a re-check with a delay; this record is done (the new message carries state)
  *
  * A worker list can be wrong (an API glitch can list fewer workers, or none), so "no worker" is believed only
- * when a second read, a few seconds later, agrees; a read never loops. A busy worker whose metadata we cannot
- * read may be on this instance, so it holds the termination like one of its own (we cannot drain it: it may be
- * elsewhere); the drain budget bounds the wait.
+ * when a second read, a few seconds later, agrees; and a worker the previous check saw busy that neither read
+ * lists counts as gone only when Spacelift, asked about that worker, says it is idle or "not found"; a read
+ * never loops. A busy worker whose metadata we cannot read may be on this instance if it was created after
+ * the instance launched (EC2 `DescribeInstances`, once per batch; unknown launch time: any), so it holds the
+ * termination like one of its own (we cannot drain it: it may be elsewhere); the drain budget bounds the wait.
+ *
+ * Function timeout: a step that calls Spacelift starts only when one call (`spaceliftCallMs`) and the call
+ * that ends the record still fit in the invocation; otherwise the record is re-checked a few seconds later,
+ * from a fresh invocation. A timed-out invocation would fail the whole batch, whose records SQS would hand
+ * back only after the visibility timeout, some of them after they had already sent their re-check.
  *
  * Spacelift outage: the heartbeat comes before any Spacelift call, so a failing record has already kept the
  * hook alive. It then fails, SQS redelivers it after the visibility timeout, and that receive heartbeats again.
@@ -33,11 +41,14 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parse } from '@aws-lambda-powertools/parser';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { LifecycleActionRef, LifecycleActions } from '../aws/lifecycle';
-import type { WorkerPoolApi } from '../core/ports';
+import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
+import { invalidWorkerMayRunOn } from '../core/strays';
 import type { PoolSnapshot, Worker } from '../core/types';
+import { DrainMetric, METRICS_DIMENSION } from '../shared/metrics';
+import { isWorkerNotFound } from '../spacelift/errors';
 import { DrainMessageSchema, type LifecycleNotification, type RecheckMessage } from './messages';
 import type { Requeue } from './requeue';
-import { nextStep, type DrainSchedule } from './schedule';
+import { nextStep, type DrainSchedule, type NextStep } from './schedule';
 
 export type DrainLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -45,43 +56,32 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
 /** The part of Powertools `Metrics` the handler uses. */
 export interface DrainMetrics {
+  addDimension(name: string, value: string): unknown;
   addMetric(name: string, unit: Unit, value: number): unknown;
   publishStoredMetrics(): unknown;
 }
 
-export { METRICS_NAMESPACE } from '../shared/spacelift-env';
-
-export const DrainMetric = {
-  MessagesReceived: 'MessagesReceived',
-  DrainsStarted: 'DrainsStarted',
-  Heartbeats: 'Heartbeats',
-  Requeued: 'Requeued',
-  CompletedIdle: 'CompletedIdle',
-  CompletedNoWorker: 'CompletedNoWorker',
-  /** A first read found no worker on the instance and the confirming read found one after all. */
-  NoWorkerOverturned: 'NoWorkerOverturned',
-  /** Re-checks sent (also) because a busy worker with invalid metadata may be on the instance. */
-  HeldForInvalidMetadata: 'HeldForInvalidMetadata',
-  CompletedBudgetExhausted: 'CompletedBudgetExhausted',
-  ActionGone: 'ActionGone',
-  /** Seconds from the start of the lifecycle action to its completion. */
-  DrainWaitSeconds: 'DrainWaitSeconds',
-  SpotDrains: 'SpotDrains',
-  TestNotifications: 'TestNotifications',
-  MalformedMessages: 'MalformedMessages',
-  Errors: 'Errors',
-} as const;
+export { DrainMetric, METRICS_NAMESPACE } from '../shared/metrics';
 
 export interface DrainDeps {
   readonly workerPool: WorkerPoolApi;
+  /** EC2 launch times of terminating instances: a worker with invalid metadata created before one is not on it. */
+  readonly instanceFacts: Fleet['instanceFacts'];
   readonly lifecycle: LifecycleActions;
   readonly requeue: Requeue;
   readonly config: DrainSchedule;
+  /** The pool's group: the dimension of every metric, so each pool's drains are counted apart. */
+  readonly asgName: string;
   readonly logger: DrainLogger;
   readonly metrics: DrainMetrics;
   /** Epoch seconds. */
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * The longest one Spacelift call may take, all attempts included: a step that makes one starts only when
+   * this, plus FINISH_RESERVE_MS, is left of the invocation.
+   */
+  readonly spaceliftCallMs: number;
 }
 
 /**
@@ -90,6 +90,12 @@ export interface DrainDeps {
  * timeout with room to spare (a record that times out is redelivered, and its heartbeat came first).
  */
 export const NO_WORKER_CONFIRM_MS = 5_000;
+
+/** Time kept for the AWS call that ends a record after its last Spacelift call: the completion or the re-check. */
+export const FINISH_RESERVE_MS = 5_000;
+
+/** Delay of a re-check sent because the invocation had no time left for its next Spacelift call. */
+export const DEFER_DELAY_SECONDS = 5;
 
 /** How much of a body to log: enough to recognise it, never a whole oversized payload. */
 const LOGGED_BODY_CHARS = 1000;
@@ -101,16 +107,27 @@ class MalformedMessageError extends Error {
   }
 }
 
-/**
- * The valid-metadata workers running on an instance (a re-registered launcher can leave several), and the busy
- * workers whose metadata cannot be read (any of them may be on it). `confirm` reads a snapshot taken at least
- * NO_WORKER_CONFIRM_MS after the invocation's first one.
- */
-type WorkersOn = (instanceId: string, read?: 'first' | 'confirm') => Promise<WorkersFound>;
+/** What the records of one invocation share. */
+interface Invocation {
+  /**
+   * One pool snapshot per invocation: records of one batch (e.g. an instance refresh) share it, and one
+   * confirming snapshot, taken at least NO_WORKER_CONFIRM_MS after the first.
+   */
+  readonly snapshot: (read: 'first' | 'confirm') => Promise<PoolSnapshot>;
+  /** EC2 launch time (epoch seconds) of a terminating instance of the batch; undefined when unknown. */
+  readonly launchTime: (instanceId: string) => Promise<number | undefined>;
+  /** Milliseconds until the function times out. */
+  readonly remainingMs: () => number;
+}
 
+/**
+ * The valid-metadata workers running on an instance (a re-registered launcher can leave several), the busy
+ * workers whose metadata cannot be read that may be on it, and the ids of every worker the read listed.
+ */
 interface WorkersFound {
   readonly workers: Worker[];
   readonly invalidBusy: Worker[];
+  readonly listed: ReadonlySet<string>;
 }
 
 /** One lifecycle action being drained, whichever message brought it. */
@@ -119,30 +136,49 @@ interface DrainTask {
   readonly action: LifecycleActionRef;
   readonly attempt: number;
   readonly startedAt: number;
+  /** Workers that held the termination at the previous check. */
   readonly workerIds: readonly string[];
+  /** Those of `workerIds` with invalid metadata. */
+  readonly invalidWorkerIds: readonly string[];
 }
+
+type Recheck = Extract<NextStep, { kind: 'recheck' }>;
 
 export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
   return async (event, context) => {
     const processor = new BatchProcessor(EventType.SQS);
-    // One pool snapshot per invocation: records of one batch (e.g. an instance refresh) share it, and one
-    // confirming snapshot, taken after a pause. Busy state comes from each drain call, so the snapshot only has
-    // to map instances to workers (and say which workers of unknown whereabouts are busy).
+    // Busy state comes from each drain call, so the snapshot only has to map instances to workers (and say
+    // which workers of unknown whereabouts are busy).
     let first: Promise<PoolSnapshot> | undefined;
     let confirming: Promise<PoolSnapshot> | undefined;
-    const workersOn: WorkersOn = async (instanceId, read = 'first') => {
-      first ??= deps.workerPool.snapshot();
-      if (read === 'confirm') {
+    let launchTimes: Promise<ReadonlyMap<string, InstanceFacts> | undefined> | undefined;
+    const invocation: Invocation = {
+      snapshot: async (read) => {
+        first ??= deps.workerPool.snapshot();
+        if (read === 'first') return first;
         await first.catch(() => undefined);
         confirming ??= deps.sleep(NO_WORKER_CONFIRM_MS).then(() => deps.workerPool.snapshot());
-      }
-      const { workers } = await (read === 'confirm' ? confirming! : first);
-      return {
-        workers: workers.filter((w) => w.metadata.valid && w.metadata.instanceId === instanceId),
-        invalidBusy: workers.filter((w) => !w.metadata.valid && w.busy),
-      };
+        return confirming;
+      },
+      launchTime: async (instanceId) => {
+        // Asked only when a busy worker with invalid metadata is listed; one call for the whole batch.
+        launchTimes ??= (async () => {
+          const instanceIds = [...new Set(event.Records.flatMap(terminatingInstance))];
+          try {
+            return await deps.instanceFacts(instanceIds);
+          } catch (error) {
+            deps.logger.warn('could not read the launch times of the terminating instances: every busy worker '
+              + 'with invalid metadata holds them', { instanceIds, error });
+            return undefined;
+          }
+        })();
+        return (await launchTimes)?.get(instanceId)?.launchTime;
+      },
+      remainingMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
     };
-    const processRecord = (record: SQSRecord) => processMessage(deps, record, workersOn);
+    const processRecord = (record: SQSRecord) => processMessage(deps, record, invocation);
+    // Publishing clears the dimensions, so every invocation adds the pool's again.
+    deps.metrics.addDimension(METRICS_DIMENSION, deps.asgName);
     try {
       return await processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
     } finally {
@@ -154,7 +190,7 @@ export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Cont
 async function processMessage(
   deps: DrainDeps,
   record: SQSRecord,
-  workersOn: WorkersOn,
+  invocation: Invocation,
 ): Promise<void> {
   const { logger, metrics } = deps;
   metrics.addMetric(DrainMetric.MessagesReceived, MetricUnit.Count, 1);
@@ -184,12 +220,12 @@ async function processMessage(
           deps,
           message.message['detail-type'],
           message.message.detail['instance-id'],
-          workersOn,
+          invocation,
         );
       case 'lifecycle':
-        return await drainForTermination(deps, initialTask(message.message, deps.clock()), workersOn);
+        return await drainForTermination(deps, initialTask(message.message, deps.clock()), invocation);
       case 'recheck':
-        return await drainForTermination(deps, recheckTask(message.message), workersOn);
+        return await drainForTermination(deps, recheckTask(message.message), invocation);
     }
   } catch (error) {
     metrics.addMetric(DrainMetric.Errors, MetricUnit.Count, 1);
@@ -201,6 +237,39 @@ async function processMessage(
     });
     throw error;
   }
+}
+
+/** The instance a lifecycle notification or re-check is about; none for anything else. */
+function terminatingInstance(record: SQSRecord): string[] {
+  const parsed = parse(record.body, undefined, DrainMessageSchema, true);
+  if (!parsed.success || (parsed.data.kind !== 'lifecycle' && parsed.data.kind !== 'recheck')) return [];
+  return [parsed.data.message.EC2InstanceId];
+}
+
+/** The valid-metadata workers that name the instance. */
+function ownWorkers(snapshot: PoolSnapshot, instanceId: string): Worker[] {
+  return snapshot.workers.filter((w) => w.metadata.valid && w.metadata.instanceId === instanceId);
+}
+
+async function workersOn(invocation: Invocation, instanceId: string, read: 'first' | 'confirm'): Promise<WorkersFound> {
+  const snapshot = await invocation.snapshot(read);
+  const invalidBusy = snapshot.workers.filter((w) => !w.metadata.valid && w.busy);
+  // A worker cannot predate its instance (see invalidWorkerMayRunOn); of an unknown launch time, any may be on it.
+  const launchTime = invalidBusy.length > 0 ? await invocation.launchTime(instanceId) : undefined;
+  return {
+    workers: ownWorkers(snapshot, instanceId),
+    invalidBusy: invalidBusy.filter((w) => invalidWorkerMayRunOn(launchTime, [w])),
+    listed: new Set(snapshot.workers.map((w) => w.id)),
+  };
+}
+
+function holdsNothing(found: WorkersFound): boolean {
+  return found.workers.length === 0 && found.invalidBusy.length === 0;
+}
+
+/** Whether a Spacelift call, after a pause of `pauseMs`, and the call that ends the record fit in the invocation. */
+function hasTimeFor(deps: DrainDeps, invocation: Invocation, pauseMs = 0): boolean {
+  return invocation.remainingMs() >= pauseMs + deps.spaceliftCallMs + FINISH_RESERVE_MS;
 }
 
 function actionOf(n: LifecycleNotification): LifecycleActionRef {
@@ -221,22 +290,24 @@ function initialTask(notification: LifecycleNotification, now: number): DrainTas
     attempt: 0,
     startedAt: Math.min(sent, Math.floor(now)),
     workerIds: [],
+    invalidWorkerIds: [],
   };
 }
 
 function recheckTask(message: RecheckMessage): DrainTask {
-  const { attempt, startedAt, workerIds, ...notification } = message;
-  return { notification, action: actionOf(notification), attempt, startedAt, workerIds };
+  const { attempt, startedAt, workerIds, invalidWorkerIds = [], ...notification } = message;
+  return { notification, action: actionOf(notification), attempt, startedAt, workerIds, invalidWorkerIds };
 }
 
 async function drainForTermination(
   deps: DrainDeps,
   task: DrainTask,
-  workersOn: WorkersOn,
+  invocation: Invocation,
 ): Promise<void> {
   const { lifecycle, logger, metrics } = deps;
   const elapsedSeconds = Math.floor(deps.clock()) - task.startedAt;
-  const context = { instanceId: task.action.instanceId, attempt: task.attempt, elapsedSeconds };
+  const instanceId = task.action.instanceId;
+  const context = { instanceId, attempt: task.attempt, elapsedSeconds };
 
   const step = nextStep(deps.config, { attempt: task.attempt, elapsedSeconds });
   if (step.kind === 'exhausted') {
@@ -258,15 +329,15 @@ async function drainForTermination(
   }
   metrics.addMetric(DrainMetric.Heartbeats, MetricUnit.Count, 1);
 
-  let found = await workersOn(task.action.instanceId);
-  if (found.workers.length === 0 && found.invalidBusy.length === 0) {
-    found = await workersOn(task.action.instanceId, 'confirm');
-    if (found.workers.length === 0 && found.invalidBusy.length === 0) {
-      logger.info('no Spacelift worker on the instance, confirmed by a second read; completing the lifecycle action', {
-        ...context,
-        confirmAfterMs: NO_WORKER_CONFIRM_MS,
-      });
-      await complete(deps, task, elapsedSeconds, DrainMetric.CompletedNoWorker);
+  let found = await workersOn(invocation, instanceId, 'first');
+  if (holdsNothing(found)) {
+    if (!hasTimeFor(deps, invocation, NO_WORKER_CONFIRM_MS)) {
+      await defer(deps, task, step, invocation, context, 'the confirming read');
+      return;
+    }
+    found = await workersOn(invocation, instanceId, 'confirm');
+    if (holdsNothing(found)) {
+      await completeUnlessNamedBusy(deps, task, step, invocation, found.listed, context, elapsedSeconds);
       return;
     }
     metrics.addMetric(DrainMetric.NoWorkerOverturned, MetricUnit.Count, 1);
@@ -277,11 +348,16 @@ async function drainForTermination(
     });
   }
   const { workers, invalidBusy } = found;
+  if (workers.length > 0 && !hasTimeFor(deps, invocation)) {
+    await defer(deps, task, step, invocation, context, 'draining the workers');
+    return;
+  }
   if (task.attempt === 0) metrics.addMetric(DrainMetric.DrainsStarted, MetricUnit.Count, 1);
   // Drained again on every re-check: the autoscaler undrains a worker it found busy, and that must not
   // reopen a worker whose instance is going away.
   const drained = await Promise.all(workers.map((w) => deps.workerPool.drain(w.id)));
-  const busy = [...drained.filter((d) => d.worker.busy).map((d) => d.worker.id), ...invalidBusy.map((w) => w.id)];
+  const invalidIds = invalidBusy.map((w) => w.id);
+  const busy = [...drained.filter((d) => d.worker.busy).map((d) => d.worker.id), ...invalidIds];
   if (busy.length === 0) {
     logger.info('workers are drained and idle; completing the lifecycle action', {
       ...context,
@@ -294,23 +370,121 @@ async function drainForTermination(
     metrics.addMetric(DrainMetric.HeldForInvalidMetadata, MetricUnit.Count, 1);
     logger.warn('busy workers with invalid metadata may be on this instance; holding its termination until they are idle', {
       ...context,
-      invalidBusyWorkerIds: invalidBusy.map((w) => w.id),
+      invalidBusyWorkerIds: invalidIds,
     });
   }
 
-  const recheck: RecheckMessage = {
-    ...task.notification,
-    attempt: task.attempt + 1,
-    startedAt: task.startedAt,
-    workerIds: busy,
-  };
-  await deps.requeue(recheck, step.delaySeconds);
-  metrics.addMetric(DrainMetric.Requeued, MetricUnit.Count, 1);
+  await recheckLater(deps, task, step.delaySeconds, busy, invalidIds);
   logger.info('workers still busy; re-checking later', {
     ...context,
     workerIds: busy,
     delaySeconds: step.delaySeconds,
   });
+}
+
+/**
+ * Both reads list no worker on the instance. A list can omit a worker for longer than the pause between them, so
+ * each worker that held the termination at the previous check and that the confirming read does not list at all
+ * is asked about directly: `workerDrainSet` answers with its state (draining it is what this function does to
+ * the instance's workers anyway), or "not found" once it is gone. One still busy, or whose state Spacelift does
+ * not tell, keeps the termination waiting like any busy worker. So does one with invalid metadata: it is never
+ * drained (it may serve another instance), so while no read lists it there is nothing to ask.
+ */
+async function completeUnlessNamedBusy(
+  deps: DrainDeps,
+  task: DrainTask,
+  step: Recheck,
+  invocation: Invocation,
+  listed: ReadonlySet<string>,
+  context: Record<string, unknown>,
+  elapsedSeconds: number,
+): Promise<void> {
+  const { logger, metrics } = deps;
+  const invalid = new Set(task.invalidWorkerIds);
+  const missing = task.workerIds.filter((id) => !listed.has(id));
+  const toAsk = missing.filter((id) => !invalid.has(id));
+  const missingInvalid = missing.filter((id) => invalid.has(id));
+  if (toAsk.length > 0 && !hasTimeFor(deps, invocation)) {
+    await defer(deps, task, step, invocation, context, 'asking about the workers the previous check saw busy');
+    return;
+  }
+  const answers = await Promise.all(toAsk.map((id) => askWorker(deps, id, context)));
+  const holding = toAsk.filter((_, i) => answers[i] === 'busy' || answers[i] === 'unknown');
+  if (holding.length === 0 && missingInvalid.length === 0) {
+    logger.info('no Spacelift worker on the instance, confirmed by a second read; completing the lifecycle action', {
+      ...context,
+      confirmAfterMs: NO_WORKER_CONFIRM_MS,
+      askedWorkers: Object.fromEntries(toAsk.map((id, i) => [id, answers[i]])),
+    });
+    await complete(deps, task, elapsedSeconds, DrainMetric.CompletedNoWorker);
+    return;
+  }
+  metrics.addMetric(DrainMetric.NoWorkerOverturned, MetricUnit.Count, 1);
+  if (missingInvalid.length > 0) metrics.addMetric(DrainMetric.HeldForInvalidMetadata, MetricUnit.Count, 1);
+  logger.warn('no read lists a worker the previous check saw busy, and it is not known to be idle or gone: not completing', {
+    ...context,
+    askedWorkers: Object.fromEntries(toAsk.map((id, i) => [id, answers[i]])),
+    invalidBusyWorkerIds: missingInvalid,
+    delaySeconds: step.delaySeconds,
+  });
+  await recheckLater(deps, task, step.delaySeconds, [...holding, ...missingInvalid], missingInvalid);
+}
+
+/** A worker's state as `workerDrainSet` tells it; `unknown` when the call fails otherwise than with "not found". */
+async function askWorker(
+  deps: DrainDeps,
+  workerId: string,
+  context: Record<string, unknown>,
+): Promise<'busy' | 'idle' | 'gone' | 'unknown'> {
+  try {
+    const { worker } = await deps.workerPool.drain(workerId);
+    return worker.busy ? 'busy' : 'idle';
+  } catch (error) {
+    if (isWorkerNotFound(error)) return 'gone';
+    deps.logger.warn('could not ask Spacelift about a worker the previous check saw busy', { ...context, workerId, error });
+    return 'unknown';
+  }
+}
+
+/**
+ * The invocation has no time left for the next Spacelift call: re-check in a few seconds from a fresh invocation,
+ * with what the task already knew. Never a completion, which needs the call. The re-check counts towards the
+ * drain's re-checks like any other (one bound of every chain).
+ */
+async function defer(
+  deps: DrainDeps,
+  task: DrainTask,
+  step: Recheck,
+  invocation: Invocation,
+  context: Record<string, unknown>,
+  next: string,
+): Promise<void> {
+  const delaySeconds = Math.min(DEFER_DELAY_SECONDS, step.delaySeconds);
+  deps.logger.warn(`not enough time left in this invocation for ${next}; re-checking shortly`, {
+    ...context,
+    remainingMs: invocation.remainingMs(),
+    delaySeconds,
+  });
+  await recheckLater(deps, task, delaySeconds, task.workerIds, task.invalidWorkerIds);
+}
+
+/** Sends the task's next re-check: after `delaySeconds`, holding for `workerIds`. */
+async function recheckLater(
+  deps: DrainDeps,
+  task: DrainTask,
+  delaySeconds: number,
+  workerIds: readonly string[],
+  invalidWorkerIds: readonly string[],
+): Promise<void> {
+  const recheck: RecheckMessage = {
+    ...task.notification,
+    attempt: task.attempt + 1,
+    startedAt: task.startedAt,
+    workerIds: [...workerIds],
+    ...(invalidWorkerIds.length > 0 ? { invalidWorkerIds: [...invalidWorkerIds] } : {}),
+  };
+  await deps.requeue(recheck, delaySeconds);
+  deps.metrics.addMetric(DrainMetric.Requeued, MetricUnit.Count, 1);
 }
 
 /** `CompleteLifecycleAction(CONTINUE)`; `outcomeMetric` is counted unless the action had already ended. */
@@ -338,9 +512,9 @@ async function drainForWarning(
   deps: DrainDeps,
   detailType: string,
   instanceId: string,
-  workersOn: WorkersOn,
+  invocation: Invocation,
 ): Promise<void> {
-  const { workers } = await workersOn(instanceId);
+  const workers = ownWorkers(await invocation.snapshot('first'), instanceId);
   if (workers.length === 0) {
     deps.logger.info('EC2 warning for an instance without a Spacelift worker; nothing to drain', {
       detailType,

@@ -46,8 +46,16 @@ export const RecheckMessageSchema = LifecycleNotificationSchema.extend({
   attempt: z.int().min(1),
   /** Epoch seconds when the lifecycle action started; the drain budget counts from here. */
   startedAt: z.int().nonnegative(),
-  /** Workers that were busy at the previous check, for the log line if the budget runs out. */
+  /**
+   * Workers that held the termination at the previous check (busy, or of unconfirmed state). One that no read
+   * lists any more is asked about directly before the action completes.
+   */
   workerIds: z.array(z.string()),
+  /**
+   * Those of `workerIds` whose metadata cannot be read: never drained, since they may serve another instance.
+   * Absent when none.
+   */
+  invalidWorkerIds: z.array(z.string()).optional(),
 });
 export type RecheckMessage = z.infer<typeof RecheckMessageSchema>;
 

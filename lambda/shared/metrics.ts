@@ -73,7 +73,10 @@ export const DrainMetric = {
   Requeued: 'Requeued',
   CompletedIdle: 'CompletedIdle',
   CompletedNoWorker: 'CompletedNoWorker',
-  /** A first read found no worker on the instance and the confirming read found one after all. */
+  /**
+   * A first read found no worker on the instance and the confirming read found one after all, or Spacelift,
+   * asked about a worker seen busy before that no read listed, did not say it was idle or gone.
+   */
   NoWorkerOverturned: 'NoWorkerOverturned',
   /** Re-checks sent (also) because a busy worker with invalid metadata may be on the instance. */
   HeldForInvalidMetadata: 'HeldForInvalidMetadata',

@@ -38,3 +38,14 @@ export class SpaceliftApiError extends Error {
     this.graphqlMessages = details.graphqlMessages ?? [];
   }
 }
+
+/**
+ * Spacelift's answer to `workerDrainSet` for a worker the pool does not have (any more): a GraphQL error
+ * "could not set worker drain to true: not found" (terraform-aws-spacelift-workerpool-on-ec2 #100).
+ */
+export function isWorkerNotFound(error: unknown): boolean {
+  return error instanceof SpaceliftApiError
+    && error.operation === 'WorkerDrainSet'
+    && error.kind === 'graphql'
+    && error.graphqlMessages.some((message) => /\bnot found\b/i.test(message));
+}

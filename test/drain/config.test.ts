@@ -14,6 +14,7 @@ const ENV = {
   SPACELIFT_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:spacelift-key-AbCdEf',
   SPACELIFT_WORKER_POOL_ID: '01HXAMPLEPOOL',
   QUEUE_URL,
+  ASG_NAME: 'spacelift-workers',
 };
 
 describe('drain configuration', () => {
@@ -26,6 +27,7 @@ describe('drain configuration', () => {
         workerPoolId: ENV.SPACELIFT_WORKER_POOL_ID,
       },
       queueUrl: ENV.QUEUE_URL,
+      asgName: ENV.ASG_NAME,
       schedule: DEFAULT_SCHEDULE,
     });
   });

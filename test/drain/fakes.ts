@@ -3,7 +3,8 @@
  * aws-sdk-client-mock, a fake clock, and a queue driver that feeds re-sent messages back in.
  *
  * CompleteLifecycleAction and RecordLifecycleActionHeartbeat are mocked because the AWS emulator we use
- * (moto) does not implement them; SendMessage is mocked too so the tests can replay the delays.
+ * (moto) does not implement them; SendMessage is mocked too so the tests can replay the delays, and
+ * DescribeInstances so they can set launch times.
  */
 import {
   AutoScalingClient,
@@ -11,22 +12,33 @@ import {
   CompleteLifecycleActionCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { describeInstanceFacts } from '../../lambda/aws/instance-facts';
 import { createLifecycleActions } from '../../lambda/aws/lifecycle';
 import { parseWorkerMetadata } from '../../lambda/core/metadata';
 import type { DrainResult, WorkerPoolApi } from '../../lambda/core/ports';
 import type { PoolSnapshot, Worker } from '../../lambda/core/types';
 import { createHandler, type DrainMetrics } from '../../lambda/drain/handler';
-import { RecordingLogger } from '../support/recording-logger';
 import type { RecheckMessage } from '../../lambda/drain/messages';
 import { createRequeue } from '../../lambda/drain/requeue';
 import { globalTimeout, type DrainSchedule } from '../../lambda/drain/schedule';
+import { SpaceliftApiError } from '../../lambda/spacelift/errors';
+import { RecordingLogger } from '../support/recording-logger';
 import { ASG, INSTANCE, QUEUE_URL, sqsEvent, sqsRecord, T0, TOKEN } from './builders';
 
 export const autoScalingMock = mockClient(AutoScalingClient);
 export const sqsMock = mockClient(SQSClient);
+export const ec2Mock = mockClient(EC2Client);
+
+/** The drain function's timeout (lib/worker-drain.ts). */
+export const FUNCTION_TIMEOUT_MS = 60_000;
+/** `spaceliftCallMs` of the harness: what lambda/drain/index.ts gives. */
+export const SPACELIFT_CALL_MS = 25_000;
+/** When the harness's instance launched: before every fake worker was created, unless a test says otherwise. */
+export const LAUNCHED_AT = T0 - 7200;
 
 export class FakeClock {
   now = T0;
@@ -40,6 +52,7 @@ interface FakeWorker {
   busy: boolean;
   drained: boolean;
   metadata: string | null;
+  createdAt: number;
 }
 
 /** In-memory Spacelift pool. `down` makes every call fail like a 5xx after the client's retries. */
@@ -58,12 +71,12 @@ export class FakeWorkerPool implements WorkerPoolApi {
     this.workers.delete(id);
   }
 
-  add(id: string, opts: { instanceId?: string; busy?: boolean; metadata?: string | null } = {}): this {
+  add(id: string, opts: { instanceId?: string; busy?: boolean; metadata?: string | null; createdAt?: number } = {}): this {
     const metadata =
       opts.metadata !== undefined
         ? opts.metadata
         : JSON.stringify({ asg_id: ASG, instance_id: opts.instanceId ?? INSTANCE });
-    this.workers.set(id, { id, busy: opts.busy ?? false, drained: false, metadata });
+    this.workers.set(id, { id, busy: opts.busy ?? false, drained: false, metadata, createdAt: opts.createdAt ?? T0 - 3600 });
     return this;
   }
 
@@ -86,7 +99,16 @@ export class FakeWorkerPool implements WorkerPoolApi {
 
   async drain(workerId: string): Promise<DrainResult> {
     this.call(`drain ${workerId}`);
-    const worker = this.get(workerId);
+    const worker = this.workers.get(workerId);
+    if (!worker) {
+      // What the client makes of the API's answer for a worker the pool does not have.
+      throw new SpaceliftApiError('graphql', 'Spacelift WorkerDrainSet failed: could not set worker drain to true: not found', {
+        retryable: false,
+        operation: 'WorkerDrainSet',
+        attempts: 1,
+        graphqlMessages: ['could not set worker drain to true: not found'],
+      });
+    }
     worker.drained = true;
     return { worker: toWorker(worker) };
   }
@@ -113,7 +135,7 @@ export class FakeWorkerPool implements WorkerPoolApi {
 
 function toWorker(w: FakeWorker): Worker {
   const metadata = parseWorkerMetadata(w.metadata);
-  return { id: w.id, busy: w.busy, drained: w.drained, createdAt: T0 - 3600, metadata };
+  return { id: w.id, busy: w.busy, drained: w.drained, createdAt: w.createdAt, metadata };
 }
 
 export function noActiveAction(detail = `token ${TOKEN}`): AutoScalingServiceException {
@@ -179,12 +201,20 @@ export { type LogEntry, RecordingLogger } from '../support/recording-logger';
 
 export class RecordingMetrics implements DrainMetrics {
   readonly totals = new Map<string, number>();
+  /** The dimensions of each publish; like Powertools, publishing clears them. */
+  readonly publishedDimensions: Record<string, string>[] = [];
+  private dimensions: Record<string, string> = {};
   published = 0;
+  addDimension(name: string, value: string): void {
+    this.dimensions[name] = value;
+  }
   addMetric(name: string, _unit: string, value: number): void {
     this.totals.set(name, (this.totals.get(name) ?? 0) + value);
   }
   publishStoredMetrics(): void {
     this.published++;
+    this.publishedDimensions.push(this.dimensions);
+    this.dimensions = {};
   }
   count(name: string): number {
     return this.totals.get(name) ?? 0;
@@ -206,6 +236,7 @@ export interface Sent {
 export function harness(schedule: DrainSchedule = SCHEDULE) {
   autoScalingMock.reset();
   sqsMock.reset();
+  ec2Mock.reset();
   const clock = new FakeClock();
   const pool = new FakeWorkerPool(clock);
   const hook = new HookModel(clock, schedule.heartbeatTimeout);
@@ -215,6 +246,8 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
   const sleeps: number[] = [];
   /** `onSleep` runs during the handler's pause before a confirming read, e.g. to change the pool. */
   const hooks: { onSleep?: () => void | Promise<void> } = {};
+  /** EC2's launch times (epoch seconds); DescribeInstances omits the instances not in it, like a filter does. */
+  const launchTimes = new Map<string, number>([[INSTANCE, LAUNCHED_AT]]);
 
   autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => {
     hook.heartbeat();
@@ -228,12 +261,19 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
     sent.push({ body: JSON.parse(input.MessageBody), delaySeconds: input.DelaySeconds, sentAt: clock.now });
     return { MessageId: `sent-${sent.length}` };
   });
+  ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+    const ids = input.Filters?.find((f) => f.Name === 'instance-id')?.Values ?? [];
+    const known = ids.filter((id) => launchTimes.has(id));
+    return { Reservations: [{ Instances: known.map((id) => ({ InstanceId: id, LaunchTime: new Date(launchTimes.get(id)! * 1000) })) }] };
+  });
 
-  const handler = createHandler({
+  const drainHandler = createHandler({
     workerPool: pool,
+    instanceFacts: (ids) => describeInstanceFacts(new EC2Client({ region: 'us-east-1' }), ids),
     lifecycle: createLifecycleActions(new AutoScalingClient({ region: 'us-east-1' })),
     requeue: createRequeue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL),
     config: schedule,
+    asgName: ASG,
     logger,
     metrics,
     clock: () => clock.now,
@@ -242,7 +282,15 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
       clock.advance(ms / 1000);
       await hooks.onSleep?.();
     },
+    spaceliftCallMs: SPACELIFT_CALL_MS,
   });
+
+  /** Every invocation gets FUNCTION_TIMEOUT_MS, counted on the fake clock. */
+  const handler = (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const deadlineMs = clock.now * 1000 + FUNCTION_TIMEOUT_MS;
+    const context: Partial<Context> = { getRemainingTimeInMillis: () => deadlineMs - clock.now * 1000 };
+    return drainHandler(event, context as Context);
+  };
 
   const deliver = (...bodies: (string | object)[]): Promise<SQSBatchResponse> =>
     handler(sqsEvent(...bodies.map((b) => sqsRecord(b))));
@@ -273,5 +321,5 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
     }
   }
 
-  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent, sleeps, hooks };
+  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent, sleeps, hooks, launchTimes };
 }

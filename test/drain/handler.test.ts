@@ -3,10 +3,11 @@ import {
   CompleteLifecycleActionCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DrainMetric, NO_WORKER_CONFIRM_MS } from '../../lambda/drain/handler';
+import { DEFER_DELAY_SECONDS, DrainMetric, NO_WORKER_CONFIRM_MS } from '../../lambda/drain/handler';
 import { ASG, HOOK, INSTANCE, notification, recheck, spotEvent, sqsEvent, sqsRecord, T0, TOKEN } from './builders';
-import { autoScalingMock, harness, noActiveAction, SCHEDULE, sqsMock } from './fakes';
+import { autoScalingMock, ec2Mock, harness, noActiveAction, SCHEDULE, sqsMock } from './fakes';
 
 const OTHER_INSTANCE = 'i-0fedcba9876543210';
 
@@ -29,6 +30,13 @@ describe('drain handler', () => {
     expect(h.pool.calls).toEqual([]);
     expect(h.metrics.count(DrainMetric.TestNotifications)).toBe(1);
     expect(h.metrics.published).toBe(1);
+  });
+
+  test('every invocation publishes its metrics under the pool\'s group, the dimension the construct reads', async () => {
+    const h = harness();
+    await h.deliver('not a message');
+    await h.deliver('not a message either');
+    expect(h.metrics.publishedDimensions).toEqual([{ AutoScalingGroupName: ASG }, { AutoScalingGroupName: ASG }]);
   });
 
   test('busy worker: drains, heartbeats, re-checks later; completes once it is idle', async () => {
@@ -123,11 +131,120 @@ describe('drain handler', () => {
 
   test('a batch shares one confirming read', async () => {
     const h = harness();
-    await h.handler(sqsEvent(
+    // Two actions: the hook model holds one, so both calls are accepted here and checked by their inputs.
+    autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+    autoScalingMock.on(CompleteLifecycleActionCommand).resolves({});
+    const otherToken = 'a0b1c2d3-0000-4000-8000-000000000000';
+    const response = await h.handler(sqsEvent(
       sqsRecord(notification()),
-      sqsRecord(notification({ EC2InstanceId: OTHER_INSTANCE, LifecycleActionToken: 'a0b1c2d3-0000-4000-8000-000000000000' })),
+      sqsRecord(notification({ EC2InstanceId: OTHER_INSTANCE, LifecycleActionToken: otherToken })),
     ));
+    expect(response.batchItemFailures).toEqual([]);
     expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
+    expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(2);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
+    expect(autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, { InstanceId: INSTANCE, LifecycleActionToken: TOKEN });
+    expect(autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, {
+      InstanceId: OTHER_INSTANCE,
+      LifecycleActionToken: otherToken,
+    });
+  });
+
+  describe('a worker the previous check saw busy, and that neither read lists', () => {
+    /** w-1 busy at the first check; the re-check's two reads both list no worker at all. */
+    async function omittedAtRecheck() {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      await h.deliver(notification());
+      expect(h.sent[0].body.workerIds).toEqual(['w-1']);
+      h.pool.emptySnapshots = 2;
+      h.pool.calls.length = 0;
+      h.clock.advance(h.sent[0].delaySeconds);
+      return h;
+    }
+
+    test('is asked about directly; still busy: held and re-checked, then completed once idle', async () => {
+      const h = await omittedAtRecheck();
+
+      expect((await h.deliver(h.sent[0].body)).batchItemFailures).toEqual([]);
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot', 'drain w-1']);
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent).toHaveLength(2);
+      expect(h.sent[1].body).toMatchObject({ attempt: 2, startedAt: T0, workerIds: ['w-1'] });
+      expect(h.sent[1].delaySeconds).toBe(SCHEDULE.recheckInterval);
+      expect(h.metrics.count(DrainMetric.NoWorkerOverturned)).toBe(1);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(0);
+
+      h.pool.setBusy('w-1', false);
+      await h.runQueue();
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.metrics.count(DrainMetric.CompletedIdle)).toBe(1);
+    });
+
+    test('gone ("not found"): completed', async () => {
+      const h = await omittedAtRecheck();
+      h.pool.remove('w-1');
+
+      expect((await h.deliver(h.sent[0].body)).batchItemFailures).toEqual([]);
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot', 'drain w-1']);
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.sent).toHaveLength(1);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+    });
+
+    test('idle: completed (and now drained)', async () => {
+      const h = await omittedAtRecheck();
+      h.pool.setBusy('w-1', false);
+
+      await h.deliver(h.sent[0].body);
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot', 'drain w-1']);
+      expect(h.pool.isDrained('w-1')).toBe(true);
+      expect(h.hook.completions).toHaveLength(1);
+    });
+
+    test('Spacelift cannot tell (the call fails): held by the normal re-check, not failed', async () => {
+      const h = await omittedAtRecheck();
+      h.pool.drain = async () => {
+        throw new Error('HTTP 503');
+      };
+
+      expect((await h.deliver(h.sent[0].body)).batchItemFailures).toEqual([]);
+
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent).toHaveLength(2);
+      expect(h.sent[1].body.workerIds).toEqual(['w-1']);
+      expect(h.sent[1].delaySeconds).toBe(SCHEDULE.recheckInterval);
+    });
+
+    test('with invalid metadata: never drained (it may serve another instance), so held', async () => {
+      const h = harness();
+      h.pool.add('w-null', { metadata: null, busy: true });
+      await h.deliver(notification());
+      expect(h.sent[0].body).toMatchObject({ workerIds: ['w-null'], invalidWorkerIds: ['w-null'] });
+      h.pool.emptySnapshots = 2;
+      h.pool.calls.length = 0;
+      h.clock.advance(h.sent[0].delaySeconds);
+
+      await h.deliver(h.sent[0].body);
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent[1].body).toMatchObject({ attempt: 2, workerIds: ['w-null'], invalidWorkerIds: ['w-null'] });
+      expect(h.metrics.count(DrainMetric.HeldForInvalidMetadata)).toBe(2);
+    });
+
+    test('a worker the confirming read lists (idle, elsewhere) is not asked about', async () => {
+      const h = harness();
+      h.pool.add('w-1', { instanceId: OTHER_INSTANCE });
+
+      await h.deliver(recheck({ workerIds: ['w-1'] }));
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
+      expect(h.hook.completions).toHaveLength(1);
+    });
   });
 
   test('worker re-registered: every worker of the instance is drained, and all must be idle', async () => {
@@ -161,6 +278,7 @@ describe('drain handler', () => {
     expect(h.pool.calls).toEqual(['snapshot']);
     expect(h.hook.completions).toEqual([]);
     expect(h.sent.map((m) => m.body.workerIds)).toEqual([['w-null', 'w-garbage', 'w-no-instance']]);
+    expect(h.sent[0].body.invalidWorkerIds).toEqual(['w-null', 'w-garbage', 'w-no-instance']);
     expect(h.metrics.count(DrainMetric.HeldForInvalidMetadata)).toBe(1);
 
     for (const id of ['w-null', 'w-garbage', 'w-no-instance']) h.pool.setBusy(id, false);
@@ -179,6 +297,129 @@ describe('drain handler', () => {
     expect(h.pool.calls).toEqual(['snapshot', 'drain w-1']);
     expect(h.hook.completions).toEqual([]);
     expect(h.sent[0].body.workerIds).toEqual(['w-null']);
+  });
+
+  describe('invalid metadata and launch time: a worker cannot predate its instance', () => {
+    test('a busy worker with invalid metadata created before the instance launched does not hold it', async () => {
+      const h = harness();
+      h.launchTimes.set(INSTANCE, T0 - 600);
+      h.pool.add('w-null', { metadata: null, busy: true, createdAt: T0 - 3600 });
+
+      expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.sent).toEqual([]);
+      expect(h.metrics.count(DrainMetric.HeldForInvalidMetadata)).toBe(0);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+    });
+
+    test('one created at or after the launch holds it', async () => {
+      const h = harness();
+      h.launchTimes.set(INSTANCE, T0 - 600);
+      h.pool.add('w-null', { metadata: null, busy: true, createdAt: T0 - 600 });
+
+      await h.deliver(notification());
+
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent[0].body.workerIds).toEqual(['w-null']);
+    });
+
+    test('an instance EC2 does not know, or a failed DescribeInstances, holds (the safe side), without failing the record', async () => {
+      const unknown = harness();
+      unknown.launchTimes.clear();
+      unknown.pool.add('w-null', { metadata: null, busy: true, createdAt: T0 - 3600 });
+      expect((await unknown.deliver(notification())).batchItemFailures).toEqual([]);
+      expect(unknown.hook.completions).toEqual([]);
+      expect(unknown.sent[0].body.workerIds).toEqual(['w-null']);
+
+      const failing = harness();
+      failing.launchTimes.set(INSTANCE, T0 - 600);
+      ec2Mock.on(DescribeInstancesCommand).rejects(new Error('Rate exceeded'));
+      failing.pool.add('w-null', { metadata: null, busy: true, createdAt: T0 - 3600 });
+      expect((await failing.deliver(notification())).batchItemFailures).toEqual([]);
+      expect(failing.hook.completions).toEqual([]);
+      expect(failing.sent[0].body.workerIds).toEqual(['w-null']);
+      expect(failing.logger.at('warn').map((e) => e.message)).toContainEqual(expect.stringContaining('launch times'));
+    });
+
+    test('one DescribeInstances per batch, for the terminating instances of the batch; none without such a worker', async () => {
+      const h = harness();
+      autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+      h.pool.add('w-null', { metadata: null, busy: true });
+      await h.handler(sqsEvent(
+        sqsRecord(notification()),
+        sqsRecord(recheck({ EC2InstanceId: OTHER_INSTANCE, LifecycleActionToken: 'a0b1c2d3-0000-4000-8000-000000000000' })),
+        sqsRecord(spotEvent('EC2 Spot Instance Interruption Warning', 'i-0aaaaaaaaaaaaaaaa')),
+      ));
+      expect(ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input)).toEqual([
+        { Filters: [{ Name: 'instance-id', Values: [INSTANCE, OTHER_INSTANCE] }], MaxResults: 1000 },
+      ]);
+
+      const plain = harness();
+      plain.pool.add('w-1', { busy: true });
+      await plain.deliver(notification());
+      expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    });
+  });
+
+  describe('function timeout', () => {
+    test('no time left for the confirming read: re-checked shortly, never completed without it', async () => {
+      const h = harness();
+      // The first read takes 30 s of the 60 s: 5 s of pause, a read and the completion no longer fit.
+      h.pool.latency = 30;
+
+      expect((await h.deliver(notification())).batchItemFailures).toEqual([]);
+
+      expect(h.pool.calls).toEqual(['snapshot']);
+      expect(h.sleeps).toEqual([]);
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent).toHaveLength(1);
+      expect(h.sent[0]).toMatchObject({ delaySeconds: DEFER_DELAY_SECONDS, body: { attempt: 1, startedAt: T0, workerIds: [] } });
+
+      h.pool.latency = 0;
+      await h.runQueue();
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+    });
+
+    test('no time left to ask about a worker seen busy: re-checked shortly with it, never completed', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      h.pool.emptySnapshots = 2;
+      // 14 s + 5 s + 14 s: the confirming read fits, a third call and the completion do not.
+      h.pool.latency = 14;
+
+      await h.deliver(recheck({ workerIds: ['w-1'] }));
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent).toHaveLength(1);
+      expect(h.sent[0]).toMatchObject({ delaySeconds: DEFER_DELAY_SECONDS, body: { attempt: 2, workerIds: ['w-1'] } });
+    });
+
+    test('no time left to drain the worker the confirming read found: re-checked shortly', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      h.pool.emptySnapshots = 1;
+      h.pool.latency = 14;
+
+      await h.deliver(notification());
+
+      expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
+      expect(h.hook.completions).toEqual([]);
+      expect(h.sent[0]).toMatchObject({ delaySeconds: DEFER_DELAY_SECONDS, body: { attempt: 1 } });
+    });
+
+    test('the short delay never passes the end of the budget', async () => {
+      const h = harness();
+      autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+      h.pool.latency = 30;
+      h.clock.now = T0 + SCHEDULE.drainTimeout - 2;
+
+      await h.deliver(recheck({ attempt: 79, workerIds: [] }));
+
+      expect(h.sent.map((s) => s.delaySeconds)).toEqual([2]);
+    });
   });
 
   describe('action no longer active', () => {
