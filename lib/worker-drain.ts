@@ -53,6 +53,17 @@ export interface DrainOptions {
    * @default true
    */
   readonly drainOnSpotInterruption?: boolean;
+  /**
+   * Reserves one concurrent execution of the drain function per instance the group can have
+   * (`maxSize`, at least 2), so no other function of the account can starve a drain of the
+   * concurrency its heartbeats need. The reserve comes out of the account's unreserved concurrency,
+   * of which Lambda keeps 100: turn it off when the account cannot spare it; the queue then still
+   * invokes the function at most that often, but a busy account can throttle re-checks past the
+   * hook's heartbeat timeout.
+   * @default true
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+   */
+  readonly reserveConcurrency?: boolean;
 }
 
 /** The termination drain of a pool: its queue, dead-letter queue, function and lifecycle hook. */
@@ -110,6 +121,12 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
       throw new WorkerPoolConfigError(this, 'maxSize', 'must be known at synth: the drain function reserves one concurrent execution per instance');
     }
     const concurrency = drainConcurrency(props.maxSize);
+    const reserveConcurrency = props.reserveConcurrency ?? true;
+    if (!reserveConcurrency) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:drainConcurrency',
+        'drain.reserveConcurrency is false: when other functions use up the account\'s concurrency, throttled re-checks can miss '
+        + 'the termination hook\'s heartbeat timeout, and an instance with a busy worker is then terminated');
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -141,7 +158,7 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
       // https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html
       recursiveLoop: lambda.RecursiveLoop.ALLOW,
       // One execution per instance that can be terminating; see drainConcurrency.
-      reservedConcurrentExecutions: concurrency,
+      reservedConcurrentExecutions: reserveConcurrency ? concurrency : undefined,
       pool: props,
       environment: {
         QUEUE_URL: this.queue.queueUrl,

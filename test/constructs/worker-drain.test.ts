@@ -200,6 +200,18 @@ describe('drain options', () => {
     expect(reserve(1)).toBe(2);
   });
 
+  test('an account that cannot spare the reserve can turn it off, with a warning; the queue still caps invocations', () => {
+    const { stack, build } = poolStack({ maxSize: 25, drain: { reserveConcurrency: false } });
+    const pool = build();
+    const template = Template.fromStack(stack);
+    const fnId = stack.getLogicalId(pool.drain.function.node.defaultChild as any);
+    expect(template.findResources('AWS::Lambda::Function')[fnId].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fnId }, ScalingConfig: { MaximumConcurrency: 25 },
+    });
+    Annotations.fromStack(stack).hasWarning('/Test/Pool/Drain', Match.stringLikeRegexp('reserveConcurrency is false'));
+  });
+
   test('a maxSize unknown at synth fails, since the reserve is sized from it', () => {
     const { stack, props } = poolStack();
     const maxSize = new CfnParameter(stack, 'MaxSize', { type: 'Number' }).valueAsNumber;
