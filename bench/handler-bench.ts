@@ -9,8 +9,8 @@
  * - scale-out: all busy and N/10 runs queued: one SetDesiredCapacity;
  * - scale-in: all idle for an hour: the default plan drains and terminates maxTerminatePerTick workers.
  */
-import { createHandler } from '../lambda/autoscaler/handler';
 import type { AutoscalerConfig } from '../lambda/autoscaler/config';
+import { createHandler } from '../lambda/autoscaler/handler';
 import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../lambda/core/config';
 import type { Fleet, WorkerPoolApi } from '../lambda/core/ports';
 import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from '../lambda/core/types';

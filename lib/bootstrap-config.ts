@@ -3,9 +3,9 @@ import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import type { IConstruct } from 'constructs';
 import { type LauncherOptions, RunAccess, SpaceliftRegion } from './launcher-options';
 import { HOST_NETWORK, HOST_NETWORK_RISK, hostMountExposure, isPoolCredentialVariable } from './run-isolation';
+import type { SpaceliftWorkerPoolProps } from './spacelift-worker-pool';
 import { WorkerPoolConfigError } from './validation';
 import type { WorkerPoolCredentialsConfig } from './worker-pool-credentials';
-import type { SpaceliftWorkerPoolProps } from './spacelift-worker-pool';
 import {
   DEFAULT_DOWNLOAD_BASE_URL,
   embeddedSigningKey,

@@ -59,6 +59,7 @@ export function acknowledgeWildcards(scope: IConstruct, wildcards: { actions?: s
 function flattenReference(node: unknown): string {
   if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
   if (node && typeof node === 'object') {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- CloudFormation intrinsics are untyped JSON
     const fn = node as Record<string, any>;
     if (fn['Fn::Join']) {
       const [delimiter, parts] = fn['Fn::Join'];

@@ -8,21 +8,21 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { FunctionPlacement } from './function-placement';
 import { workerBootstrapParameters } from './bootstrap-config';
+import type { FunctionPlacement } from './function-placement';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
 import { acknowledge, acknowledgeWildcards } from './nag';
 import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
 import type { SpaceliftApiKey } from './spacelift-api-key';
-import { WorkerDrain, type DrainOptions, type IWorkerDrain } from './worker-drain';
-import { WorkerPoolAutoscaler, type AutoscalingOptions } from './worker-pool-autoscaler';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
+import { WorkerPoolConfigError, validateInteger, validateWorkerPoolId } from './validation';
+import { WorkerDrain, type DrainOptions, type IWorkerDrain } from './worker-drain';
 import { WorkerImage } from './worker-image';
 import { WorkerLogGroups } from './worker-log-groups';
-import { WorkerPoolBase } from './worker-pool-metrics';
+import { WorkerPoolAutoscaler, type AutoscalingOptions } from './worker-pool-autoscaler';
 import { WorkerPoolCredentials } from './worker-pool-credentials';
+import { WorkerPoolBase } from './worker-pool-metrics';
 import { renderWorkerBootstrap } from './worker-user-data';
-import { WorkerPoolConfigError, validateInteger, validateWorkerPoolId } from './validation';
 
 /** The root EBS volume of each worker. */
 export interface RootVolumeOptions {

@@ -44,7 +44,10 @@ export abstract class WorkerImage {
    * @param architecture the architecture of the images, checked against the pool's instance types
    * @default architecture ec2.InstanceArchitecture.X86_64
    */
-  public static fromAmiMap(amiMap: { [region: string]: string }, architecture: ec2.InstanceArchitecture = ec2.InstanceArchitecture.X86_64): WorkerImage {
+  public static fromAmiMap(
+    amiMap: { [region: string]: string },
+    architecture: ec2.InstanceArchitecture = ec2.InstanceArchitecture.X86_64,
+  ): WorkerImage {
     return new AmiMapImage(amiMap, architecture);
   }
 

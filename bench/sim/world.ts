@@ -37,9 +37,9 @@
  * - Billing runs from launch until the instance is gone (or dies); `terminateSeconds` of shutdown
  *   after a terminate request are billed. Warm-pool instances are billed only while being prepared.
  */
-import { SpaceliftApiError } from '../../lambda/spacelift/errors';
 import type { InstanceFacts } from '../../lambda/core/ports';
 import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from '../../lambda/core/types';
+import { SpaceliftApiError } from '../../lambda/spacelift/errors';
 import { sample, type SimModel } from './model';
 import { deriveSeed, Rng } from './rng';
 import type { Trace } from './trace';

@@ -34,10 +34,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { isMinSizeRejection } from '../aws/fleet';
 import type { Plan } from '../core/decide';
-import type { DrainResult, Fleet, WorkerPoolApi } from '../core/ports';
-import type { Termination } from '../core/scale-in';
-import { readFailure } from '../core/registration';
 import type { LostReclaim } from '../core/lost';
+import type { DrainResult, Fleet, WorkerPoolApi } from '../core/ports';
+import { readFailure } from '../core/registration';
+import type { Termination } from '../core/scale-in';
 import { invalidWorkerMayRunOn, type StrayTermination } from '../core/strays';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
 import { SpaceliftApiError } from '../spacelift';

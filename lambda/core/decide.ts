@@ -9,12 +9,12 @@ import { arrivalRate, type ArrivalState } from './arrivals';
 import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } from './capacity';
 import { validateScalingConfig, type ScalingConfig } from './config';
 import { assessDemand } from './demand';
-import type { DelayContext } from './scale-down-delay';
-import { planScaleIn, type Termination } from './scale-in';
 import { planLostReclaims, trackLost, type LostReclaim } from './lost';
 import { planReclaims } from './reclaim';
-import { planScaleOut } from './scale-out';
 import { readFailure } from './registration';
+import type { DelayContext } from './scale-down-delay';
+import { planScaleIn, type Termination } from './scale-in';
+import { planScaleOut } from './scale-out';
 import { planStrays, type StrayTermination } from './strays';
 import type { AsgSnapshot, PoolSnapshot } from './types';
 

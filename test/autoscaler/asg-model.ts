@@ -47,7 +47,8 @@ export class AsgModel {
       return {};
     });
     autoScalingMock.on(TerminateInstanceInAutoScalingGroupCommand).callsFake(
-      (input: { InstanceId: string; ShouldDecrementDesiredCapacity: boolean }) => this.terminate(input.InstanceId, input.ShouldDecrementDesiredCapacity),
+      (input: { InstanceId: string; ShouldDecrementDesiredCapacity: boolean }) =>
+        this.terminate(input.InstanceId, input.ShouldDecrementDesiredCapacity),
     );
     ec2Mock.on(DescribeInstancesCommand).callsFake((input: { Filters: { Name: string; Values: string[] }[] }) => {
       const ids = new Set(input.Filters.find((f) => f.Name === 'instance-id')?.Values ?? []);

@@ -1,5 +1,5 @@
-import { DEFAULT_SCALING_CONFIG, ScaleDownDelay } from '../../lambda/core';
 import { DEFAULT_LOOP_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, loadAutoscalerConfig } from '../../lambda/autoscaler/config';
+import { DEFAULT_SCALING_CONFIG, ScaleDownDelay } from '../../lambda/core';
 import { ConfigError } from '../../lambda/shared/env';
 
 const REQUIRED = {

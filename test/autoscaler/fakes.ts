@@ -2,8 +2,8 @@
  * In-memory doubles for the autoscaler: both ports with scripted failures, a recording logger and a recording
  * metrics sink that keeps each published batch (one per tick).
  */
-import type { AsgSnapshot, DrainResult, Fleet, InstanceFacts, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker } from '../../lambda/core';
 import type { AutoscalerMetrics } from '../../lambda/autoscaler/tick';
+import type { AsgSnapshot, DrainResult, Fleet, InstanceFacts, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker } from '../../lambda/core';
 
 export { ASG, instance, invalidWorker, NOW, worker } from '../core/builders';
 

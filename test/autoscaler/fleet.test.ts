@@ -117,7 +117,9 @@ describe('actions', () => {
   test('setDesiredCapacity ignores cooldowns', async () => {
     autoScalingMock.on(SetDesiredCapacityCommand).resolves({});
     await fleet().setDesiredCapacity(7);
-    expect(autoScalingMock).toHaveReceivedCommandWith(SetDesiredCapacityCommand, { AutoScalingGroupName: ASG, DesiredCapacity: 7, HonorCooldown: false });
+    expect(autoScalingMock).toHaveReceivedCommandWith(SetDesiredCapacityCommand, {
+      AutoScalingGroupName: ASG, DesiredCapacity: 7, HonorCooldown: false,
+    });
   });
 
   test.each([true, false])('terminateInstance with decrement %s', async (decrement) => {

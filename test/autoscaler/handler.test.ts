@@ -210,7 +210,8 @@ describe('scale in', () => {
     idlePair(fake, asg, 2);
     // The ASG is described with min 0; min is raised before the termination.
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).callsFakeOnce(() => {
-      const described = { AutoScalingGroups: [{ AutoScalingGroupName: ASG, MinSize: 0, MaxSize: 10, DesiredCapacity: 2, Instances: asg.instances.map((i) => ({ InstanceId: i.id, LifecycleState: i.lifecycleState, ProtectedFromScaleIn: false })) }] };
+      const instances = asg.instances.map((i) => ({ InstanceId: i.id, LifecycleState: i.lifecycleState, ProtectedFromScaleIn: false }));
+      const described = { AutoScalingGroups: [{ AutoScalingGroupName: ASG, MinSize: 0, MaxSize: 10, DesiredCapacity: 2, Instances: instances }] };
       asg.minSize = 2;
       return described;
     });
@@ -350,7 +351,9 @@ describe('an empty or partial worker list is not the truth', () => {
       harness.advance(60_000);
       await invoke();
       expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
-      expect(metrics.last()).toMatchObject({ [AutoscalerMetric.FailedReads]: 1, [AutoscalerMetric.LostWorkerInstances]: 2, [AutoscalerMetric.StraysReaped]: 0 });
+      expect(metrics.last()).toMatchObject({
+        [AutoscalerMetric.FailedReads]: 1, [AutoscalerMetric.LostWorkerInstances]: 2, [AutoscalerMetric.StraysReaped]: 0,
+      });
     }
     expect(logger.messages('warn')).toContain('the pool snapshot looks wrong; nothing is removed this tick');
   });
@@ -365,7 +368,9 @@ describe('an empty or partial worker list is not the truth', () => {
     harness.advance(60_000);
     await invoke();
     expect(autoScalingMock).not.toHaveReceivedCommand(TerminateInstanceInAutoScalingGroupCommand);
-    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.FailedReads]: 0, [AutoscalerMetric.LostWorkerInstances]: 1, [AutoscalerMetric.StrayInstances]: 0 });
+    expect(metrics.last()).toMatchObject({
+      [AutoscalerMetric.FailedReads]: 0, [AutoscalerMetric.LostWorkerInstances]: 1, [AutoscalerMetric.StrayInstances]: 0,
+    });
   });
 
   test('a tag write that fails is retried next tick; meanwhile this container remembers the instance', async () => {
@@ -504,7 +509,9 @@ describe('call budget', () => {
     expect(perTick(spaceliftCalls)).toEqual([2, 1, 1, 1]);
     expect(fake.count('apiKeyUser')).toBe(1);
     expect(metrics.published).toHaveLength(4);
-    expect(metrics.last()).toMatchObject({ [AutoscalerMetric.RegisteredWorkers]: 1000, [AutoscalerMetric.ScaledOut]: 0, [AutoscalerMetric.Terminated]: 0 });
+    expect(metrics.last()).toMatchObject({
+      [AutoscalerMetric.RegisteredWorkers]: 1000, [AutoscalerMetric.ScaledOut]: 0, [AutoscalerMetric.Terminated]: 0,
+    });
 
     // A warm invocation reuses the token.
     await invoke();

@@ -3,9 +3,9 @@
  * capacity rises: a launcher that writes invalid metadata must not make the pool grow without bound, and an
  * instance that lost its worker for good is reclaimed through the lifecycle hook (a terminate), once, late.
  */
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../../lambda/core/config';
 import { createExecutor } from '../../lambda/autoscaler/execute';
 import { AutoscalerMetric, runTick, type TickState } from '../../lambda/autoscaler/tick';
+import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../../lambda/core/config';
 import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, invalidWorker, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
 
 /** Seconds from launch until the launcher registers its worker. */

@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { WorkerBootstrapParameters } from '../../lib/worker-user-data';
+import { requireAptTool } from '../support/tools';
 import {
   ARCH, downloadParams, FakeEndpoints, fakeLauncher, INSTANCE, productionParams, Sandbox, SECRET_ARN, sha256, TestGpg, tokenFor,
 } from './sandbox';
-import { requireAptTool } from '../support/tools';
-import type { WorkerBootstrapParameters } from '../../lib/worker-user-data';
 
 // The real bootstrap script, executed: user data as cloud-init runs it, then the unit's ExecStart and
 // ExecStopPost as systemd would. Nothing waits for real: retries take 1 s, the poweroff delay is 0.

@@ -1,7 +1,7 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   AUTOSCALER_SERVICE,
   AutoscalerMetric,

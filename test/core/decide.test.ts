@@ -432,7 +432,8 @@ describe('strays', () => {
   });
 
   test.each(['Terminating:Wait', 'Standby', 'Detached'])('an instance in state %s is never a stray', (lifecycleState) => {
-    const plan = decide(input({ pool: pool(), asg: asg({ desiredCapacity: 0, instances: [instance(i1, { lifecycleState, launchTime: NOW - 5000 })] }) }));
+    const instances = [instance(i1, { lifecycleState, launchTime: NOW - 5000 })];
+    const plan = decide(input({ pool: pool(), asg: asg({ desiredCapacity: 0, instances }) }));
     expect(plan.strays).toEqual([]);
   });
 });

@@ -16,4 +16,3 @@ test('lambda/core imports only its own modules', () => {
   });
   expect(outside).toEqual([]);
 });
-

@@ -172,39 +172,43 @@ describe('drain schedule', () => {
         redeliveryLatency: fc.nat(MARGIN / 4),
       });
       fc.assert(
-        fc.property(withQueue.chain((setup) => fc.tuple(fc.constant(setup), fc.array(step(setup.queue.visibilityTimeout), { minLength: 1, maxLength: 20 }))),
-          ([{ schedule, queue }, steps]) => {
-            fc.pre(validateSchedule(schedule, { queue }).length === 0);
-            let lastBeat = 0;
-            let now = 0;
-            for (let attempt = 0; ; attempt++) {
-              const next = nextStep(schedule, { attempt, elapsedSeconds: now });
-              if (next.kind === 'exhausted') break;
-              const s = steps[attempt % steps.length];
-              // The re-check is sent after processing and becomes visible after its delay.
-              now += s.processing + next.delaySeconds + s.latency;
-              let receives = 1;
-              if (s.throttledFor >= queue.visibilityTimeout) {
-                // Never invoked within the visibility timeout: the message reappears and is received again.
-                now += queue.visibilityTimeout + s.redeliveryLatency;
-                receives++;
-              } else {
-                now += s.throttledFor;
-              }
-              // The handler heartbeats first thing in the invocation.
-              expect(now - lastBeat).toBeLessThanOrEqual(worstHeartbeatGap(schedule, queue.visibilityTimeout));
-              expect(now - lastBeat).toBeLessThan(schedule.heartbeatTimeout);
-              // Each re-check is a new message, so its receive count starts again, and SQS dead-letters a
-              // message only once its receive count exceeds maxReceiveCount.
-              expect(receives).toBeLessThanOrEqual(queue.maxReceiveCount);
-              lastBeat = now;
+        fc.property(withQueue.chain((setup) =>
+          fc.tuple(fc.constant(setup), fc.array(step(setup.queue.visibilityTimeout), { minLength: 1, maxLength: 20 }))),
+        ([{ schedule, queue }, steps]) => {
+          fc.pre(validateSchedule(schedule, { queue }).length === 0);
+          let lastBeat = 0;
+          let now = 0;
+          for (let attempt = 0; ; attempt++) {
+            const next = nextStep(schedule, { attempt, elapsedSeconds: now });
+            if (next.kind === 'exhausted') break;
+            const s = steps[attempt % steps.length];
+            // The re-check is sent after processing and becomes visible after its delay.
+            now += s.processing + next.delaySeconds + s.latency;
+            let receives = 1;
+            if (s.throttledFor >= queue.visibilityTimeout) {
+              // Never invoked within the visibility timeout: the message reappears and is received again.
+              now += queue.visibilityTimeout + s.redeliveryLatency;
+              receives++;
+            } else {
+              now += s.throttledFor;
             }
-          }),
+            // The handler heartbeats first thing in the invocation.
+            expect(now - lastBeat).toBeLessThanOrEqual(worstHeartbeatGap(schedule, queue.visibilityTimeout));
+            expect(now - lastBeat).toBeLessThan(schedule.heartbeatTimeout);
+            // Each re-check is a new message, so its receive count starts again, and SQS dead-letters a
+            // message only once its receive count exceeds maxReceiveCount.
+            expect(receives).toBeLessThanOrEqual(queue.maxReceiveCount);
+            lastBeat = now;
+          }
+        }),
       );
     });
 
     test('a heartbeat timeout a throttled receive can outlive is rejected, naming the visibility timeout', () => {
-      const problems = validateSchedule({ ...DEFAULT_SCHEDULE, heartbeatTimeout: 540 }, { queue: { visibilityTimeout: VISIBILITY, maxReceiveCount: 100 } });
+      const problems = validateSchedule(
+        { ...DEFAULT_SCHEDULE, heartbeatTimeout: 540 },
+        { queue: { visibilityTimeout: VISIBILITY, maxReceiveCount: 100 } },
+      );
       expect(problems.map((p) => p.setting)).toEqual(['visibilityTimeout']);
       expect(problems[0].message).toContain('throttled');
     });

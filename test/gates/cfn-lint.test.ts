@@ -57,6 +57,6 @@ function resourceTypeAt(finding: string): string | undefined {
   if (!match) return undefined;
   const text = fs.readFileSync(match[1], 'utf8');
   const lines = text.split('\n').slice(0, Number(match[2]));
-  const opening = lines.reverse().map((line) => /^  "([^"]+)": \{$/.exec(line)).find((m) => m !== null);
+  const opening = lines.reverse().map((line) => /^ {2}"([^"]+)": \{$/.exec(line)).find((m) => m !== null);
   return opening ? JSON.parse(text).Resources?.[opening[1]]?.Type : undefined;
 }

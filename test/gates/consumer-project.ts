@@ -31,7 +31,7 @@ export function readmeBlocks(readme: string): ReadmeBlock[] {
     const declared = [...code.matchAll(/^declare const (\w+)\s*:/gm)].map((m) => m[1]);
     const kind = code.includes("from 'aws-cdk-lib/assertions'") ? 'jest'
       : code.includes("from 'cdk-nag'") ? (/\bValidations\.of\(/.test(code) ? 'nag-v3' : 'nag-v2')
-        : 'app';
+      : 'app';
     return { name: `readme-${i + 1}`, kind, code, declared };
   });
 }

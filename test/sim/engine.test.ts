@@ -2,14 +2,14 @@
  * The event engine on tiny traces whose waits and instance-hours are worked out by hand. API
  * latencies are zero so every time below is exact.
  */
-import { ScaleDownDelay } from '../../lambda/core/scale-down-delay';
-import { DEFAULT_SCALING_CONFIG } from '../../lambda/core/config';
 import { lowerBoundHours, peakConcurrency, percentile, simulate } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, type SimModel } from '../../bench/sim/model';
-import { emptyStats, type Policy } from '../../bench/sim/policy';
 import { oursPolicy } from '../../bench/sim/policies/ours';
 import { spaceliftV2Policy } from '../../bench/sim/policies/spacelift-v2';
+import { emptyStats, type Policy } from '../../bench/sim/policy';
 import { parseTrace, type Trace } from '../../bench/sim/trace';
+import { DEFAULT_SCALING_CONFIG } from '../../lambda/core/config';
+import { ScaleDownDelay } from '../../lambda/core/scale-down-delay';
 
 const exact: SimModel = {
   ...DEFAULT_MODEL,

@@ -2,8 +2,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, main, svgPath, UsageError } from '../../bench/sim/cli';
 import { chartAvailable, renderChart, stepPoints } from '../../bench/sim/chart';
+import { buildConfig, main, svgPath, UsageError } from '../../bench/sim/cli';
 import { simulate, type SimResult } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, meanOf, minimumOf, parseDistribution, sample } from '../../bench/sim/model';
 import { DEFAULT_POLICY_DEFAULTS, parsePolicy, splitPolicyList } from '../../bench/sim/policies/spec';

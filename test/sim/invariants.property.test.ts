@@ -40,14 +40,14 @@
  * instances strays and replaces them, a misconfiguration).
  */
 import fc from 'fast-check';
-import type { AutoscalerLogger } from '../../lambda/autoscaler/execute';
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../../lambda/core/config';
-import { parseScaleDownDelay } from '../../lambda/core/scale-down-delay';
 import { simulate } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, type SimModel } from '../../bench/sim/model';
 import { oursPolicy } from '../../bench/sim/policies/ours';
 import type { Trace } from '../../bench/sim/trace';
 import { World } from '../../bench/sim/world';
+import type { AutoscalerLogger } from '../../lambda/autoscaler/execute';
+import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../../lambda/core/config';
+import { parseScaleDownDelay } from '../../lambda/core/scale-down-delay';
 
 const RUNS = Number(process.env.SIM_PROPERTY_RUNS ?? 1000);
 /** The cold-start property is a variant of the first; half as many runs keep the unit suite under 30 s. */

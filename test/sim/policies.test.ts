@@ -1,8 +1,8 @@
 /** Spacelift's autoscaler model (`Decide` and the quirks it keeps) and world behaviours the policies rely on. */
 import { simulate } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, type SimModel } from '../../bench/sim/model';
-import { emptyStats, type Policy } from '../../bench/sim/policy';
 import { decideV2, SPACELIFT_V2_DEFAULTS, spaceliftV2Policy, type DecideInput } from '../../bench/sim/policies/spacelift-v2';
+import { emptyStats, type Policy } from '../../bench/sim/policy';
 import { parseTrace } from '../../bench/sim/trace';
 import { World } from '../../bench/sim/world';
 import type { Worker } from '../../lambda/core/types';

@@ -3,8 +3,8 @@
  * availableAt feature detection and log hygiene. Fault handling is in client-resilience.test.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createWorkerPoolApi, SpaceliftApiError } from '../../lambda/spacelift';
 import { ConfigError } from '../../lambda/shared/env';
+import { createWorkerPoolApi, SpaceliftApiError } from '../../lambda/spacelift';
 import { Harness } from './harness';
 
 const harness = new Harness();

@@ -13,8 +13,8 @@
  * - The pool snapshot includes `availableAt` unless the model turns it off, as the Spacelift adapter
  *   feature-detects it. The adapters' caching of the API key and JWT is not modelled (no extra calls).
  */
-import { createHandler, type AutoscalerHandler, type AutoscalerLogger } from '../../../lambda/autoscaler/handler';
 import type { AutoscalerConfig } from '../../../lambda/autoscaler/config';
+import { createHandler, type AutoscalerHandler, type AutoscalerLogger } from '../../../lambda/autoscaler/handler';
 import { DEFAULT_SCALING_CONFIG, validateScalingConfig, type ScalingConfig } from '../../../lambda/core/config';
 import type { Fleet, WorkerPoolApi } from '../../../lambda/core/ports';
 import { emptyStats, scheduleInvocations, type Policy, type PolicyStats } from '../policy';

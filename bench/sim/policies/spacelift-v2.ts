@@ -20,9 +20,9 @@
  *   down:  per worker: drain; if the reply says busy, undrain and skip; else kill with decrement
  *          (v2.7: DetachInstances(decrement) then TerminateInstances; v2.8: TerminateInstanceInAutoScalingGroup)
  */
+import type { Worker } from '../../../lambda/core/types';
 import { emptyStats, scheduleInvocations, type Policy, type PolicyStats } from '../policy';
 import { Process, type World } from '../world';
-import type { Worker } from '../../../lambda/core/types';
 
 export interface SpaceliftV2Options {
   /** AUTOSCALING_MAX_CREATE (default 1). */
