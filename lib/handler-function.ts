@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PoolFunctionProps } from './function-placement';
-import { acknowledgeWildcards } from './nag';
+import { grantUnscoped } from './unscoped-policy';
 
 /** Settings of one bundled handler, internal to the library. */
 export interface HandlerFunctionProps {
@@ -56,24 +56,17 @@ export class HandlerFunction extends Construct {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.logGroup.logGroupArn],
     }));
+    const unscoped: iam.Policy[] = [];
     if (placement.vpc) {
-      // What AWSLambdaVPCAccessExecutionRole grants, minus the managed policy. ENI actions have no
-      // resource-level permissions for creation and description.
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets',
+      // What AWSLambdaVPCAccessExecutionRole grants, minus the managed policy.
+      unscoped.push(grantUnscoped(this, 'NetworkInterfacesPolicy', this.role,
+        ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets',
           'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-        resources: ['*'],
-      }));
+        'Lambda VPC network interface actions have no resource-level permissions for creation and description.'));
     }
     if (placement.tracing === lambda.Tracing.ACTIVE) {
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-        resources: ['*'],
-      }));
-    }
-    if (placement.vpc || placement.tracing === lambda.Tracing.ACTIVE) {
-      acknowledgeWildcards(this.role, { resources: ['*'] },
-        'Lambda VPC network interface actions and X-Ray segment uploads have no resource-level permissions.');
+      unscoped.push(grantUnscoped(this, 'TracingPolicy', this.role, ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        'X-Ray segment uploads have no resource-level permissions.'));
     }
     pool.spaceliftApiKey.grantRead(this.role);
 
@@ -104,5 +97,15 @@ export class HandlerFunction extends Construct {
         ...props.environment,
       },
     });
+    unscoped.forEach((policy) => this.addPolicyNeededAtCreation(policy));
+  }
+
+  /**
+   * A policy attached to the role besides its default policy, which the function only depends on by
+   * this call: Lambda checks a VPC function's permissions when it creates it, and a first invocation
+   * should not run before its permissions exist.
+   */
+  public addPolicyNeededAtCreation(policy: iam.Policy): void {
+    this.function.node.addDependency(policy);
   }
 }

@@ -11,10 +11,11 @@ import { Construct } from 'constructs';
 import { workerBootstrapParameters } from './bootstrap-config';
 import type { FunctionPlacement } from './function-placement';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
-import { acknowledge, acknowledgeWildcards } from './nag';
+import { acknowledge } from './nag';
 import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
 import type { SpaceliftApiKey } from './spacelift-api-key';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
+import { grantUnscoped } from './unscoped-policy';
 import { WorkerPoolConfigError, validateInteger, validateWorkerPoolId } from './validation';
 import { WorkerDrain, type DrainOptions, type IWorkerDrain } from './worker-drain';
 import { WorkerImage } from './worker-image';
@@ -348,6 +349,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   public readonly drain: IWorkerDrain;
   /** The autoscaler function (escape hatch), unless autoscaling is disabled. */
   public readonly autoscaler?: lambda.Function;
+  private readonly policiesNeededAtBoot: iam.Policy[] = [];
   /** The alarms of `monitoring`, to add actions to; empty without it. */
   public readonly alarms: cloudwatch.Alarm[];
   /** The dashboard, with `monitoring.dashboard`. */
@@ -445,6 +447,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       terminationPolicies: [autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE, autoscaling.TerminationPolicy.OLDEST_INSTANCE],
       groupMetrics: [autoscaling.GroupMetrics.all()],
     });
+    this.policiesNeededAtBoot.forEach((policy) => this.autoScalingGroup.node.addDependency(policy));
     const instanceRefresh = this.instanceRefreshPolicy(props.instanceRefresh ?? {});
     if (instanceRefresh) {
       // The attribute itself, since UpdatePolicy.instanceRefresh() is missing from older aws-cdk-lib releases.
@@ -672,14 +675,12 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     }
     const repositories = props.preStartHooks?.ecrRepositories ?? [];
     for (const repository of repositories) {
-      repository.grantPull(this.role);
+      // What grantPull grants per repository; its ecr:GetAuthorizationToken on "*" goes into a policy of its own.
+      repository.grant(this.role, 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage');
     }
     if (repositories.length > 0) {
-      acknowledgeWildcards(this.role, { resources: ['*'] },
-        'ecr:GetAuthorizationToken (the pre-start docker login to ECR) has no resource-level permissions; pulls are granted per repository.'
-        + ((props.sessionManagerAccess ?? true)
-          ? ' Session Manager\'s ssmmessages channel actions and ssm:UpdateInstanceInformation have no resource-level permissions either.'
-          : ''));
+      this.addPolicyNeededAtBoot(grantUnscoped(this, 'EcrLoginPolicy', this.role, ['ecr:GetAuthorizationToken'],
+        'ecr:GetAuthorizationToken (the pre-start docker login to ECR) has no resource-level permissions; pulls are granted per repository.'));
     }
   }
 
@@ -688,18 +689,18 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
    * would also let every run read all SSM parameters of the account.
    */
   private grantSessionManager(): void {
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: [
-        'ssm:UpdateInstanceInformation',
-        'ssmmessages:CreateControlChannel',
-        'ssmmessages:CreateDataChannel',
-        'ssmmessages:OpenControlChannel',
-        'ssmmessages:OpenDataChannel',
-      ],
-      resources: ['*'],
-    }));
-    acknowledgeWildcards(this.role, { resources: ['*'] },
-      'Session Manager\'s ssmmessages channel actions and ssm:UpdateInstanceInformation have no resource-level permissions.');
+    this.addPolicyNeededAtBoot(grantUnscoped(this, 'SessionManagerPolicy', this.role, [
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ], 'Session Manager\'s ssmmessages channel actions and ssm:UpdateInstanceInformation have no resource-level permissions.'));
+  }
+
+  /** Instances launched before the policy is attached would boot without it: the group waits for it. */
+  private addPolicyNeededAtBoot(policy: iam.Policy): void {
+    this.policiesNeededAtBoot.push(policy);
   }
 
   private acknowledgeFindings(props: SpaceliftWorkerPoolProps): void {

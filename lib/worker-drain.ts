@@ -19,6 +19,7 @@ import {
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
+import { grantUnscoped } from './unscoped-policy';
 import { durationSeconds, WorkerPoolConfigError } from './validation';
 
 /** How terminations wait for busy workers. */
@@ -177,9 +178,8 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
       'Lifecycle actions are scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
     // Launch times of terminating instances: a busy worker with invalid metadata holds only those it may run on.
     // EC2 describes take no resource ARN: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
-    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
-    acknowledgeWildcards(handler.role, { resources: ['*'] },
-      'ec2:DescribeInstances supports no resource-level permissions; it is read-only.');
+    handler.addPolicyNeededAtCreation(grantUnscoped(this, 'DescribePolicy', handler.role, ['ec2:DescribeInstances'],
+      'ec2:DescribeInstances supports no resource-level permissions; it is read-only.'));
     // Re-checks of busy workers go back to the same queue with a delay.
     this.queue.grantSendMessages(handler.role);
     this.function.addEventSource(new SqsEventSource(this.queue, {

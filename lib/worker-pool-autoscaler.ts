@@ -12,6 +12,7 @@ import { validateScheduleFloor, type ScheduleFloor } from '../lambda/core/schedu
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
+import { grantUnscoped } from './unscoped-policy';
 import { durationSeconds, WorkerPoolConfigError, validateInteger } from './validation';
 
 /** Which Spacelift figure counts as runs waiting for a worker. */
@@ -215,10 +216,9 @@ export class WorkerPoolAutoscaler extends Construct {
     // The next scheduled run is the retry; a retried run could overlap it.
     this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
-    handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
-      resources: ['*'],
-    }));
+    handler.addPolicyNeededAtCreation(grantUnscoped(this, 'DescribePolicy', handler.role,
+      ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
+      'autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances support no resource-level permissions; both are read-only.'));
     handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
       resources: [props.autoScalingGroup.autoScalingGroupArn],
@@ -235,8 +235,6 @@ export class WorkerPoolAutoscaler extends Construct {
     }));
     acknowledgeWildcards(handler.role, { resources: [instances] },
       'ec2:CreateTags is limited by condition to the one registration tag key on instances of this pool\'s group (tag aws:autoscaling:groupName), whose ids are not known at deploy time.');
-    acknowledgeWildcards(handler.role, { resources: ['*'] },
-      'autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances support no resource-level permissions; both are read-only.');
     acknowledgeWildcards(handler.role, { resources: [props.autoScalingGroup.autoScalingGroupArn] },
       'Scaling actions are scoped to this pool\'s group; the ARN\'s only wildcard stands for the group UUID, which CloudFormation does not return.');
 

@@ -1,8 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { buildExamples, exampleApp } from '../support/example-app';
+import { POOL_ID, testApiKey } from '../support/pool-stack';
+import { recommendedApp } from '../support/recommended-app';
 
 // The gate: every example stack passes AwsSolutions with zero unacknowledged findings, and every
 // acknowledgement the library ships carries a reason.
@@ -26,4 +35,43 @@ test('cdk-nag AwsSolutions finds nothing unacknowledged in any example', () => {
     v.violatingConstructs.map((c: any) => `${v.ruleName} at ${c.constructPath}`)));
   expect(violations).toEqual([]);
   expect(failure).toBeUndefined();
+});
+
+// The library's acknowledgements of "*" sit on policies of their own, never on a role: a wildcard the
+// user adds to a role of the pool (extraPolicyStatements, a grant, or the function roles) stays a finding.
+test('a wildcard the user adds to any role of the pool is still reported', () => {
+  const app = recommendedApp();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'UserWildcards', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const pool = new SpaceliftWorkerPool(stack, 'Pool', {
+    vpc,
+    workerPoolId: POOL_ID,
+    credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool')),
+    spaceliftApiKey: testApiKey(),
+    machineImage: WorkerImage.fromAmiMap({ 'eu-west-1': 'ami-0123456789abcdef0' }),
+    functionPlacement: { vpc, tracing: lambda.Tracing.ACTIVE },
+    preStartHooks: { ecrRepositories: [new ecr.Repository(stack, 'Images')] },
+    extraPolicyStatements: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: ['*'] })],
+  });
+  pool.drain.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: ['*'] }));
+  pool.autoscaler!.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:DeleteQueue'], resources: ['*'] }));
+
+  expect(() => app.synth()).toThrow();
+  const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
+  const wildcardsAt = report.pluginReports.flatMap((plugin: any) => plugin.violations)
+    .filter((v: any) => v.ruleName === 'AwsSolutions-IAM5[Resource::*]')
+    .flatMap((v: any) => v.violatingConstructs.map((c: any) => c.constructPath as string));
+  expect(wildcardsAt.sort()).toEqual([
+    'UserWildcards/Pool/Autoscaler/Handler/Role/DefaultPolicy/Resource',
+    'UserWildcards/Pool/Drain/Handler/Role/DefaultPolicy/Resource',
+    'UserWildcards/Pool/InstanceRole/DefaultPolicy/Resource',
+  ]);
+
+  // cdk-nag v2 reads metadata: no suppression of "*" may sit on the roles' default policies either.
+  const v2Suppressions = (construct: IConstruct) => JSON.stringify(construct.node.metadata.filter((m) => m.type === 'cdk_nag'));
+  for (const role of [pool.role, pool.drain.function.role!, pool.autoscaler!.role!]) {
+    const defaultPolicy = role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!;
+    expect(v2Suppressions(defaultPolicy)).not.toContain('Resource::*');
+  }
 });
