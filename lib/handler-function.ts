@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { AUTOSCALER_SERVICE, DRAIN_SERVICE } from '../lambda/shared/metrics';
 import type { PoolFunctionProps } from './function-placement';
 import { grantUnscoped } from './unscoped-policy';
 
@@ -92,7 +93,7 @@ export class HandlerFunction extends Construct {
         SPACELIFT_API_KEY_ID: pool.spaceliftApiKey.apiKeyId,
         SPACELIFT_API_KEY_SECRET_ARN: pool.spaceliftApiKey.secretArn,
         SPACELIFT_WORKER_POOL_ID: pool.workerPoolId,
-        POWERTOOLS_SERVICE_NAME: `spacelift-${props.asset}`,
+        POWERTOOLS_SERVICE_NAME: props.asset === 'drain' ? DRAIN_SERVICE : AUTOSCALER_SERVICE,
         AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
         ...props.environment,
       },

@@ -11,7 +11,7 @@ interface Acknowledgement {
 }
 
 interface ValidationsApi {
-  of(scope: IConstruct): { acknowledge(...acknowledgements: { id: string; reason: string }[]): void };
+  of(scope: IConstruct): { acknowledge?(...acknowledgements: { id: string; reason: string }[]): void };
 }
 
 /**
@@ -25,8 +25,11 @@ interface ValidationsApi {
 export function acknowledge(scope: IConstruct, ...acknowledgements: Acknowledgement[]): void {
   // Absent before aws-cdk-lib added synth-time validations, so typed here rather than imported.
   const validations = (cdk as { Validations?: ValidationsApi }).Validations;
-  validations?.of(scope).acknowledge(...acknowledgements.flatMap(({ id, reason, appliesTo }) =>
-    appliesTo ? appliesTo.map((finding) => ({ id: `${id}[${finding}]`, reason })) : [{ id, reason }]));
+  const target = validations?.of(scope);
+  if (typeof target?.acknowledge === 'function') {
+    target.acknowledge(...acknowledgements.flatMap(({ id, reason, appliesTo }) =>
+      appliesTo ? appliesTo.map((finding) => ({ id: `${id}[${finding}]`, reason })) : [{ id, reason }]));
+  }
 
   const suppressions = acknowledgements.map(({ id, reason, appliesTo }) => ({ id, reason, ...(appliesTo ? { applies_to: appliesTo } : {}) }));
   for (const resource of scope.node.findAll().filter(cdk.CfnResource.isCfnResource)) {

@@ -36,6 +36,11 @@ export interface PoolMonitoringProps extends PoolMonitoringOptions {
    * @default - no autoscaler
    */
   readonly drainedReclaimSeconds?: number;
+  /**
+   * Seconds between two scheduled invocations of the autoscaler.
+   * @default - no autoscaler
+   */
+  readonly scheduleSeconds?: number;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -95,6 +100,18 @@ export class PoolMonitoring extends Construct {
           + 'are billed. Reclaims are off when autoscaling.drainedReclaimTime or autoscaling.maxStraysPerTick is 0; otherwise check the '
           + 'autoscaler log for reclaim errors, or a drained worker still finishing a long run (reclaimed once idle).',
       });
+      this.alarm('AutoscalerNotRunning', {
+        metric: pool.autoscaler.metricInvocations({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // It is invoked every scheduleRate (at most an hour), so a quarter of an hour without one is not a gap in the schedule.
+        evaluationPeriods: Math.max(3, Math.ceil((props.scheduleSeconds ?? 0) / PERIOD.toSeconds()) + 1),
+        // Lambda publishes nothing for a period without invocations: here missing data is the failure itself.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        alarmDescription: `The autoscaler of ${path} has not been invoked on its schedule, so nothing scales and no other `
+          + 'alarm of the pool can see it (they all read what its ticks publish). Check that its EventBridge schedule rule is '
+          + 'enabled and may invoke the function, and that the function exists.',
+      });
       this.functionAlarms('Autoscaler', pool.autoscaler, path, {
         throttles: 'an invocation overran the next one (slow Spacelift or AWS calls), so ticks are skipped: check the '
           + 'function\'s Duration and the log for slow calls',
@@ -144,8 +161,8 @@ export class PoolMonitoring extends Construct {
         + 'vCPU quota, an AMI that is gone or not shared, or a volume key the Auto Scaling role cannot use.',
     });
     this.functionAlarms('Drain', pool.drain.function, path, {
-      throttles: 'its reserved concurrency and the queue\'s maximum concurrency should make that impossible: check that '
-        + 'nobody lowered the function\'s reserved concurrency',
+      throttles: 'the queue never invokes it beyond its reserved concurrency, so check that nobody lowered that reserve; '
+        + 'with drain.reserveConcurrency false, other functions are using up the account\'s concurrency',
       // Never expected, and a throttled drain risks a hook timing out.
       datapointsToAlarm: 1,
     });
@@ -155,12 +172,12 @@ export class PoolMonitoring extends Construct {
     }
   }
 
-  private alarm(id: string, props: Omit<cloudwatch.AlarmProps, 'threshold' | 'comparisonOperator'>): cloudwatch.Alarm {
-    // Every alarm counts occurrences: one is enough.
+  private alarm(id: string, props: Omit<cloudwatch.AlarmProps, 'threshold'> & { threshold?: number }): cloudwatch.Alarm {
+    // Most alarms count occurrences: one is enough.
     const alarm = new cloudwatch.Alarm(this, id, {
-      ...props,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...props,
     });
     if (this.topic) {
       const action = new actions.SnsAction(this.topic);

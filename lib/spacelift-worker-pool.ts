@@ -480,7 +480,8 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     }) : undefined;
     this.autoscaler = autoscaler?.function;
     const monitoring = props.monitoring
-      ? new PoolMonitoring(this, 'Monitoring', { ...props.monitoring, pool: this, drainedReclaimSeconds: autoscaler?.drainedReclaimSeconds })
+      ? new PoolMonitoring(this, 'Monitoring', { ...props.monitoring, pool: this, drainedReclaimSeconds: autoscaler?.drainedReclaimSeconds,
+        scheduleSeconds: autoscaler?.scheduleSeconds })
       : undefined;
     this.alarms = monitoring?.alarms ?? [];
     this.dashboard = monitoring?.dashboard;

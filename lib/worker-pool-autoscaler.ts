@@ -179,12 +179,15 @@ export class WorkerPoolAutoscaler extends Construct {
   public readonly function: lambda.Function;
   /** Seconds before an instance left drained and idle is reclaimed (0: never), for the pool's alarm. */
   public readonly drainedReclaimSeconds: number;
+  /** Seconds between two scheduled invocations, for the pool's alarm. */
+  public readonly scheduleSeconds: number;
 
   constructor(scope: Construct, id: string, props: WorkerPoolAutoscalerProps) {
     super(scope, id);
     const environment = this.environment(props);
     this.drainedReclaimSeconds = Number(environment.DRAINED_RECLAIM_SECONDS);
     const scheduleRate = props.scheduleRate ?? DEFAULT_SCHEDULE_RATE;
+    this.scheduleSeconds = scheduleRate.toSeconds();
     const pollSeconds = Number(environment.POLL_INTERVAL_SECONDS);
     const maxTerminate = Number(environment.MAX_TERMINATE_PER_TICK);
     const maxStrays = Number(environment.MAX_STRAYS_PER_TICK);

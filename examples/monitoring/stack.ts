@@ -18,7 +18,9 @@ export class MonitoringExample extends Stack {
     // CloudWatch cannot publish to a topic under the AWS managed key: it needs a key whose policy lets it.
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
     const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Spacelift worker pool alarms' });
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // Only for this account's alarms (the confused-deputy guard).
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+      'kms:Decrypt', 'kms:GenerateDataKey*');
     const alarmTopic = new sns.Topic(this, 'Alarms', { masterKey: key, enforceSSL: true });
 
     const pool = new SpaceliftWorkerPool(this, 'Pool', {

@@ -101,22 +101,43 @@ describe('alarms', () => {
     expect(pool.dashboard).toBeUndefined();
   });
 
-  test('ten alarms, each notifying the topic when it fires and when it recovers, none with a fixed name', () => {
+  test('eleven alarms, each notifying the topic when it fires and when it recovers, none with a fixed name', () => {
     const { template, topic, pool, stack } = synth();
     const alarms = Object.values<any>(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
-    expect(pool.alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(11);
+    expect(pool.alarms).toHaveLength(11);
+    const occurrences = alarms.filter((alarm) => alarm.Properties.MetricName !== 'Invocations');
+    expect(occurrences).toHaveLength(10);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
         AlarmActions: [stack.resolve(topic!.topicArn)],
         OKActions: [stack.resolve(topic!.topicArn)],
         Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
         AlarmDescription: expect.stringContaining('Test/Pool'),
       });
       expect(alarm.Properties.AlarmName).toBeUndefined();
     }
+    for (const alarm of occurrences) {
+      expect(alarm.Properties).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    }
+  });
+
+  test.each([
+    ['the default 1-minute schedule', undefined, 3],
+    ['a 30-minute schedule', Duration.minutes(30), 7],
+  ])('an autoscaler that is not invoked on %s fires, since every other alarm reads what its ticks publish', (_name, scheduleRate, periods) => {
+    const { template, pool, stack } = synth({ autoscaling: { scheduleRate } });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(pool.autoscaler!.functionName) }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: periods,
+      TreatMissingData: 'breaching',
+    });
   });
 
   test('without a topic the alarms have no action', () => {
@@ -242,7 +263,7 @@ describe('dashboard', () => {
     expect(licence.properties).toMatchObject({ start: '-P30D', period: 86400 });
     expect(licence.properties.metrics[0]).toEqual(['CdkEc2WorkerPool', 'PoolWorkers', 'AutoScalingGroupName', 'REF', 'service', AUTOSCALER_SERVICE,
       expect.objectContaining({ period: 86400, stat: 'Maximum' })]);
-    expect(byTitle.Alarms.properties.alarms).toHaveLength(10);
+    expect(byTitle.Alarms.properties.alarms).toHaveLength(11);
   });
 
   test('without the autoscaler it graphs the group and the drains only', () => {
