@@ -26,6 +26,9 @@ export interface ReadmeBlock {
 
 /** Every ```ts block of the README, classified by what it needs to run. */
 export function readmeBlocks(readme: string): ReadmeBlock[] {
+  // Every TypeScript block is fenced as ts, so none escapes the gate under another name.
+  const otherFence = /^```(typescript|tsx|mts|cts)\b/m.exec(readme);
+  if (otherFence) throw new Error(`README.md fences TypeScript as "${otherFence[1]}": use \`\`\`ts so the consumer-app gate checks it`);
   const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
   return blocks.map((code, i) => {
     const declared = [...code.matchAll(/^declare const (\w+)\s*:/gm)].map((m) => m[1]);

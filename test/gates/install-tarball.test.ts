@@ -85,8 +85,11 @@ beforeAll(async () => {
   if (packed.code !== 0) throw new Error(`npm pack failed:\n${packed.stderr}`);
   const tarball = path.join(work, JSON.parse(packed.stdout)[0].filename);
   // Both apps at once: the installs wait on the network, the rest shares the two cores.
-  const built = await Promise.all(TARGETS.map((target) => consumerApp(target, tarball)));
-  TARGETS.forEach((target, i) => results.set(target, built[i]));
+  // allSettled: when one app fails, the other's child processes finish before afterAll removes the folder.
+  const built = await Promise.allSettled(TARGETS.map((target) => consumerApp(target, tarball)));
+  const failed = built.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  TARGETS.forEach((target, i) => results.set(target, (built[i] as PromiseFulfilledResult<Result>).value));
 }, 600_000);
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
