@@ -254,6 +254,7 @@ export class PoolMonitoring extends Construct {
           autoscaler(AutoscalerMetric.DrainSkippedBusy, 'Drain skipped: busy'),
           autoscaler(AutoscalerMetric.DrainedReclaimed, 'Reclaimed (left drained)'),
           autoscaler(AutoscalerMetric.StraysReaped, 'Strays replaced'),
+          autoscaler(AutoscalerMetric.LostReclaimed, 'Reclaimed (worker lost)'),
         ],
       })] : []),
     );

@@ -256,6 +256,8 @@ describe('dashboard', () => {
       'GroupDesiredCapacity', 'GroupInServiceInstances']);
     expect(metricNames(byTitle.Drains)).toEqual(['DrainsStarted', 'Requeued', 'CompletedIdle', 'CompletedNoWorker',
       'CompletedBudgetExhausted', 'ActionGone', 'SpotDrains']);
+    expect(metricNames(byTitle['Autoscaler actions'])).toEqual(['ScaledOut', 'Terminated', 'DrainSkippedBusy', 'DrainedReclaimed',
+      'StraysReaped', 'LostReclaimed']);
     expect(metricNames(byTitle.Errors)).toEqual(['Errors', 'FailedReads', 'Errors', 'Errors', 'Throttles', 'Errors', 'Throttles',
       'ApproximateNumberOfMessagesVisible']);
     // Daily maxima over a month, whatever range the dashboard shows.

@@ -1,11 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials, type SpaceliftWorkerPoolProps } from '../../lib';
-import { POOL_ID, testApiKey } from '../support/pool-stack';
-import { recommendedApp } from '../support/recommended-app';
+import { SpaceliftWorkerPool } from '../../lib';
+import { POOL_ID, poolOnlyStack } from '../support/pool-stack';
 
 // Resource types CloudFormation cannot tag; any other type in the template must carry the pool's tags.
 const UNTAGGABLE = new Set([
@@ -23,29 +19,16 @@ const UNTAGGABLE = new Set([
 
 const TAGS = { CostCenter: 'ci-runners', Team: 'platform' };
 
-/** A stack holding only the pool (imported VPC, secret and topic), so every resource of the template is the pool's. */
-function poolOnlyStack() {
-  const stack = new Stack(recommendedApp(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
-    vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-1', 'subnet-2'], privateSubnetRouteTableIds: ['rtb-1', 'rtb-2'],
-  });
-  const props: SpaceliftWorkerPoolProps = {
-    vpc,
-    vpcSubnets: { subnets: vpc.privateSubnets },
-    workerPoolId: POOL_ID,
-    credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool')),
-    spaceliftApiKey: testApiKey(),
-    machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
-    tags: TAGS,
-    monitoring: { alarmTopic: sns.Topic.fromTopicArn(stack, 'Alarms', 'arn:aws:sns:eu-west-1:123456789012:alarms'), dashboard: true },
-  };
-  return { stack, props };
-}
+/** The pool alone, with tags and monitoring (its dashboard and alarms are resources to tag too). */
+const poolWithMonitoring = () => poolOnlyStack((stack) => ({
+  tags: TAGS,
+  monitoring: { alarmTopic: sns.Topic.fromTopicArn(stack, 'Alarms', 'arn:aws:sns:eu-west-1:123456789012:alarms'), dashboard: true },
+}));
 
 const tagsOf = (tags: { Key: string; Value: string }[] | undefined) => Object.fromEntries((tags ?? []).map((t) => [t.Key, t.Value]));
 
 test('every resource the pool creates, with monitoring on, carries the pool\'s tags', () => {
-  const { stack, props } = poolOnlyStack();
+  const { stack, props } = poolWithMonitoring();
   new SpaceliftWorkerPool(stack, 'Pool', props);
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties?: any }>;
   const expected = { ...TAGS, WorkerPoolId: POOL_ID };
@@ -73,7 +56,7 @@ test('every resource the pool creates, with monitoring on, carries the pool\'s t
 });
 
 test('the stack-wide SDK-call function carries the tags every pool of the stack agrees on', () => {
-  const { stack, props } = poolOnlyStack();
+  const { stack, props } = poolWithMonitoring();
   new SpaceliftWorkerPool(stack, 'A', { ...props, tags: { ...TAGS, Env: 'dev' } });
   new SpaceliftWorkerPool(stack, 'B', { ...props, tags: { ...TAGS, Env: 'prod' } });
   const functions = Object.values<any>(Template.fromStack(stack).findResources('AWS::Lambda::Function'))

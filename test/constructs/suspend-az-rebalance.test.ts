@@ -1,13 +1,9 @@
-import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
-import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
-import { recommendedApp } from '../support/recommended-app';
+import { SpaceliftWorkerPool } from '../../lib';
+import { poolOnlyStack, poolStack } from '../support/pool-stack';
 
 /** The log group of the stack-wide function that runs the AZRebalance SDK call. */
 function providerLogGroup(template: Template): any {
@@ -20,21 +16,11 @@ function providerLogGroup(template: Template): any {
 const tagsOf = (resource: any) => Object.fromEntries((resource.Properties.Tags ?? []).map((t: any) => [t.Key, t.Value]));
 
 test('with a permissions boundary, every role in the template has it, the hook\'s and the SDK-call provider\'s included', () => {
-  // An imported VPC, so that every role of the template is the pool's (a new Vpc brings a custom resource role).
-  const stack = new Stack(recommendedApp(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
-    vpcId: 'vpc-12345678', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-1', 'subnet-2'],
-  });
-  const boundary = iam.ManagedPolicy.fromManagedPolicyName(stack, 'Boundary', 'org-boundary');
-  new SpaceliftWorkerPool(stack, 'Pool', {
-    vpc,
-    vpcSubnets: { subnets: vpc.privateSubnets },
-    workerPoolId: POOL_ID,
-    credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool')),
-    spaceliftApiKey: testApiKey(),
-    machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
-    permissionsBoundary: boundary,
-  });
+  const { stack, props } = poolOnlyStack((scope) => ({
+    permissionsBoundary: iam.ManagedPolicy.fromManagedPolicyName(scope, 'Boundary', 'org-boundary'),
+  }));
+  const boundary = props.permissionsBoundary!;
+  new SpaceliftWorkerPool(stack, 'Pool', props);
   const roles = Template.fromStack(stack).findResources('AWS::IAM::Role');
   const expected = JSON.stringify(stack.resolve(boundary.managedPolicyArn));
   const without = Object.entries<any>(roles)
