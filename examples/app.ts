@@ -5,6 +5,7 @@ import { ByoSecretAndRoleExample } from './byo-secret-and-role/stack';
 import { MonitoringExample } from './monitoring/stack';
 import { SelfHostedExample } from './self-hosted/stack';
 import { SpotExample } from './spot/stack';
+import { WarmPoolExample } from './warm-pool/stack';
 
 /**
  * Every example, in one app. The account is a placeholder: cdk.json carries the context that the
@@ -18,6 +19,7 @@ export function buildExamples(app: App): App {
   new ByoSecretAndRoleExample(app, 'ByoSecretAndRole', { env });
   new SelfHostedExample(app, 'SelfHosted', { env });
   new MonitoringExample(app, 'Monitoring', { env });
+  new WarmPoolExample(app, 'WarmPool', { env });
   return app;
 }
 

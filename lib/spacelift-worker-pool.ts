@@ -13,6 +13,7 @@ import type { FunctionPlacement } from './function-placement';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
 import { acknowledge } from './nag';
 import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
+import { addWarmPool, validateWarmPool, type PoolWarmPoolOptions } from './pool-warm-pool';
 import type { SpaceliftApiKey } from './spacelift-api-key';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
 import { grantUnscoped } from './unscoped-policy';
@@ -194,6 +195,14 @@ export interface SpaceliftWorkerPoolProps {
    * @default 10
    */
   readonly maxSize?: number;
+  /**
+   * A warm pool of stopped, pre-initialized instances that scale-outs start instead of launching new
+   * ones: runs wait for an instance start rather than a full boot. Each stopped instance costs its
+   * EBS volumes; see the README's Warm pool section. Not with `instanceTypes`.
+   * @default - no warm pool
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html
+   */
+  readonly warmPool?: PoolWarmPoolOptions;
   /**
    * The root volume. Encrypted gp3 unless you say otherwise.
    * @default - 40 GiB encrypted gp3
@@ -404,6 +413,10 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     }
     this.connections = new ec2.Connections({ securityGroups });
 
+    const warmPoolState = props.warmPool && validateWarmPool(this, props.warmPool, {
+      mixedInstances: props.instanceTypes !== undefined,
+      rootVolumeEncrypted: props.rootVolume?.encrypted ?? true,
+    });
     const poweroffDelay = (props.poweroffDelay ?? Duration.seconds(15)).toSeconds();
     validateInteger(this, 'poweroffDelay', poweroffDelay, 0, 3600);
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
@@ -427,6 +440,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       blockDevices: [this.rootVolume(props.rootVolume ?? {})],
       detailedMonitoring: props.detailedMonitoring ?? false,
       instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
+      ...(warmPoolState === autoscaling.PoolState.HIBERNATED ? { hibernationConfigured: true } : {}),
       ...this.metadataOptions(props),
     });
     for (const extra of securityGroups.slice(1)) {
@@ -448,6 +462,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       groupMetrics: [autoscaling.GroupMetrics.all()],
     });
     this.policiesNeededAtBoot.forEach((policy) => this.autoScalingGroup.node.addDependency(policy));
+    if (props.warmPool && warmPoolState) addWarmPool(this.autoScalingGroup, props.warmPool, warmPoolState);
     const instanceRefresh = this.instanceRefreshPolicy(props.instanceRefresh ?? {});
     if (instanceRefresh) {
       // The attribute itself, since UpdatePolicy.instanceRefresh() is missing from older aws-cdk-lib releases.

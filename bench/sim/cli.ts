@@ -8,7 +8,16 @@ import { parseArgs } from 'node:util';
 import { parseScaleDownDelay } from '../../lambda/core/scale-down-delay';
 import { renderChart } from './chart';
 import { simulate, type SimResult } from './engine';
-import { DEFAULT_MODEL, describeDistribution, NO_FAULTS, parseDistribution, type Faults, type SimModel } from './model';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_STOPPED_COST_RATIO,
+  DEFAULT_WARM_START_SECONDS,
+  describeDistribution,
+  NO_FAULTS,
+  parseDistribution,
+  type Faults,
+  type SimModel,
+} from './model';
 import { DEFAULT_OURS, type OursOptions } from './policies/ours';
 import { SPACELIFT_V2_DEFAULTS } from './policies/spacelift-v2';
 import { parsePolicy, splitPolicyList, DEFAULT_POLICY_DEFAULTS } from './policies/spec';
@@ -52,7 +61,10 @@ Environment model:
   --terminate S           terminate request to instance gone, billed (default 20)
   --latency-spacelift S   per Spacelift API call (default 0.3)
   --latency-aws S         per AWS API call (default 0.15)
-  --warm-pool N:S         warm pool of N stopped instances that register S seconds after launch
+  --warm-pool N[:S]       warm pool of N stopped instances that register S seconds after launch (default 30:
+                          the top of the 10-30 s warm starts reported publicly; see bench/sim/model.ts)
+  --stopped-cost-ratio R  cost of a stopped warm-pool instance-hour in running instance-hours (default 0.21:
+                          40 GiB gp3 against an on-demand t3.small in us-east-1; see bench/sim/model.ts)
   --no-hook               no termination lifecycle hook (busy instances die with their run)
   --no-available-at       the pool API has no availableAt (idle-since)
   --seed N                random seed (default 1)
@@ -110,6 +122,7 @@ const OPTIONS = {
   'latency-spacelift': { type: 'string' },
   'latency-aws': { type: 'string' },
   'warm-pool': { type: 'string' },
+  'stopped-cost-ratio': { type: 'string' },
   'no-hook': { type: 'boolean' },
   'no-available-at': { type: 'boolean' },
   'seed': { type: 'string' },
@@ -190,9 +203,15 @@ export function buildConfig(argv: readonly string[]): CliConfig | 'help' {
 
   let warmPool: SimModel['warmPool'];
   if (values['warm-pool'] !== undefined) {
-    const match = /^(\d+):(\d+(?:\.\d+)?)$/.exec(values['warm-pool']);
-    if (!match) throw new UsageError(`--warm-pool must be SIZE:RESUME_SECONDS, got "${values['warm-pool']}"`);
-    warmPool = { size: Number(match[1]), resumeSeconds: Number(match[2]) };
+    const match = /^(\d+)(?::(\d+(?:\.\d+)?))?$/.exec(values['warm-pool']);
+    if (!match) throw new UsageError(`--warm-pool must be SIZE or SIZE:RESUME_SECONDS, got "${values['warm-pool']}"`);
+    warmPool = {
+      size: Number(match[1]),
+      resumeSeconds: match[2] === undefined ? DEFAULT_WARM_START_SECONDS : Number(match[2]),
+      stoppedCostRatio: num(values, 'stopped-cost-ratio', DEFAULT_STOPPED_COST_RATIO),
+    };
+  } else if (values['stopped-cost-ratio'] !== undefined) {
+    throw new UsageError('--stopped-cost-ratio needs --warm-pool');
   }
   const model: SimModel = {
     ...DEFAULT_MODEL,
@@ -267,7 +286,7 @@ export function modelSummary(model: SimModel): string {
     `size ${model.minSize}-${model.maxSize}`,
     `latency ${model.latency.spacelift}s/${model.latency.aws}s`,
   ];
-  if (model.warmPool) parts.push(`warm pool ${model.warmPool.size} (resume ${model.warmPool.resumeSeconds}s)`);
+  if (model.warmPool) parts.push(`warm pool ${model.warmPool.size} (resume ${model.warmPool.resumeSeconds}s, stopped cost ratio ${model.warmPool.stoppedCostRatio})`);
   if (!model.lifecycleHook) parts.push('no lifecycle hook');
   const f = model.faults;
   if (f.callFailureRate > 0 || f.deathsPerInstanceHour > 0 || f.bootFailureRate > 0 || f.coldStartsPerHour > 0) {

@@ -31,7 +31,12 @@ export interface SimResult {
   readonly wait: WaitStats;
   /** Sum of all queue waits, hours. */
   readonly waitHours: number;
+  /** Running instance-hours (billed in full). */
   readonly instanceHours: number;
+  /** Instance-hours warm-pool instances spent stopped (billed their EBS only). */
+  readonly stoppedHours: number;
+  /** The cost in running instance-hours: `instanceHours` plus `stoppedHours` at the warm pool's stopped cost ratio. */
+  readonly costHours: number;
   readonly busyHours: number;
   /** Instance-hours not spent running a run (booting, idle, draining, shutting down). */
   readonly idleHours: number;
@@ -132,6 +137,7 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel): P
     instanceSeconds += Math.max(0, (instance.billedUntil ?? endTime) - Math.max(0, instance.launchedAt));
   }
 
+  const stoppedSeconds = world.warmStoppedSecondsUntil(endTime);
   const stats = world.stats;
   return {
     policy: policy.label,
@@ -149,6 +155,8 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel): P
     },
     waitHours: waits.reduce((a, b) => a + b, 0) / 3600,
     instanceHours: instanceSeconds / 3600,
+    stoppedHours: stoppedSeconds / 3600,
+    costHours: (instanceSeconds + (model.warmPool?.stoppedCostRatio ?? 0) * stoppedSeconds) / 3600,
     busyHours: busySeconds / 3600,
     idleHours: (instanceSeconds - busySeconds) / 3600,
     lowerBoundHours: lowerBoundHours(trace, model),

@@ -132,11 +132,37 @@ export const NO_FAULTS: Faults = Object.freeze({
   coldStartsPerHour: 0,
 });
 
+/**
+ * Start time of a warm-pool instance, launch request to worker registered: the instance start plus what the
+ * bootstrap does at start (read the secrets, download and verify the launcher). Public reports of warm starts
+ * range from 10 to 30 s (philips-labs/terraform-aws-github-runner PR #5204); 30 s is the top of that range,
+ * because our start still downloads the launcher.
+ */
+export const DEFAULT_WARM_START_SECONDS = 30;
+
+/**
+ * Cost of a stopped instance-hour relative to a running one: its EBS volume only. For the library's defaults in
+ * us-east-1: a 40 GiB gp3 root volume at $0.08 per GiB-month is $3.20 a month, $0.00438 an hour over 730 hours,
+ * against $0.0208 an hour for an on-demand t3.small: 0.00438 / 0.0208 = 0.21. (The sim bills a running instance
+ * its compute only, as it always has; its volume is the same whichever policy runs it.)
+ * @see https://aws.amazon.com/ec2/pricing/on-demand/
+ * @see https://aws.amazon.com/ebs/pricing/
+ */
+export const DEFAULT_STOPPED_COST_RATIO = 0.21;
+
+/**
+ * An Auto Scaling warm pool of stopped instances whose minimum size and maximum prepared capacity are equal, as
+ * the library configures it: AWS keeps exactly `size` instances in it, launching a replacement for each one a
+ * scale-out takes (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
+ * Instances are never returned to it on scale-in.
+ */
 export interface WarmPool {
   /** Stopped, pre-initialised instances kept ready. */
   readonly size: number;
-  /** Launch-to-registered time for an instance taken from the warm pool. */
+  /** Launch-to-registered time for an instance taken from the warm pool (see DEFAULT_WARM_START_SECONDS). */
   readonly resumeSeconds: number;
+  /** Cost of a stopped instance-second in running instance-seconds (see DEFAULT_STOPPED_COST_RATIO). */
+  readonly stoppedCostRatio: number;
 }
 
 export interface SimModel {

@@ -33,6 +33,7 @@ export const RESULT_COLUMNS: readonly Column<SimResult>[] = [
   { title: 'p95 s', value: (r) => fmtSeconds(r.wait.p95) },
   { title: 'max s', value: (r) => fmtSeconds(r.wait.max) },
   { title: 'inst-h', value: (r) => fmtHours(r.instanceHours) },
+  { title: 'cost-h', value: (r) => fmtHours(r.costHours) },
   { title: 'idle-h', value: (r) => fmtHours(r.idleHours) },
   { title: 'bound-h', value: (r) => fmtHours(r.lowerBoundHours) },
   { title: 'launches', value: (r) => String(r.launches) },

@@ -6,7 +6,7 @@
  *   many runs it has). The mean, not the p95: with no minimum idle, the p95 of every setting is about
  *   one boot plus one poll interval (a run that finds no idle worker waits for a boot), so only the
  *   mean shows what keeping idle workers buys;
- * - cost: total instance-hours over all traces.
+ * - cost: total instance-hours over all traces, with warm-pool instances stopped at their stopped cost ratio (`costHours`).
  *
  * The Pareto front keeps the settings no other setting beats on both axes. The recommendation
  * prices queueing explicitly: it minimises
@@ -60,7 +60,7 @@ export interface SweepPoint {
   readonly waitP95: number;
   /** Spacelift and AWS calls per simulated hour, averaged over the traces. */
   readonly callsPerHour: number;
-  /** Total instance-hours over the traces. */
+  /** Total cost over the traces, in instance-hours (`costHours`: stopped warm-pool instances at their ratio). */
   readonly cost: number;
   /** Total hours runs spent queued, over the traces. */
   readonly waitHours: number;
@@ -152,7 +152,7 @@ export async function sweep(traces: readonly Trace[], model: SimModel, options: 
       wait: results.reduce((sum, r) => sum + r.wait.mean, 0) / results.length,
       waitP95: results.reduce((sum, r) => sum + r.wait.p95, 0) / results.length,
       callsPerHour: results.reduce((sum, r) => sum + ((r.calls.spacelift + r.calls.aws) * 3600) / r.endTime, 0) / results.length,
-      cost: results.reduce((sum, r) => sum + r.instanceHours, 0),
+      cost: results.reduce((sum, r) => sum + r.costHours, 0),
       waitHours: results.reduce((sum, r) => sum + r.waitHours, 0),
       perTrace: results.map((r) => ({ trace: r.trace, mean: r.wait.mean, p95: r.wait.p95, instanceHours: r.instanceHours })),
       unsafe: results.some((r) => r.busyTerminated > 0 || r.unstarted > 0),

@@ -35,7 +35,8 @@
  *   with invalid metadata, for the whole run (`allMetadataInvalid`, a launcher that writes none); its workers
  *   are tagged by the same memory, so bad reads omit them too.
  * - Billing runs from launch until the instance is gone (or dies); `terminateSeconds` of shutdown
- *   after a terminate request are billed. Warm-pool instances are billed only while being prepared.
+ *   after a terminate request are billed. Warm-pool instances are billed in full while being prepared (the
+ *   warm-up boot of each replacement), and counted as stopped instance-seconds while they wait in the pool.
  */
 import type { InstanceFacts } from '../../lambda/core/ports';
 import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from '../../lambda/core/types';
@@ -146,6 +147,8 @@ export interface WorldStats {
   badReads: number;
   /** Instance-seconds spent preparing warm-pool instances. */
   warmPrepareSeconds: number;
+  /** Instance-seconds warm-pool instances spent stopped, from trace time 0 to the last change of the pool. */
+  warmStoppedSeconds: number;
 }
 
 interface Event {
@@ -232,6 +235,8 @@ export class World {
   private busyCount = 0;
   private billedCount = 0;
   private warmAvailable: number;
+  /** When `warmAvailable` last changed (or the trace start), for `warmStoppedSeconds`. */
+  private warmSince = 0;
   private finishedRuns = 0;
   private readonly lastSubmit: number;
 
@@ -273,6 +278,7 @@ export class World {
       desiredOutOfRange: 0,
       badReads: 0,
       warmPrepareSeconds: 0,
+      warmStoppedSeconds: 0,
     };
     if (model.minSize > model.maxSize) throw new Error(`min size ${model.minSize} is above max size ${model.maxSize}`);
     const initial = Math.min(model.maxSize, Math.max(model.minSize, model.initialInstances));
@@ -559,6 +565,16 @@ export class World {
     return `i-${(0x10000000 + index).toString(16)}`;
   }
 
+  /** Stopped instance-seconds of the warm pool from trace time 0 until `end` (nothing before time 0 is billed). */
+  warmStoppedSecondsUntil(end: number): number {
+    return this.stats.warmStoppedSeconds + this.warmAvailable * Math.max(0, end - Math.max(0, this.warmSince));
+  }
+
+  private changeWarmPool(delta: number): void {
+    this.stats.warmStoppedSeconds = this.warmStoppedSecondsUntil(this.now);
+    this.warmSince = this.now;
+    this.warmAvailable += delta;
+  }
   private launch(initial = false): void {
     const index = this.stats.launches++;
     const model = this.model;
@@ -582,15 +598,13 @@ export class World {
     const bootDraw = new Rng(deriveSeed(model.seed, 1, index)).next();
     let registerAfter = sample(model.boot, bootDraw);
     if (!initial && this.warmAvailable > 0 && model.warmPool !== undefined) {
-      this.warmAvailable--;
+      this.changeWarmPool(-1);
       this.stats.warmLaunches++;
       registerAfter = model.warmPool.resumeSeconds;
       // The group refills the warm pool: a new instance boots, initialises and stops.
       const prepare = sample(model.boot, new Rng(deriveSeed(model.seed, 6, index)).next());
       this.stats.warmPrepareSeconds += prepare;
-      this.at(this.now + prepare, () => {
-        this.warmAvailable++;
-      });
+      this.at(this.now + prepare, () => this.changeWarmPool(+1));
     }
     if (initial) {
       this.register(instance, true);

@@ -2,6 +2,11 @@
  * The Fleet port over one Auto Scaling group. A steady tick costs one DescribeAutoScalingGroups: launch times and
  * registration tags come from EC2 only for the instances the caller asks about (those without a worker), never
  * for the whole group; a tag is written once per instance (per container).
+ *
+ * With a warm pool, DescribeAutoScalingGroups lists only the group's own instances: those waiting in the warm pool
+ * are listed by DescribeWarmPool, which is never called (nor granted), so stopped warm instances are never
+ * capacity. One leaving the warm pool is listed in `Pending:Wait`/`Pending:Proceed`/`Pending`, like a launch.
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
  */
 import {
   DescribeAutoScalingGroupsCommand,

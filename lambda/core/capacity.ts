@@ -5,7 +5,7 @@
 import { invalidWorkerMayRunOn } from './strays';
 import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from './types';
 
-/** States in which an instance counts toward the ASG's desired capacity. */
+/** States in which an instance counts toward the ASG's desired capacity; warm pool (`Warmed:*`) states never do. */
 const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
 
 export function isLive(instance: AsgInstance): boolean {

@@ -51,6 +51,28 @@ describe('describe', () => {
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
+  test('with a warm pool, reads only the group\'s instances and passes their states through (test/core/warm-pool.test.ts)', async () => {
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [ASG] }).resolves({
+      AutoScalingGroups: [{
+        AutoScalingGroupName: ASG, MinSize: 0, MaxSize: 5, DesiredCapacity: 1, DefaultCooldown: 300, AvailabilityZones: ['us-east-1a'],
+        HealthCheckType: 'EC2', CreatedTime: new Date(),
+        // The warm pool's own instances are listed by DescribeWarmPool, which the autoscaler never calls.
+        WarmPoolConfiguration: { MinSize: 2, MaxGroupPreparedCapacity: 2, PoolState: 'Stopped' },
+        WarmPoolSize: 2,
+        Instances: [
+          { InstanceId: iid(3), LifecycleState: 'Pending:Wait', ProtectedFromScaleIn: true, AvailabilityZone: 'us-east-1a', HealthStatus: 'Healthy' },
+          { InstanceId: iid(4), LifecycleState: 'Warmed:Stopped', ProtectedFromScaleIn: false, AvailabilityZone: 'us-east-1a', HealthStatus: 'Healthy' },
+        ],
+      }],
+    });
+    const snapshot = await fleet().describe();
+    expect(snapshot.instances).toEqual([
+      { id: iid(3), lifecycleState: 'Pending:Wait', protectedFromScaleIn: true },
+      { id: iid(4), lifecycleState: 'Warmed:Stopped', protectedFromScaleIn: false },
+    ]);
+    expect(autoScalingMock.calls()).toHaveLength(1);
+  });
+
   test.each([0, 2])('%i groups is an error naming the group', async (count) => {
     const group = { AutoScalingGroupName: ASG, MinSize: 0, MaxSize: 1, DesiredCapacity: 0, DefaultCooldown: 0, AvailabilityZones: [], HealthCheckType: 'EC2', CreatedTime: new Date() };
     autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: Array(count).fill(group) });

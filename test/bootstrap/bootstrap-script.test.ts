@@ -354,6 +354,25 @@ test('a warm-pool instance waits while its target state is Warmed:*, then procee
   }
 });
 
+test('a stopped warm-pool instance downloads and verifies the launcher at its warm start, once InService, not in the warm-up boot', async () => {
+  const sandbox = instance();
+  try {
+    publish(sandbox);
+    // The warm-up boot polls while Warmed:Stopped (the instance is then stopped); the warm start sees InService.
+    endpoints.lifecycle = ['Warmed:Stopped', 'Warmed:Stopped', 'InService'];
+    expect((await sandbox.install(params())).code).toBe(0);
+    const start = await sandbox.start();
+    expect(start.code).toBe(0);
+    const at = (text: string) => start.stdout.indexOf(text);
+    expect(at('warm pool instance (target state Warmed:Stopped): waiting for InService')).toBeGreaterThanOrEqual(0);
+    expect(at('the target lifecycle state is InService')).toBeGreaterThan(at('target state Warmed:Stopped'));
+    expect(at(`installed ${LAUNCHER_NAME}`)).toBeGreaterThan(at('the target lifecycle state is InService'));
+    expect(endpoints.hits.get('/latest/meta-data/autoscaling/target-lifecycle-state')).toBe(3);
+  } finally {
+    sandbox.close();
+  }
+});
+
 test('a FedRAMP token selects the FedRAMP launcher, and refuses the commercial poll URL', async () => {
   const sandbox = instance(tokenFor('tls://a1b2c3.fedramp.spacelift.io:8883'));
   try {

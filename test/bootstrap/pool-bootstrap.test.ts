@@ -239,14 +239,15 @@ test('pre-start hooks: ECR login with pull on the given repositories only, and t
     },
   }));
   const statements = s.roleStatements();
-  expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['ecr:GetAuthorizationToken']), Resource: '*' }));
+  expect(statements).toContainEqual(expect.objectContaining({ Action: 'ecr:GetAuthorizationToken', Resource: '*' }));
   const pulls = statements.filter((st) => [].concat(st.Action).includes('ecr:BatchGetImage' as never));
   const pulled = pulls.flatMap((st) => [].concat(st.Resource));
   expect(pulled).toEqual(['arn:aws:ecr:eu-west-1:123456789012:repository/tools', { 'Fn::GetAtt': [expect.stringMatching(/^Runner/), 'Arn'] }]);
   expect(JSON.stringify(s.token('ECR_REGISTRIES'))).toContain('.dkr.ecr.');
   expect(s.literal('PRE_START_COMMANDS')).toBe('mkdir -p /mnt/cache\necho "ready $(date)"');
-  const role = s.stack.node.findChild('Pool').node.findChild('InstanceRole');
-  const acknowledged = JSON.stringify(role.node.metadata);
+  // Acknowledged on the token's own policy (lib/unscoped-policy.ts), not on the role.
+  const policy = s.stack.node.findChild('Pool').node.findChild('EcrLoginPolicy');
+  const acknowledged = JSON.stringify([policy.node.metadata, policy.node.defaultChild?.node.metadata]);
   expect(acknowledged).toContain('AwsSolutions-IAM5[Resource::*]');
   expect(acknowledged).toContain('ecr:GetAuthorizationToken (the pre-start docker login to ECR) has no resource-level permissions');
 });

@@ -170,12 +170,26 @@ export function checkSqsDelays(template: CfnTemplate): Check {
   return { checked: queues.length + rechecks.length, violations };
 }
 
-/** (f) No warm pool: its instances pass through Warmed:* states that the drain was never reviewed for. */
+/**
+ * (f) A warm pool never takes instances back on scale-in: they would skip the termination hook and its drain
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html); and AWS refuses it on a
+ * group with a mixed instances policy (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutWarmPool.html).
+ */
 export function checkWarmPools(template: CfnTemplate): Check {
-  const groups = resourcesOf(template, 'AWS::AutoScaling::AutoScalingGroup');
-  const violations = resourcesOf(template, 'AWS::AutoScaling::WarmPool')
-    .map(([id]) => `${id}: a warm pool needs a review of the drain's lifecycle handling (docs/aws-rules.md) before this gate allows it`);
-  return { checked: groups.length, violations };
+  const groups = new Map(resourcesOf(template, 'AWS::AutoScaling::AutoScalingGroup'));
+  const pools = resourcesOf(template, 'AWS::AutoScaling::WarmPool');
+  const violations = pools.flatMap(([id, pool]) => {
+    const found: string[] = [];
+    if (pool.Properties.InstanceReusePolicy?.ReuseOnScaleIn === true) {
+      found.push(`${id}: ReuseOnScaleIn returns instances to the warm pool without the termination hook, so busy workers are not drained`);
+    }
+    const group = groups.get(pool.Properties.AutoScalingGroupName?.Ref);
+    if (group?.Properties.MixedInstancesPolicy !== undefined) {
+      found.push(`${id}: AWS refuses a warm pool on a group with a mixed instances policy`);
+    }
+    return found;
+  });
+  return { checked: groups.size, violations };
 }
 
 const CHECKS = { checkRecursiveLoops, checkUserData, checkLambdaEnvironment, checkLifecycleHooks, checkSqsDelays, checkWarmPools };
@@ -320,8 +334,15 @@ describe('each gate fails on a template that breaks its rule', () => {
     expect(checkSqsDelays(drain).violations).toEqual([expect.stringContaining('Fn: delay 960 s')]);
   });
 
-  test('(f) a warm pool', () => {
-    const template: CfnTemplate = { Resources: { WP: { Type: 'AWS::AutoScaling::WarmPool', Properties: {} } } };
-    expect(checkWarmPools(template).violations).toHaveLength(1);
+  test('(f) a warm pool that reuses instances on scale-in, or on a mixed instances group', () => {
+    const template = (reuse: boolean, mixed: boolean): CfnTemplate => ({
+      Resources: {
+        G: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: mixed ? { MixedInstancesPolicy: {} } : {} },
+        WP: { Type: 'AWS::AutoScaling::WarmPool', Properties: { AutoScalingGroupName: { Ref: 'G' }, InstanceReusePolicy: { ReuseOnScaleIn: reuse } } },
+      },
+    });
+    expect(checkWarmPools(template(false, false))).toEqual({ checked: 1, violations: [] });
+    expect(checkWarmPools(template(true, false)).violations).toEqual([expect.stringContaining('WP: ReuseOnScaleIn')]);
+    expect(checkWarmPools(template(false, true)).violations).toEqual([expect.stringContaining('mixed instances policy')]);
   });
 });

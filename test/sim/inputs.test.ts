@@ -167,10 +167,19 @@ describe('CLI', () => {
     [['--trace', tracePath, '--boot', 'gauss:3'], /--boot: distribution/],
     [['--trace', tracePath, '--bogus'], /Unknown option/],
     [['--trace', join(dir, 'missing.csv')], /cannot read trace/],
-    [['--trace', tracePath, '--warm-pool', 'lots'], /--warm-pool must be SIZE:RESUME_SECONDS/],
+    [['--trace', tracePath, '--warm-pool', 'lots'], /--warm-pool must be SIZE or SIZE:RESUME_SECONDS/],
+    [['--trace', tracePath, '--stopped-cost-ratio', '0.3'], /--stopped-cost-ratio needs --warm-pool/],
+    [['--trace', tracePath, '--warm-pool', '2', '--stopped-cost-ratio', 'x'], /--stopped-cost-ratio must be a number/],
   ])('usage error for %j', (argv, message) => {
     expect(() => buildConfig(argv as string[])).toThrow(UsageError);
     expect(() => buildConfig(argv as string[])).toThrow(message);
+  });
+
+  test('--warm-pool defaults to a 30 s warm start and the 0.21 stopped cost ratio; both can be given', () => {
+    const model = (argv: string[]) => (buildConfig(['--trace', tracePath, ...argv]) as Exclude<ReturnType<typeof buildConfig>, 'help'>).model;
+    expect(model([]).warmPool).toBeUndefined();
+    expect(model(['--warm-pool', '2']).warmPool).toEqual({ size: 2, resumeSeconds: 30, stoppedCostRatio: 0.21 });
+    expect(model(['--warm-pool', '3:12.5', '--stopped-cost-ratio', '0.4']).warmPool).toEqual({ size: 3, resumeSeconds: 12.5, stoppedCostRatio: 0.4 });
   });
 
   test('--json prints one result per policy and trace', async () => {

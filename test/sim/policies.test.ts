@@ -103,7 +103,7 @@ describe('world', () => {
   });
 
   test('a warm pool serves launches with its resume time, then cold boots', async () => {
-    const model = { ...exact, warmPool: { size: 1, resumeSeconds: 20 }, boot: { kind: 'fixed' as const, value: 90 } };
+    const model = { ...exact, warmPool: { size: 1, resumeSeconds: 20, stoppedCostRatio: 0.25 }, boot: { kind: 'fixed' as const, value: 90 } };
     const raise: Policy = {
       label: 'raise',
       kind: 'ours',
@@ -119,6 +119,38 @@ describe('world', () => {
     expect(result.wait.p50).toBe(20);
     expect(result.wait.max).toBe(90);
     expect(result.world.warmLaunches).toBe(1);
+  });
+
+  test('a warm pool bills each refill\'s warm-up boot in full and its stopped time at the stopped cost ratio', async () => {
+    const model: SimModel = { ...exact, minSize: 0, warmPool: { size: 1, resumeSeconds: 20, stoppedCostRatio: 0.25 }, boot: { kind: 'fixed', value: 90 } };
+    const raise = (steps: [number, number][]): Policy => ({
+      label: 'raise',
+      kind: 'ours',
+      settings: '',
+      attach(world) {
+        for (const [at, desired] of steps) world.at(at, () => world.setDesiredCapacity(desired));
+        return emptyStats();
+      },
+    });
+    const trace = parseTrace('submit_s,duration_s\n0,100\n200,100', 't');
+    // Taken at 0, refilled by a 90 s warm-up boot at 90; taken again at 200 (warm: the pool was refilled), refilled at 290.
+    const result = await simulate(trace, raise([[0, 1], [200, 2]]), model);
+    expect(result.world.warmLaunches).toBe(2);
+    expect(result.world.warmPrepareSeconds).toBe(180);
+    expect(result.stoppedHours * 3600).toBeCloseTo((200 - 90) + (result.endTime - 290), 6);
+    expect(result.costHours).toBeCloseTo(result.instanceHours + 0.25 * result.stoppedHours, 9);
+    const running = result.world.warmPrepareSeconds + (result.endTime - 0) + (result.endTime - 200);
+    expect(result.instanceHours * 3600).toBeCloseTo(running, 6);
+
+    // A second launch before the refill is done boots cold.
+    const early = await simulate(trace, raise([[0, 1], [50, 2]]), model);
+    expect(early.world.warmLaunches).toBe(1);
+  });
+
+  test('without a warm pool nothing is stopped and the cost is the running instance-hours', async () => {
+    const result = await simulate(parseTrace('submit_s,duration_s\n0,100', 't'), spaceliftV2Policy(), exact);
+    expect(result.stoppedHours).toBe(0);
+    expect(result.costHours).toBe(result.instanceHours);
   });
 
   test('AWS refuses desired capacity outside [min, max] and decrements below min', () => {
