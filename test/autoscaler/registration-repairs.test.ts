@@ -130,14 +130,18 @@ describe('an instance whose worker is gone for good (a wedged launcher, or a wor
   }
 
   const terminations = (fleet: InMemoryFleet) => fleet.calls.filter((c) => c.startsWith('terminate'));
-
-  test('is terminated through the group (so the lifecycle hook drains it) once lost for lostReclaimSeconds, with decrement', async () => {
-    const world = await lostWorld();
-    for (let minute = 1; minute <= 80; minute++) {
+  /** One tick a minute for `minutes` minutes, with no termination yet. */
+  async function minutesWithoutTermination(world: Awaited<ReturnType<typeof lostWorld>>, minutes: number) {
+    for (let minute = 1; minute <= minutes; minute++) {
       world.advance(60);
       await world.tick();
       expect(terminations(world.fleet)).toEqual([]);
     }
+  }
+
+  test('is terminated through the group (so the lifecycle hook drains it) once lost for lostReclaimSeconds, with decrement', async () => {
+    const world = await lostWorld();
+    await minutesWithoutTermination(world, 80);
     // 80 minutes after the first tick that found it lost.
     world.advance(60);
     await world.tick();
@@ -154,16 +158,9 @@ describe('an instance whose worker is gone for good (a wedged launcher, or a wor
 
   test('a cold start only delays it: the clock starts again', async () => {
     const world = await lostWorld({ lostReclaimSeconds: 600 });
-    for (let minute = 1; minute <= 8; minute++) {
-      world.advance(60);
-      await world.tick();
-    }
+    await minutesWithoutTermination(world, 8);
     world.coldStart();
-    for (let minute = 1; minute <= 10; minute++) {
-      world.advance(60);
-      await world.tick();
-      expect(terminations(world.fleet)).toEqual([]);
-    }
+    await minutesWithoutTermination(world, 10);
     world.advance(60);
     await world.tick();
     expect(terminations(world.fleet)).toEqual([`terminate ${instanceId(1)} decrement=true`]);
