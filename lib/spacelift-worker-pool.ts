@@ -436,7 +436,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
         downloadBaseUrl: props.downloadBaseUrl,
         signingKey: props.signingKey,
         signingKeyFingerprint: props.signingKeyFingerprint,
-      })),
+      }), { everyBoot: props.warmPool !== undefined }),
       blockDevices: [this.rootVolume(props.rootVolume ?? {})],
       detailedMonitoring: props.detailedMonitoring ?? false,
       instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,

@@ -145,10 +145,21 @@ function pack({ head, body }: { head: HeadLine[]; body: string }): string {
   ].join('\n');
 }
 
+/**
+ * cloud-init runs user data on the first boot only, and Auto Scaling stops a warm pool instance as soon as it
+ * has launched, without waiting for user data: a bootstrap cut short there would never run again, and the
+ * instance would go in service with no launcher. So a warm pool's instances run the bootstrap (idempotent)
+ * at every boot.
+ * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+ */
+const EVERY_BOOT_CLOUD_CONFIG = '#cloud-config\ncloud_final_modules:\n- [scripts-user, always]\n';
+const MIME_BOUNDARY = '+AWS+Spacelift+Worker+Bootstrap+';
+
 /** The bootstrap as launch template user data; refuses configurations that exceed EC2's limit. */
-export function renderWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapParameters): ec2.UserData {
+export function renderWorkerBootstrap(scope: IConstruct, params: WorkerBootstrapParameters, options: { everyBoot?: boolean } = {}): ec2.UserData {
   const parts = renderParts(scope, params, PRODUCTION_INTERNALS);
-  const script = pack(parts);
+  const packed = pack(parts);
+  const script = options.everyBoot ? everyBoot(packed) : packed;
   // A token parameter resolves to base64 of its value: estimate it with each token at a typical size.
   const tokenBytes = parts.head.filter((l) => l.token).reduce((sum, l) => {
     const raw = Buffer.byteLength(l.value.replace(TOKEN_MARKER, ''), 'utf8') + (l.value.match(TOKEN_MARKER)?.length ?? 0) * TOKEN_ALLOWANCE_BYTES;
@@ -161,6 +172,20 @@ export function renderWorkerBootstrap(scope: IConstruct, params: WorkerBootstrap
       + 'shorten launcher.caCertificates, launcher.environment or preStartHooks.commands (store large files in S3 and fetch them in a pre-start command)');
   }
   return ec2.UserData.custom(script);
+}
+
+/** MIME multi-part user data: the cloud-config that runs user scripts at every boot, then the script itself. */
+function everyBoot(script: string): string {
+  const part = (contentType: string, body: string) => `--${MIME_BOUNDARY}\nContent-Type: ${contentType}; charset="utf-8"\n\n${body}\n`;
+  return [
+    'Content-Type: multipart/mixed; boundary="' + MIME_BOUNDARY + '"',
+    'MIME-Version: 1.0',
+    '',
+    part('text/cloud-config', EVERY_BOOT_CLOUD_CONFIG),
+    part('text/x-shellscript', script),
+    `--${MIME_BOUNDARY}--`,
+    '',
+  ].join('\n');
 }
 
 interface HeadLine {

@@ -373,6 +373,27 @@ test('a stopped warm-pool instance downloads and verifies the launcher at its wa
   }
 });
 
+// With a warm pool cloud-init runs user data at every boot (lib/worker-user-data.ts), since Auto Scaling may stop
+// the warm-up boot in the middle of it: the second run, at the warm start, must simply install again.
+test('user data run again at the warm start is idempotent: it installs again, then the launcher starts once InService', async () => {
+  const sandbox = instance();
+  try {
+    publish(sandbox);
+    endpoints.lifecycle = ['Warmed:Stopped', 'InService'];
+    expect((await sandbox.install(params())).code).toBe(0);
+    const unit = sandbox.unit();
+    const again = await sandbox.install(params());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('bootstrap complete');
+    expect(sandbox.unit()).toBe(unit);
+    const start = await sandbox.start();
+    expect(start.code).toBe(0);
+    expect(start.stdout).toMatch(/the target lifecycle state is InService[\s\S]*fake launcher ran/);
+  } finally {
+    sandbox.close();
+  }
+});
+
 test('a FedRAMP token selects the FedRAMP launcher, and refuses the commercial poll URL', async () => {
   const sandbox = instance(tokenFor('tls://a1b2c3.fedramp.spacelift.io:8883'));
   try {

@@ -83,3 +83,31 @@ describe('synth errors name the prop', () => {
       .toThrow(/invalid "warmPool".*mixed instances policy/);
   });
 });
+
+/** The launch template's user data, with every token rendered as "TOKEN". */
+function userData(template: Template): string {
+  const [lt] = Object.values<any>(template.findResources('AWS::EC2::LaunchTemplate'));
+  const data = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
+  return typeof data === 'string' ? data : data['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+}
+
+// Auto Scaling stops a warm pool instance as soon as it has launched, without waiting for user data, and
+// cloud-init runs user data on the first boot only: a bootstrap cut short would never run again.
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+test('with a warm pool the bootstrap runs at every boot (cloud-init scripts-user always), as one MIME part', () => {
+  const data = userData(synth({}));
+  const boundary = /^Content-Type: multipart\/mixed; boundary="([^"]+)"$/m.exec(data)?.[1];
+  expect(boundary).toBeDefined();
+  const parts = data.split(`--${boundary}`).slice(1, -1);
+  expect(parts).toHaveLength(2);
+  expect(parts[0]).toMatch(/Content-Type: text\/cloud-config/);
+  expect(parts[0]).toContain('cloud_final_modules:\n- [scripts-user, always]');
+  expect(parts[1]).toMatch(/Content-Type: text\/x-shellscript[^\n]*\n\n#!\/bin\/bash\n/);
+  expect(data.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
+});
+
+test('without a warm pool the user data is the plain script, run once', () => {
+  const data = userData(synth());
+  expect(data.startsWith('#!/bin/bash\n')).toBe(true);
+  expect(data).not.toContain('cloud_final_modules');
+});
