@@ -71,6 +71,10 @@ export function validateWarmPool(scope: IConstruct, options: PoolWarmPoolOptions
   if (prepared !== undefined && !Token.isUnresolved(prepared) && !Token.isUnresolved(minSize) && prepared < minSize) {
     throw new WorkerPoolConfigError(scope, 'warmPool.maxGroupPreparedCapacity', `(${prepared}) must be at least warmPool.minSize (${minSize})`);
   }
+  if ((prepared ?? minSize) === 0) {
+    throw new WorkerPoolConfigError(scope, 'warmPool.minSize',
+      'is 0 with no maxGroupPreparedCapacity above it, a warm pool that never holds an instance; omit warmPool, or raise either');
+  }
   const poolState = options.poolState ?? autoscaling.PoolState.STOPPED;
   if (poolState === autoscaling.PoolState.RUNNING) {
     throw new WorkerPoolConfigError(scope, 'warmPool.poolState',

@@ -223,6 +223,7 @@ async function processMessage(
           invocation,
         );
       case 'lifecycle':
+        if (message.message.Origin === WARM_POOL_ORIGIN) return await completeWarmPoolTermination(deps, message.message);
         return await drainForTermination(deps, initialTask(message.message, deps.clock()), invocation);
       case 'recheck':
         return await drainForTermination(deps, recheckTask(message.message), invocation);
@@ -487,12 +488,29 @@ async function recheckLater(
   deps.metrics.addMetric(DrainMetric.Requeued, MetricUnit.Count, 1);
 }
 
+/**
+ * The `Origin` of a termination of an instance that is still in the warm pool (scale-in of the warm pool, a
+ * refresh, a stack delete). Such an instance never ran a worker: the bootstrap starts the launcher only once
+ * the instance is InService, and the pool refuses the Running pool state.
+ * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+ */
+const WARM_POOL_ORIGIN = 'WarmPool';
+
+/** Completes a warm pool instance's termination at once: there is nothing to drain or wait for. */
+async function completeWarmPoolTermination(deps: DrainDeps, notification: LifecycleNotification): Promise<void> {
+  const task = initialTask(notification, deps.clock());
+  deps.logger.info('terminating an instance still in the warm pool, which never ran a worker; completing at once', {
+    instanceId: task.action.instanceId,
+  });
+  await complete(deps, task, Math.max(0, Math.floor(deps.clock()) - task.startedAt), DrainMetric.CompletedWarmPool);
+}
+
 /** `CompleteLifecycleAction(CONTINUE)`; `outcomeMetric` is counted unless the action had already ended. */
 async function complete(
   deps: DrainDeps,
   task: DrainTask,
   elapsedSeconds: number,
-  outcomeMetric: typeof DrainMetric.CompletedIdle | typeof DrainMetric.CompletedNoWorker | undefined,
+  outcomeMetric: typeof DrainMetric.CompletedIdle | typeof DrainMetric.CompletedNoWorker | typeof DrainMetric.CompletedWarmPool | undefined,
 ): Promise<void> {
   const { metrics, logger } = deps;
   if ((await deps.lifecycle.completeContinue(task.action)) === 'gone') {

@@ -73,6 +73,8 @@ export const DrainMetric = {
   Requeued: 'Requeued',
   CompletedIdle: 'CompletedIdle',
   CompletedNoWorker: 'CompletedNoWorker',
+  /** A termination of an instance still in the warm pool, which never ran a worker: completed at once. */
+  CompletedWarmPool: 'CompletedWarmPool',
   /**
    * A first read found no worker on the instance and the confirming read found one after all, or Spacelift,
    * asked about a worker seen busy before that no read listed, did not say it was idle or gone.

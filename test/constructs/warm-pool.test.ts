@@ -64,9 +64,15 @@ describe('synth errors name the prop', () => {
     [{ minSize: 1.5 }, 'warmPool.minSize'],
     [{ maxGroupPreparedCapacity: -1 }, 'warmPool.maxGroupPreparedCapacity'],
     [{ minSize: 3, maxGroupPreparedCapacity: 2 }, 'warmPool.maxGroupPreparedCapacity'],
+    [{ minSize: 0 }, 'warmPool.minSize'],
+    [{ minSize: 0, maxGroupPreparedCapacity: 0 }, 'warmPool.minSize'],
     [{ poolState: autoscaling.PoolState.RUNNING }, 'warmPool.poolState'],
   ])('%j', (warmPool, prop) => {
     expect(build(warmPool)).toThrow(new RegExp(`invalid "${prop.replace('.', '\\.')}"`));
+  });
+
+  test('a warm pool that only grows with the group may start empty', () => {
+    synth({ minSize: 0, maxGroupPreparedCapacity: 3 }).hasResourceProperties('AWS::AutoScaling::WarmPool', { MinSize: 0, MaxGroupPreparedCapacity: 3 });
   });
 
   test('reuseOnScaleIn is refused: the termination hook, and so the drain, would be skipped', () => {

@@ -114,6 +114,19 @@ describe('drain handler', () => {
     expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
   });
 
+  test('an instance terminated from the warm pool never ran a worker: completed at once, asking Spacelift nothing', async () => {
+    const h = harness();
+    // Even a busy worker with invalid metadata, which holds instances in the group, cannot be on a warm instance.
+    h.pool.add('w-odd', { busy: true, metadata: null });
+
+    expect((await h.deliver(notification({ Origin: 'WarmPool', Destination: 'EC2' }))).batchItemFailures).toEqual([]);
+
+    expect(h.pool.calls).toEqual([]);
+    expect(h.hook.completions).toEqual([T0]);
+    expect(sqsMock.calls()).toHaveLength(0);
+    expect(h.metrics.count(DrainMetric.CompletedWarmPool)).toBe(1);
+  });
+
   test('the worker list is empty on the first read, the busy worker is back on the confirming read: held, not completed', async () => {
     const h = harness();
     h.pool.add('w-1', { busy: true });
