@@ -1,4 +1,5 @@
 import { DEFAULT_SCALING_CONFIG, DEMAND_SIGNALS, type ScalingConfig } from '../core/config';
+import { POLL_WHEN_MODES, type PollWhen } from '../core/next-tick';
 import { parseScaleDownDelay } from '../core/scale-down-delay';
 import { parseSchedule } from '../core/schedule';
 import { fromVariable, integer, oneOf, optionalString, requireString } from '../shared/env';
@@ -14,6 +15,8 @@ export interface AutoscalerConfig {
   readonly pollIntervalSeconds: number;
   /** How long one invocation keeps starting ticks; the function itself is scheduled every minute. */
   readonly loopSeconds: number;
+  /** When an invocation ticks again within the loop (core/next-tick.ts). */
+  readonly pollWhen: PollWhen;
 }
 
 /**
@@ -22,6 +25,8 @@ export interface AutoscalerConfig {
  */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 15;
 export const DEFAULT_LOOP_SECONDS = 50;
+/** See core/next-tick.ts: tick again within an invocation only when a tick is due. */
+export const DEFAULT_POLL_WHEN: PollWhen = 'needed';
 
 /** Reads and checks the autoscaler's environment; every error names the variable to fix. */
 export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
@@ -39,6 +44,7 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     reapStrays: oneOf(env, 'REAP_STRAYS', ['true', 'false'], defaults.reapStrays ? 'true' : 'false') === 'true',
     registrationGraceSeconds: integer(env, 'REGISTRATION_GRACE_SECONDS', defaults.registrationGraceSeconds, { min: 0 }),
     scaleDownDelay: parsed(env, 'SCALE_DOWN_DELAY', parseScaleDownDelay) ?? defaults.scaleDownDelay,
+    busyFinishingWithinSeconds: integer(env, 'BUSY_FINISHING_WITHIN_SECONDS', defaults.busyFinishingWithinSeconds, { min: 0, max: 3600 }),
     // 0 turns reclaiming off; no upper bound (a day is as valid as 15 minutes).
     drainedReclaimSeconds: integer(env, 'DRAINED_RECLAIM_SECONDS', defaults.drainedReclaimSeconds, { min: 0 }),
     // 0 turns it off, as above.
@@ -51,6 +57,7 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     pollIntervalSeconds: integer(env, 'POLL_INTERVAL_SECONDS', DEFAULT_POLL_INTERVAL_SECONDS, { min: 5, max: 60 }),
     // Lambda's own limit is 900 s; 0 means a single tick per invocation.
     loopSeconds: integer(env, 'LOOP_SECONDS', DEFAULT_LOOP_SECONDS, { min: 0, max: 900 }),
+    pollWhen: oneOf(env, 'POLL_WHEN', POLL_WHEN_MODES, DEFAULT_POLL_WHEN),
   };
 }
 

@@ -1,6 +1,8 @@
 /**
- * The autoscaler Lambda: scheduled every minute, each invocation ticks every `pollIntervalSeconds` for
- * `loopSeconds`, so a run queued just after a tick waits one poll interval for capacity, not a whole minute.
+ * The autoscaler Lambda: scheduled every minute, each invocation ticks every `pollIntervalSeconds` for up to
+ * `loopSeconds` while that buys something (core/next-tick.ts: runs queued, a minimum idle floor, an idle worker about
+ * to be released; a failed tick or an undrain to retry), so a burst's later runs wait one poll interval for capacity,
+ * not a whole minute, and a quiet pool costs one short tick a minute.
  *
  * Ticks start on a fixed grid (0, 15, 30, 45 s by default); a tick that overruns its slot skips the slots it
  * missed rather than running back to back. No tick starts, and within a tick no drain starts, with less than
@@ -9,6 +11,7 @@
  * off), and a failed invocation would only add noise.
  */
 import type { Context } from 'aws-lambda';
+import { nextTick, type NextTick } from '../core/next-tick';
 import type { Fleet, WorkerPoolApi } from '../core/ports';
 import type { AutoscalerConfig } from './config';
 import { createExecutor, type AutoscalerLogger } from './execute';
@@ -84,8 +87,18 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
       if (!outcome.completed) failedTicks++;
       errors += outcome.errors;
 
+      const next: NextTick = outcome.plan === undefined
+        ? { kind: 'poll', reason: 'the tick failed: try again' }
+        : executor.pendingUndrains().length > 0
+          ? { kind: 'poll', reason: 'undrains to retry' }
+          : nextTick(outcome.plan, config.pollWhen);
+      if (next.kind === 'none') {
+        logger.info('no further tick in this invocation', { reason: next.reason });
+        break;
+      }
       const elapsed = deps.clock() - started;
-      const nextStart = (Math.floor(elapsed / interval) + 1) * interval;
+      const onGrid = (Math.floor(elapsed / interval) + 1) * interval;
+      const nextStart = next.kind === 'at' ? Math.max(onGrid, next.at - started) : onGrid;
       if (nextStart >= config.loopSeconds) break;
       const waitMs = Math.round((nextStart - elapsed) * 1000);
       const leftAtStart = timeLeftMs() - waitMs;

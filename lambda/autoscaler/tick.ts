@@ -13,6 +13,7 @@ import type { ScalingConfig } from '../core/config';
 import { decide, type Plan } from '../core/decide';
 import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
 import { claimedInstances, instancesToRemember } from '../core/registration';
+import { observeRunDurations, type RunDurations } from '../core/run-durations';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
 import { AutoscalerMetric, METRICS_DIMENSION } from '../shared/metrics';
 import type { AutoscalerLogger, Executor } from './execute';
@@ -49,12 +50,15 @@ export interface TickState {
   watchingSince?: number;
   /** Since when each lost instance has been lost on every trusted read (core/lost.ts). */
   lostSince?: ReadonlyMap<string, number>;
+  runDurations?: RunDurations;
 }
 
 export interface TickOutcome {
   /** False when the tick stopped early (a snapshot or an unexpected failure); the plan was not carried out. */
   readonly completed: boolean;
   readonly errors: number;
+  /** The plan carried out, when the tick got that far. */
+  readonly plan?: Plan;
 }
 
 export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () => number): Promise<TickOutcome> {
@@ -68,10 +72,18 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     errors += failed;
     const now = deps.clock();
     state.arrivals = observeArrivals(state.arrivals, pool, now);
+    state.runDurations = observeRunDurations(state.runDurations, pool, now);
     state.watchingSince ??= now;
 
     const plan = decide({
-      pool, asg, config: deps.scaling, now, arrivals: state.arrivals, watchingSince: state.watchingSince, lostSince: state.lostSince,
+      pool,
+      asg,
+      config: deps.scaling,
+      now,
+      arrivals: state.arrivals,
+      watchingSince: state.watchingSince,
+      lostSince: state.lostSince,
+      runDurations: state.runDurations,
     });
     state.lostSince = plan.lostSince;
     logPlan(logger, plan);
@@ -99,7 +111,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.LostReclaimed, done.lostReclaimed);
     count(AutoscalerMetric.UndrainFailures, done.undrainFailures);
     logger.info('tick done', { ...done, errors });
-    return { completed: true, errors };
+    return { completed: true, errors, plan };
   } catch (error) {
     errors++;
     logger.error('tick failed; the next tick starts again from fresh snapshots', { error });

@@ -32,6 +32,11 @@ export interface ScalingConfig {
   /** How long a worker must be idle before scale-in may pick it. */
   readonly scaleDownDelay: ScaleDownDelay;
   /**
+   * A busy worker whose run will likely end within this many seconds counts as capacity for a queued run, instead
+   * of a launch (run-durations.ts). About one boot: a wait no longer than the boot the launch would have cost. 0 disables.
+   */
+  readonly busyFinishingWithinSeconds: number;
+  /**
    * Seconds every worker of an InService instance must have been idle (since `availableAt`, else
    * `createdAt`), with all of them drained, before the instance is reclaimed: terminated with
    * decrement, or without at min size so the group replaces it. 0 disables. See reclaim.ts.
@@ -70,10 +75,15 @@ export interface ScalingConfig {
  *   slow-but-healthy instances and churn.
  * - `reapStrays: true`: a failed boot powers its instance off by default, so a stray is a hang; the
  *   construct turns it off with `powerOffOnError: false`, whose failed instances are kept on purpose.
- * - `scaleDownDelay: breakEven()` (`breakEven:boot=120,min=30,max=600`): see scale-down-delay.ts. In
- *   the simulator's sweep it has the least worst-case regret over wait prices 1, 3 and 10 (3%), where
- *   a fixed 5-minute keep-alive costs 29% more instance-hours and `fixed:0` waits 20% longer on
- *   average (BENCHMARKS.md §3).
+ * - `scaleDownDelay: fixed(15)`: release an idle worker once it has been idle 15 s, enough for a dependent
+ *   stack's run (queued 5-15 s after the run it depends on ends) to find it. The idle time a worker then keeps is
+ *   set by when the next tick sees it (within a minute, next-tick.ts), not by an estimate: the arrival-rate rule
+ *   `breakEven` kept the last idle workers of a burst longest (its rate estimate decays slowly while the idle count
+ *   falls) and cost 4-14% more than Spacelift's autoscaler on traces it had not been tuned on. It stays an option.
+ * - `busyFinishingWithinSeconds: 75`: a launch for a queued run that a busy worker takes first pays a boot, then
+ *   idles. Counting busy workers whose run will likely end within 75 s as capacity (run-durations.ts) cut launches on
+ *   the busy trace from 175 to 140 (-3.3% cost); 90 s, a whole boot, cut more but raised its p95 wait above
+ *   Spacelift's autoscaler with raised caps (BENCHMARKS.md §1).
  * - `drainedReclaimSeconds: 900`: a worker that someone drained and nobody undrains (an undrain that
  *   failed in a container that then went cold, a rebalance-recommendation drain without capacity
  *   rebalancing, a manual drain) leaves its instance billing and holding a max-size slot for good,
@@ -99,7 +109,8 @@ export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   maxStraysPerTick: 1,
   registrationGraceSeconds: 600,
   reapStrays: true,
-  scaleDownDelay: ScaleDownDelay.breakEven(),
+  scaleDownDelay: ScaleDownDelay.fixed(15),
+  busyFinishingWithinSeconds: 75,
   drainedReclaimSeconds: 900,
   lostReclaimSeconds: 4800,
 });
@@ -132,6 +143,7 @@ export function validateScalingConfig(config: ScalingConfig): void {
   }
   requireInteger(config, 'drainedReclaimSeconds', 0);
   requireInteger(config, 'lostReclaimSeconds', 0);
+  requireInteger(config, 'busyFinishingWithinSeconds', 0);
   if (!(config.scaleDownDelay instanceof ScaleDownDelay)) {
     throw new Error('scaling config: scaleDownDelay must be built with ScaleDownDelay.fixed/breakEven or parseScaleDownDelay');
   }

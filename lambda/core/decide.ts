@@ -12,8 +12,9 @@ import { assessDemand } from './demand';
 import { planLostReclaims, trackLost, type LostReclaim } from './lost';
 import { planReclaims } from './reclaim';
 import { readFailure } from './registration';
+import { finishingSoon, type RunDurations } from './run-durations';
 import type { DelayContext } from './scale-down-delay';
-import { planScaleIn, type Termination } from './scale-in';
+import { planScaleIn, type ScaleInPlan, type Termination } from './scale-in';
 import { planScaleOut } from './scale-out';
 import { planStrays, type StrayTermination } from './strays';
 import type { AsgSnapshot, PoolSnapshot } from './types';
@@ -33,6 +34,8 @@ export interface DecisionInput {
   readonly watchingSince?: number;
   /** The previous plan's `lostSince` in this process; undefined = nothing remembered (lost.ts). */
   readonly lostSince?: ReadonlyMap<string, number>;
+  /** Run durations learnt so far, having observed `pool` (run-durations.ts); undefined = none. */
+  readonly runDurations?: RunDurations;
 }
 
 export interface PlanCounts {
@@ -65,6 +68,8 @@ export interface PlanCounts {
   readonly minIdle: number;
   /** busy + pending + minIdle. */
   readonly demand: number;
+  /** Busy workers whose run will likely end within `busyFinishingWithinSeconds`: capacity for queued runs only. */
+  readonly finishingSoon: number;
   /** Desired capacity before this plan. */
   readonly desired: number;
   readonly min: number;
@@ -93,6 +98,8 @@ export interface Plan {
   readonly readFailure?: string;
   readonly foreignWorkers: number;
   readonly scaleDownDelaySeconds: number;
+  /** When an idle worker that scale-in waits for becomes eligible (its delay runs out); see next-tick.ts. */
+  readonly nextScaleInAt?: number;
   readonly counts: PlanCounts;
   /** One line per decision taken or not taken. */
   readonly reasons: readonly string[];
@@ -150,7 +157,8 @@ export function decide(input: DecisionInput): Plan {
   const capacity = capacityOf(fleet);
   const busy = fleet.registered.filter((entry) => entry.busy).length;
   const demand = assessDemand(pool, config, busy, now);
-  const scaleOut = planScaleOut(asg, capacity, demand.total, config.maxCreatePerTick);
+  const soon = Math.min(demand.queued, finishingSoon(input.runDurations, pool, now, config.busyFinishingWithinSeconds));
+  const scaleOut = planScaleOut(asg, capacity + soon, demand.total, config.maxCreatePerTick);
 
   const strays = strayPlan(input, fleet, failure);
   const lostSince = trackLost(input.lostSince, fleet.lost, asg.instances, failure !== undefined, now);
@@ -178,7 +186,7 @@ export function decide(input: DecisionInput): Plan {
     idleWorkers: pool.workers.filter((worker) => !worker.busy && !worker.drained).length,
   };
   const delaySeconds = config.scaleDownDelay.secondsFor(delayContext);
-  const scaleIn = failure !== undefined ? { terminate: [], reasons: [failure] } : planScaleIn({
+  const scaleIn: ScaleInPlan = failure !== undefined ? { terminate: [], reasons: [failure] } : planScaleIn({
     fleet,
     asg,
     capacity,
@@ -200,6 +208,7 @@ export function decide(input: DecisionInput): Plan {
     ...(failure === undefined ? {} : { readFailure: failure }),
     foreignWorkers: fleet.foreignWorkers,
     scaleDownDelaySeconds: delaySeconds,
+    ...(scaleIn.nextEligibleAt === undefined ? {} : { nextScaleInAt: scaleIn.nextEligibleAt }),
     counts: {
       pending: demand.queued,
       busy,
@@ -216,6 +225,7 @@ export function decide(input: DecisionInput): Plan {
       capacity,
       minIdle: demand.minIdle,
       demand: demand.total,
+      finishingSoon: soon,
       desired: asg.desiredCapacity,
       min: asg.minSize,
       max: asg.maxSize,
@@ -223,6 +233,7 @@ export function decide(input: DecisionInput): Plan {
     reasons: [
       ...fleetReasons(fleet, capacity, asg),
       ...demand.reasons,
+      ...(soon > 0 ? [`${soon} busy workers likely free within ${config.busyFinishingWithinSeconds}s count as capacity for queued runs`] : []),
       ...scaleOut.reasons,
       config.scaleDownDelay.explain(delayContext),
       ...scaleIn.reasons,

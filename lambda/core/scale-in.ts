@@ -49,7 +49,17 @@ interface Candidate {
  * exceeds demand and nothing is in flight: a launch decided for earlier demand is not undone, and
  * the surplus is re-checked once it has registered.
  */
-export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; reasons: string[] } {
+export interface ScaleInPlan {
+  readonly terminate: Termination[];
+  /**
+   * When the next idle worker's delay runs out, if scale-in waits only for that (surplus capacity, nothing in flight,
+   * room above min size): the time at which a tick would release it.
+   */
+  readonly nextEligibleAt?: number;
+  readonly reasons: string[];
+}
+
+export function planScaleIn(input: ScaleInInput): ScaleInPlan {
   const { fleet, asg, capacity, demand, delaySeconds, now } = input;
   const none = (reason: string) => ({ terminate: [], reasons: [`no scale in: ${reason}`] });
   const excess = capacity - demand;
@@ -74,6 +84,7 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
   const idle = fleet.registered.filter((entry) => !entry.busy);
   const candidates: Candidate[] = [];
   let tooRecent = 0;
+  let nextEligibleAt: number | undefined;
   let notInService = 0;
   let shared = 0;
   for (const { instance, workers } of idle) {
@@ -94,6 +105,7 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
     const idleSince = worker.availableAt ?? worker.createdAt;
     if (now - idleSince < delaySeconds) {
       tooRecent += 1;
+      nextEligibleAt = Math.min(nextEligibleAt ?? Infinity, idleSince + delaySeconds);
       continue;
     }
     candidates.push({
@@ -102,10 +114,13 @@ export function planScaleIn(input: ScaleInInput): { terminate: Termination[]; re
     });
   }
   if (candidates.length === 0) {
-    return none(
-      `${idle.length} idle, none eligible (${tooRecent} idle under ${delaySeconds}s, ` +
-        `${notInService} not InService, ${shared} with several workers)`,
-    );
+    return {
+      ...none(
+        `${idle.length} idle, none eligible (${tooRecent} idle under ${delaySeconds}s, ` +
+          `${notInService} not InService, ${shared} with several workers)`,
+      ),
+      ...(nextEligibleAt === undefined ? {} : { nextEligibleAt }),
+    };
   }
 
   candidates.sort(

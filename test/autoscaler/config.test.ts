@@ -26,13 +26,15 @@ describe('loadAutoscalerConfig', () => {
       scaling: { ...DEFAULT_SCALING_CONFIG },
       pollIntervalSeconds: 15,
       loopSeconds: 50,
+      pollWhen: 'needed',
     });
     expect(DEFAULT_POLL_INTERVAL_SECONDS).toBe(15);
     expect(DEFAULT_LOOP_SECONDS).toBe(50);
     expect(config.scaling.maxCreatePerTick).toBeUndefined();
     // The defaults the simulator recommends (BENCHMARKS.md §3), pinned here as the Lambda sees them.
     expect(config.scaling.maxTerminatePerTick).toBe(5);
-    expect(config.scaling.scaleDownDelay.toString()).toBe('breakEven:boot=120,min=30,max=600');
+    expect(config.scaling.scaleDownDelay.toString()).toBe('fixed:15');
+    expect(config.scaling.busyFinishingWithinSeconds).toBe(75);
     expect(config.scaling.drainedReclaimSeconds).toBe(900);
     expect(config.scaling.lostReclaimSeconds).toBe(4800);
   });
@@ -55,8 +57,10 @@ describe('loadAutoscalerConfig', () => {
       DRAINED_RECLAIM_SECONDS: '0',
       LOST_RECLAIM_SECONDS: '600',
       REAP_STRAYS: 'false',
+      BUSY_FINISHING_WITHIN_SECONDS: '0',
       POLL_INTERVAL_SECONDS: '5',
       LOOP_SECONDS: '0',
+      POLL_WHEN: 'always',
     });
     expect(config.scaling).toEqual({
       minIdle: 1,
@@ -68,6 +72,7 @@ describe('loadAutoscalerConfig', () => {
       registrationGraceSeconds: 300,
       reapStrays: false,
       scaleDownDelay: ScaleDownDelay.fixed(90),
+      busyFinishingWithinSeconds: 0,
       drainedReclaimSeconds: 0,
       lostReclaimSeconds: 600,
     });

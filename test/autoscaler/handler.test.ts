@@ -137,7 +137,7 @@ describe('scale out', () => {
   });
 
   test('a whole invocation of four ticks before the ASG launches anything raises desired once', async () => {
-    const { fake, asg, invoke, sleeps } = await setup({ env: { LOOP_SECONDS: '50' } });
+    const { fake, asg, invoke, sleeps } = await setup({ env: { LOOP_SECONDS: '50', POLL_WHEN: 'always' } });
     fake.setPendingRuns(3);
     const summary = await invoke();
     expect(summary).toEqual({ ticks: 4, failedTicks: 0, errors: 0 });
@@ -487,7 +487,7 @@ describe('Spacelift faults end in a bounded, logged outcome and leave nothing dr
 
 describe('call budget', () => {
   test('1000 registered workers, steady state: one AWS call and one Spacelift call per tick; the JWT is exchanged once, the tags written once', async () => {
-    const { fake, asg, invoke, hooks, metrics } = await setup({ env: { LOOP_SECONDS: '50' }, group: { desired: 1000 } });
+    const { fake, asg, invoke, hooks, metrics } = await setup({ env: { LOOP_SECONDS: '50', POLL_WHEN: 'always' }, group: { desired: 1000 } });
     for (let n = 1; n <= 1000; n++) {
       asg.add({ id: iid(n), lifecycleState: 'InService', launchTime: nowSeconds() - 7200 });
       // Busy, or idle for less than the delay: nothing to do.
@@ -522,7 +522,7 @@ describe('call budget', () => {
 
 describe('reporting', () => {
   test('metrics carry the ASG dimension, and invalid workers are logged once per tick in one line', async () => {
-    const { fake, asg, invoke, logger, metrics } = await setup({ env: { LOOP_SECONDS: '50' }, group: { desired: 1 } });
+    const { fake, asg, invoke, logger, metrics } = await setup({ env: { LOOP_SECONDS: '50', POLL_WHEN: 'always' }, group: { desired: 1 } });
     idlePair(fake, asg, 1, { busy: true });
     fake.addWorker({ id: 'bad1', metadata: 'not json' });
     fake.addWorker({ id: 'bad2', metadata: '{"asg_id":"workers-asg"}', busy: true });

@@ -13,6 +13,8 @@ const ENV = {
   SPACELIFT_API_KEY_SECRET_ARN: '/spacelift/api-key',
   SPACELIFT_WORKER_POOL_ID: '01POOL',
   ASG_NAME: ASG,
+  // These tests are about the loop's grid and deadlines; when it ends early is tested in next-tick.test.ts and below.
+  POLL_WHEN: 'always',
 };
 
 interface LoopSetup {
@@ -57,6 +59,33 @@ function setup(options: LoopSetup = {}) {
   };
   return { pool, fleet, logger, metrics, invoke, tickStarts, sleeps };
 }
+
+describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
+  const needed = { POLL_WHEN: 'needed' };
+
+  test('a pool with nothing due ends after one tick, queued runs included', async () => {
+    const { pool, invoke, tickStarts, logger } = setup({ env: needed });
+    pool.pendingRuns = 2;
+    await invoke();
+    expect(tickStarts).toEqual([0]);
+    expect(logger.messages('info')).toContain('no further tick in this invocation');
+  });
+
+  test('an idle worker whose delay runs out within the loop gets a tick at that moment', async () => {
+    const { pool, fleet, invoke, tickStarts } = setup({ env: { ...needed, SCALE_DOWN_DELAY: 'fixed:30' } });
+    // Idle for 8 s: eligible 22 s from now, off the 15 s grid.
+    pool.add(worker('w2', instanceId(2), { availableAt: NOW - 8 }));
+    fleet.group = { ...fleet.group, desiredCapacity: 2, instances: [...fleet.group.instances, instance(instanceId(2))] };
+    await invoke();
+    expect(tickStarts).toEqual([0, 22]);
+  });
+
+  test('a minimum idle floor keeps the 15 s grid', async () => {
+    const { invoke, tickStarts } = setup({ env: { ...needed, MIN_IDLE: '1' } });
+    await invoke();
+    expect(tickStarts).toEqual([0, 15, 30, 45]);
+  });
+});
 
 describe('polling loop', () => {
   test('defaults: ticks at 0, 15, 30 and 45 s, then stops (LOOP_SECONDS 50)', async () => {

@@ -16,7 +16,8 @@ describe('DEFAULT_SCALING_CONFIG', () => {
       registrationGraceSeconds: 600,
       drainedReclaimSeconds: 900,
     });
-    expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('breakEven:boot=120,min=30,max=600');
+    expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('fixed:15');
+    expect(DEFAULT_SCALING_CONFIG.busyFinishingWithinSeconds).toBe(75);
   });
 });
 

@@ -66,6 +66,7 @@ const configArb = fc.record({
   ),
   drainedReclaimSeconds: fc.constantFrom(0, 60, 900, 5000),
   lostReclaimSeconds: fc.constantFrom(0, 60, 4800),
+  busyFinishingWithinSeconds: fc.constantFrom(0, 75, 300),
 });
 
 /** What an earlier tick remembered: since when each of the ids 1..12 (some not in the group) was lost. */

@@ -205,7 +205,7 @@ describe('scale in', () => {
       { kind: 'scaleIn', workerId: 'w1', otherWorkerIds: [], instanceId: i1, idleSince: NOW - 3600, decrement: true },
     ]);
     expect(plan.desiredCapacity).toBeUndefined();
-    expect(plan.reasons).toContain(`drain and terminate worker w1 on ${i1}: idle 3600s >= 120s`);
+    expect(plan.reasons).toContain(`drain and terminate worker w1 on ${i1}: idle 3600s >= 15s`);
   });
 
   test('the delay is measured from availableAt, not createdAt', () => {
@@ -292,8 +292,12 @@ describe('scale in', () => {
   });
 
   test('the break-even delay follows the arrival rate', () => {
-    // One worker idle for 150 s; the default break-even rule (boot 120, min 30, max 600).
-    const snapshot = { pool: pool([worker('w1', i1, { availableAt: NOW - 150 })]), asg: asg({ instances: [instance(i1)] }) };
+    // One worker idle for 150 s; the break-even rule at its defaults (boot 120, min 30, max 600).
+    const snapshot = {
+      pool: pool([worker('w1', i1, { availableAt: NOW - 150 })]),
+      asg: asg({ instances: [instance(i1)] }),
+      config: config({ scaleDownDelay: ScaleDownDelay.breakEven() }),
+    };
     const arrivals = (runsPerHour: number): ArrivalState => ({ at: NOW, pendingRuns: 0, workers: {}, weightedRate: runsPerHour / 3600, weight: 1 });
 
     const neutral = decide(input(snapshot));
@@ -314,6 +318,7 @@ describe('scale in', () => {
     const moderate = (idleFor: number) => decide(input({
       pool: pool([worker('w1', i1, { availableAt: NOW - idleFor })]),
       asg: asg({ instances: [instance(i1)] }),
+      config: snapshot.config,
       arrivals: arrivals(12),
     }));
     expect(moderate(40).scaleDownDelaySeconds).toBe(48);
@@ -447,7 +452,7 @@ describe('reasons', () => {
       'demand 2 = 0 busy + 2 queued (pendingRuns) + 0 min idle',
       'scale out: demand 2 exceeds capacity 0 by 2',
       'set desired capacity 0 -> 2',
-      'scale-down delay 120s (breakEven:boot=120,min=30,max=600; arrival rate unknown, neutral)',
+      'scale-down delay 15s (fixed)',
       'no scale in: capacity 0 does not exceed demand 2',
     ]);
   });
