@@ -9,7 +9,7 @@
  * - scale-out: all busy and N/10 runs queued: one SetDesiredCapacity;
  * - scale-in: all idle for an hour: the default plan drains and terminates maxTerminatePerTick workers.
  */
-import type { AutoscalerConfig } from '../lambda/autoscaler/config';
+import { DEFAULT_POLL_WHEN, type AutoscalerConfig } from '../lambda/autoscaler/config';
 import { createHandler } from '../lambda/autoscaler/handler';
 import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../lambda/core/config';
 import type { Fleet, WorkerPoolApi } from '../lambda/core/ports';
@@ -127,6 +127,7 @@ export async function measureTick(
     scaling,
     pollIntervalSeconds: 15,
     loopSeconds: 0,
+    pollWhen: DEFAULT_POLL_WHEN,
   };
   let clock = NOW;
   const handler = createHandler({

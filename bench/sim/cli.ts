@@ -23,7 +23,8 @@ import { SPACELIFT_V2_DEFAULTS } from './policies/spacelift-v2';
 import { parsePolicy, splitPolicyList, DEFAULT_POLICY_DEFAULTS } from './policies/spec';
 import { formatResults, resultJson, table } from './report';
 import { DEFAULT_GRID, label, parseDelayList, parseNumberList, sweep, type SweepOutcome, type SweepPoint } from './sweep';
-import { loadTrace, type Trace } from './trace';
+import type { Trace } from './trace';
+import { loadTraceFile } from './usage-csv';
 
 export const USAGE = `Usage: cdk-ec2-workerpool-sim --trace runs.csv [options]
 
@@ -33,7 +34,11 @@ is a model of Spacelift's ec2-workerpool-autoscaler v2.7/v2.8.
 
 Trace:
   --trace FILE[,FILE]     CSV with a header naming submit_s and duration_s (seconds from trace
-                          start; other columns are ignored). Repeatable.
+                          start; other columns are ignored), or Spacelift's usage export
+                          (spacectl profile usage-csv --aspect run-minutes; detected by its
+                          timestamp_unix column; see bench/traces/README.md). Repeatable.
+  --worker-pool NAME      usage export: the worker pool (name or ULID) whose runs to replay;
+                          needed when the export has several private pools
 
 Policies:
   --policy LIST           Comma-separated (default: ours,spacelift-v2). Names:
@@ -105,6 +110,7 @@ export class UsageError extends Error {
 
 const OPTIONS = {
   'trace': { type: 'string', multiple: true },
+  'worker-pool': { type: 'string' },
   'policy': { type: 'string' },
   'poll': { type: 'string' },
   'schedule': { type: 'string' },
@@ -251,7 +257,7 @@ export function buildConfig(argv: readonly string[]): CliConfig | 'help' {
   };
   const policies = splitPolicyList(values.policy ?? 'ours,spacelift-v2');
   if (policies.length === 0) throw new UsageError('--policy names no policy');
-  const traces = traceFiles.map((file) => usage('--trace', () => loadTrace(file)));
+  const traces = traceFiles.map((file) => usage('--trace', () => loadTraceFile(file, { workerPool: values['worker-pool'] })));
   return { traces, policies, model, ours, scheduleSeconds, phaseSeconds, values };
 }
 

@@ -1,13 +1,21 @@
 /**
  * Runs one trace under one policy and summarises the outcome.
  *
- * The simulation stops when every run has finished and the group is back at min size with nothing
- * booting or terminating ("settled"), so instance-hours include what each policy spends releasing
- * idle instances after the last run. If that never happens it stops `settleLimitSeconds` after the
- * last run could have finished, and the result says `settled: false`.
+ * The same rule ends the simulation for every policy. Once every run has finished, the fleet is
+ * *steady* when nothing is launching or terminating, no worker is drained and no instance bills outside
+ * the group (World.steady). A steady fleet costs the same every second until a policy changes desired
+ * capacity, the billed instances or the warm pool, so the simulation ends once it has stayed steady and
+ * unchanged for `quietSeconds`, and the result (`endTime`, instance-hours, stopped hours, the Lambda
+ * time, the world's counters such as API calls) is taken at the **last change**, the start of that quiet
+ * time. A fleet back at min size can release nothing more: it ends at once, at its last change. So
+ * instance-hours include what each policy spends releasing idle instances after the last run, and
+ * nothing of the idle instances a policy keeps for good (`minIdle`). If the fleet never stays steady (a
+ * leak, or changes that never stop), the simulation stops `settleLimitSeconds` after the last run could
+ * have finished, is billed up to then, and the result says `settled: false`.
  */
 import { minimumOf, type SimModel } from './model';
 import type { Policy, PolicyStats } from './policy';
+import { DEFAULT_PRICES, inInstanceHours, lambdaDollars, type LambdaUsage, type Prices } from './prices';
 import { earliestStarts, type Trace } from './trace';
 import { World, type Sample, type WorldStats } from './world';
 
@@ -37,6 +45,12 @@ export interface SimResult {
   readonly stoppedHours: number;
   /** The cost in running instance-hours: `instanceHours` plus `stoppedHours` at the warm pool's stopped cost ratio. */
   readonly costHours: number;
+  /** The autoscaler's own function: invocations and billed seconds within the reported window. */
+  readonly lambda: LambdaUsage;
+  /** The autoscaler's Lambda bill in instance-hours at `prices` (prices.ts). */
+  readonly lambdaHours: number;
+  /** Everything the pool costs, in instance-hours: `costHours + lambdaHours`. */
+  readonly totalCostHours: number;
   readonly busyHours: number;
   /** Instance-hours not spent running a run (booting, idle, draining, shutting down). */
   readonly idleHours: number;
@@ -101,21 +115,44 @@ export function lowerBoundHours(trace: Trace, model: SimModel): number {
   return (runSeconds + boots * minimumOf(model.boot)) / 3600;
 }
 
-export async function simulate(trace: Trace, policy: Policy, model: SimModel): Promise<SimResult> {
+/** Invocations and their billed seconds within [0, end] (the warm-up is not billed, like instances). */
+export function lambdaUsage(policy: Policy, stats: PolicyStats, end: number): LambdaUsage {
+  let invocations = 0;
+  let seconds = 0;
+  for (const [from, to] of stats.invocationSpans) {
+    if (to <= 0 || from > end) continue;
+    if (from >= 0) invocations++;
+    // Lambda rounds each invocation up to the millisecond.
+    seconds += Math.ceil((Math.min(to, end) - Math.max(0, from)) * 1000) / 1000;
+  }
+  return { shape: policy.lambda, invocations, seconds };
+}
+
+export async function simulate(trace: Trace, policy: Policy, model: SimModel, prices: Prices = DEFAULT_PRICES): Promise<SimResult> {
   const world = new World(model, trace);
   const invocations = policy.attach(world);
   const starts = earliestStarts(trace);
   const lastPossibleEnd = trace.runs.reduce((end, run) => Math.max(end, starts[run.id] + run.duration), 0);
   const limit = lastPossibleEnd + model.settleLimitSeconds;
+  // The last change of the fleet (see the header), and the world's counters then.
+  let lastChange = world.now;
+  let lastState: string | undefined;
+  let statsAtChange = world.stats;
   let settled = false;
+  let cut = false;
   await world.run(() => {
-    if (world.settled()) {
-      settled = true;
-      return true;
+    const state = world.steady() ? world.fleetState() : undefined;
+    if (state === undefined || state !== lastState) {
+      lastChange = world.now;
+      if (state !== undefined) statsAtChange = structuredClone(world.stats);
     }
-    return world.now >= limit;
+    lastState = state;
+    if (state !== undefined && (world.atMinSize() || world.now - lastChange >= model.quietSeconds)) return (settled = true);
+    return (cut = world.now >= limit);
   });
-  const endTime = world.now;
+  // With no event left (a policy that schedules none), a steady fleet can never change again.
+  settled ||= !cut && lastState !== undefined;
+  const endTime = settled ? lastChange : world.now;
 
   const waits: number[] = [];
   let unstarted = 0;
@@ -138,7 +175,10 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel): P
   }
 
   const stoppedSeconds = world.warmStoppedSecondsUntil(endTime);
-  const stats = world.stats;
+  const stats = settled ? statsAtChange : world.stats;
+  const costHours = (instanceSeconds + (model.warmPool?.stoppedCostRatio ?? 0) * stoppedSeconds) / 3600;
+  const lambda = lambdaUsage(policy, invocations, endTime);
+  const lambdaHours = inInstanceHours(lambdaDollars(lambda, prices), prices);
   return {
     policy: policy.label,
     kind: policy.kind,
@@ -156,7 +196,10 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel): P
     waitHours: waits.reduce((a, b) => a + b, 0) / 3600,
     instanceHours: instanceSeconds / 3600,
     stoppedHours: stoppedSeconds / 3600,
-    costHours: (instanceSeconds + (model.warmPool?.stoppedCostRatio ?? 0) * stoppedSeconds) / 3600,
+    costHours,
+    lambda,
+    lambdaHours,
+    totalCostHours: costHours + lambdaHours,
     busyHours: busySeconds / 3600,
     idleHours: (instanceSeconds - busySeconds) / 3600,
     lowerBoundHours: lowerBoundHours(trace, model),

@@ -188,7 +188,13 @@ export interface SimModel {
   readonly seed: number;
   /** Epoch seconds of trace time 0 (scheduled floors use wall-clock time). */
   readonly epoch: number;
-  /** The simulation stops at the latest this long after the last run finishes if the fleet never settles. */
+  /**
+   * Once every run has finished, the simulation ends when the fleet has been steady this long: nothing
+   * launching or terminating, no drained worker, desired capacity, billed instances and the warm pool
+   * unchanged. It is billed up to the start of that quiet time (engine.ts).
+   */
+  readonly quietSeconds: number;
+  /** The simulation stops at the latest this long after the last run could have finished if the fleet never settles. */
   readonly settleLimitSeconds: number;
   /**
    * The autoscalers run this long before the trace starts (an empty, quiet pool), as a deployed
@@ -214,6 +220,7 @@ export const DEFAULT_MODEL: SimModel = Object.freeze<SimModel>({
   seed: 1,
   // 2024-01-01T00:00:00Z, a Monday.
   epoch: 1_704_067_200,
+  quietSeconds: 1800,
   settleLimitSeconds: 6 * 3600,
   warmupSeconds: 900,
 });

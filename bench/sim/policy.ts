@@ -1,3 +1,4 @@
+import type { LambdaShape } from './prices';
 import type { World } from './world';
 
 /** Counters a policy keeps about its own invocations. */
@@ -10,12 +11,16 @@ export interface PolicyStats {
   coldStarts: number;
   /** Errors the policy reported (failed calls, refused actions). */
   errors: number;
+  /** [start, end] of every invocation that ran, in trace seconds (what Lambda bills). */
+  readonly invocationSpans: [number, number][];
 }
 
 export interface Policy {
   /** Short label for tables and charts, e.g. `ours` or `spacelift-v2 (caps 20/20)`. */
   readonly label: string;
   readonly kind: 'ours' | 'spacelift-v2';
+  /** The autoscaler's function, for its bill. */
+  readonly lambda: LambdaShape;
   /** The settings, one line. */
   readonly settings: string;
   /** Schedules the policy's invocations on the world; returns live counters. */
@@ -23,7 +28,7 @@ export interface Policy {
 }
 
 export function emptyStats(): PolicyStats {
-  return { invocations: 0, throttled: 0, timeouts: 0, coldStarts: 0, errors: 0 };
+  return { invocations: 0, throttled: 0, timeouts: 0, coldStarts: 0, errors: 0, invocationSpans: [] };
 }
 
 /**
@@ -39,9 +44,11 @@ export function scheduleInvocations(
   invoke: (done: () => void) => void,
 ): void {
   let running = false;
+  let startedAt = 0;
   let deferredSince: number | undefined;
   const done = () => {
     running = false;
+    stats.invocationSpans.push([startedAt, world.now]);
     if (deferredSince !== undefined && world.now - deferredSince <= options.maxEventAgeSeconds) {
       deferredSince = undefined;
       start();
@@ -50,6 +57,7 @@ export function scheduleInvocations(
   };
   const start = () => {
     running = true;
+    startedAt = world.now;
     stats.invocations++;
     invoke(done);
   };

@@ -1,26 +1,24 @@
 /**
- * Grid search over our autoscaler's settings: every combination of poll interval, scale-down delay
- * and maxTerminatePerTick is simulated on every trace, then scored on two axes:
+ * Grid search over our autoscaler's settings: every combination of poll interval, when to poll, scale-down delay,
+ * the busy-finishing horizon (`soon`) and maxTerminatePerTick is simulated on every trace (`simulateSettings`).
  *
- * - wait: the mean over traces of each trace's mean queue wait (each trace weighs the same, however
- *   many runs it has). The mean, not the p95: with no minimum idle, the p95 of every setting is about
- *   one boot plus one poll interval (a run that finds no idle worker waits for a boot), so only the
- *   mean shows what keeping idle workers buys;
- * - cost: total instance-hours over all traces, with warm-pool instances stopped at their stopped cost ratio (`costHours`).
- *
- * The Pareto front keeps the settings no other setting beats on both axes. The recommendation
- * prices queueing explicitly: it minimises
- *
- *   instance-hours + waitPrice * (hours runs spent queued, summed over all traces)
- *
- * over the front. `waitPrice` is how many instance-hours one hour of a run waiting is worth; the
- * default 1 counts an instance-second and a queued second alike (the same exchange the break-even
- * delay's cost model makes). Raise it when people wait on the runs (an engineer's hour buys many
- * instance-hours); a setting that is fine at 1 and at 10 is a robust default.
+ * Two ways to choose among them:
+ * - the benchmark (bench/run.ts) ranks them by the cost goal against Spacelift's autoscaler (goal-ranking.ts);
+ * - the CLI's `--sweep` (no anchors needed) keeps the Pareto front on two axes and prices queueing:
+ *   - wait: the mean over traces of each trace's mean queue wait (each trace weighs the same, however many runs
+ *     it has). The mean, not the p95: with no minimum idle, the p95 of every setting is about one boot plus one
+ *     poll interval, so only the mean shows what keeping idle workers buys;
+ *   - cost: total instance-hours over all traces, with warm-pool instances stopped at their stopped cost ratio
+ *     (`costHours`);
+ *   and recommends the front's setting minimising `instance-hours + waitPrice * (hours runs spent queued)`.
+ *   `waitPrice` is how many instance-hours one hour of a run waiting is worth (default 1).
  */
-import type { ScalingConfig } from '../../lambda/core/config';
+import { DEFAULT_POLL_WHEN } from '../../lambda/autoscaler/config';
+import type { PollWhen } from '../../lambda/core/next-tick';
 import { parseScaleDownDelay } from '../../lambda/core/scale-down-delay';
-import { simulate, type SimResult } from './engine';
+import { callsPerHour } from './call-rate';
+import { simulate } from './engine';
+import type { TraceOutcome } from './goal-ranking';
 import type { SimModel } from './model';
 import { oursPolicy, type OursOptions } from './policies/ours';
 import type { Trace } from './trace';
@@ -29,6 +27,10 @@ export interface SweepGrid {
   readonly pollIntervals: readonly number[];
   readonly delays: readonly string[];
   readonly maxTerminate: readonly number[];
+  /** `busyFinishingWithinSeconds` values; default the base options' value. */
+  readonly soon?: readonly number[];
+  /** POLL_WHEN modes; default the base options' mode. */
+  readonly pollWhen?: readonly PollWhen[];
 }
 
 export const DEFAULT_GRID: SweepGrid = {
@@ -50,10 +52,16 @@ export const DEFAULT_GRID: SweepGrid = {
   maxTerminate: [1, 2, 5, 20],
 };
 
-export interface SweepPoint {
+/** One combination of the grid. `delay` is kept as written (`breakEven` stays short). */
+export interface SweepSetting {
   readonly pollIntervalSeconds: number;
   readonly delay: string;
   readonly maxTerminatePerTick: number;
+  readonly soon: number;
+  readonly pollWhen: PollWhen;
+}
+
+export interface SweepPoint extends SweepSetting {
   /** Mean over traces of the per-trace mean wait, seconds. */
   readonly wait: number;
   /** Mean over traces of the per-trace p95 wait, seconds. */
@@ -64,7 +72,7 @@ export interface SweepPoint {
   readonly cost: number;
   /** Total hours runs spent queued, over the traces. */
   readonly waitHours: number;
-  readonly perTrace: readonly { readonly trace: string; readonly mean: number; readonly p95: number; readonly instanceHours: number }[];
+  readonly perTrace: readonly TraceOutcome[];
   /** Any busy worker terminated or run left unstarted (disqualifies the point). */
   readonly unsafe: boolean;
 }
@@ -76,8 +84,97 @@ export interface SweepOutcome {
   readonly waitPrice: number;
 }
 
-export function label(point: Pick<SweepPoint, 'pollIntervalSeconds' | 'delay' | 'maxTerminatePerTick'>): string {
-  return `poll=${point.pollIntervalSeconds}/delay=${point.delay}/maxTerminate=${point.maxTerminatePerTick}`;
+/** The setting as the CLI's `ours:` overrides write it (`ours:<label>` runs it). */
+export function label(setting: SweepSetting): string {
+  return `poll=${setting.pollIntervalSeconds}/delay=${setting.delay}/maxTerminate=${setting.maxTerminatePerTick}` +
+    `/soon=${setting.soon}/pollWhen=${setting.pollWhen}`;
+}
+
+/** Whether two settings configure the autoscaler alike (`breakEven` equals its spelt-out defaults). */
+export function sameSetting(a: SweepSetting, b: SweepSetting): boolean {
+  return a.pollIntervalSeconds === b.pollIntervalSeconds && a.maxTerminatePerTick === b.maxTerminatePerTick &&
+    a.soon === b.soon && a.pollWhen === b.pollWhen &&
+    parseScaleDownDelay(a.delay).toString() === parseScaleDownDelay(b.delay).toString();
+}
+
+/** The setting `options` runs. */
+export function settingOf(options: OursOptions): SweepSetting {
+  return {
+    pollIntervalSeconds: options.pollIntervalSeconds,
+    delay: options.scaling.scaleDownDelay.toString(),
+    maxTerminatePerTick: options.scaling.maxTerminatePerTick,
+    soon: options.scaling.busyFinishingWithinSeconds,
+    pollWhen: options.pollWhen ?? DEFAULT_POLL_WHEN,
+  };
+}
+
+/** `base` with the setting applied. */
+export function withSetting(base: OursOptions, setting: SweepSetting, labelText?: string): OursOptions {
+  return {
+    ...base,
+    scaling: {
+      ...base.scaling,
+      scaleDownDelay: parseScaleDownDelay(setting.delay),
+      maxTerminatePerTick: setting.maxTerminatePerTick,
+      busyFinishingWithinSeconds: setting.soon,
+    },
+    pollIntervalSeconds: setting.pollIntervalSeconds,
+    pollWhen: setting.pollWhen,
+    label: labelText ?? base.label,
+  };
+}
+
+/** Every combination of the grid, poll interval outermost. */
+export function gridSettings(grid: SweepGrid, base: OursOptions): SweepSetting[] {
+  const current = settingOf(base);
+  const settings: SweepSetting[] = [];
+  for (const pollIntervalSeconds of grid.pollIntervals) {
+    for (const pollWhen of grid.pollWhen ?? [current.pollWhen]) {
+      for (const delay of grid.delays) {
+        for (const soon of grid.soon ?? [current.soon]) {
+          for (const maxTerminatePerTick of grid.maxTerminate) settings.push({ pollIntervalSeconds, pollWhen, delay, soon, maxTerminatePerTick });
+        }
+      }
+    }
+  }
+  return settings;
+}
+
+/** Simulates each setting on every trace. `progress` is called after each setting. */
+export async function simulateSettings(
+  traces: readonly Trace[],
+  model: SimModel,
+  base: OursOptions,
+  settings: readonly SweepSetting[],
+  progress?: (done: number, total: number) => void,
+): Promise<SweepPoint[]> {
+  const points: SweepPoint[] = [];
+  for (const [index, setting] of settings.entries()) {
+    const policy = oursPolicy(withSetting(base, setting, 'sweep'));
+    const results = [];
+    for (const trace of traces) results.push(await simulate(trace, policy, model));
+    const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((sum, r) => sum + f(r), 0) / results.length;
+    const perTrace = results.map((r) => ({
+      trace: r.trace,
+      mean: r.wait.mean,
+      p95: r.wait.p95,
+      instanceHours: r.instanceHours,
+      totalCostHours: r.totalCostHours,
+      callsPerHour: callsPerHour(r),
+    }));
+    points.push({
+      ...setting,
+      wait: mean((r) => r.wait.mean),
+      waitP95: mean((r) => r.wait.p95),
+      callsPerHour: perTrace.reduce((sum, t) => sum + t.callsPerHour, 0) / perTrace.length,
+      cost: results.reduce((sum, r) => sum + r.costHours, 0),
+      waitHours: results.reduce((sum, r) => sum + r.waitHours, 0),
+      perTrace,
+      unsafe: results.some((r) => r.busyTerminated > 0 || r.unstarted > 0),
+    });
+    progress?.(index + 1, settings.length);
+  }
+  return points;
 }
 
 /** Points not dominated on (wait, cost), sorted by wait. */
@@ -101,25 +198,6 @@ export function recommend<T extends { cost: number; waitHours: number }>(points:
   return points.reduce((best, p) => (score(p) < score(best) - 1e-9 ? p : best));
 }
 
-/**
- * The point whose score is never far from the best, whatever the price of waiting: for each price
- * its regret is score / best score - 1, and the pick minimises the largest regret over `prices`.
- * Points within `tieTolerance` of that minimum go to `tieBreak` (e.g. prefer a smaller cap).
- */
-export function robustPick<T extends { cost: number; waitHours: number }>(
-  points: readonly T[],
-  prices: readonly number[],
-  tieBreak: (a: T, b: T) => number = () => 0,
-  tieTolerance = 0.0025,
-): { point: T; regret: number } {
-  if (points.length === 0) throw new Error('robustPick: no points');
-  const best = prices.map((price) => Math.min(...points.map((p) => p.cost + price * p.waitHours)));
-  const regret = (p: T) => Math.max(...prices.map((price, i) => (p.cost + price * p.waitHours) / best[i] - 1));
-  const least = Math.min(...points.map(regret));
-  const near = points.filter((p) => regret(p) <= least + tieTolerance).sort((a, b) => tieBreak(a, b) || regret(a) - regret(b));
-  return { point: near[0], regret: regret(near[0]) };
-}
-
 export interface SweepOptions {
   readonly base: OursOptions;
   readonly grid: SweepGrid;
@@ -129,36 +207,9 @@ export interface SweepOptions {
   readonly progress?: (done: number, total: number) => void;
 }
 
+/** The CLI's sweep: the Pareto front over the grid, and the front's cheapest setting at `waitPrice`. */
 export async function sweep(traces: readonly Trace[], model: SimModel, options: SweepOptions): Promise<SweepOutcome> {
-  const { grid, base } = options;
-  const combos: { poll: number; delay: string; maxTerminate: number }[] = [];
-  for (const poll of grid.pollIntervals) {
-    for (const delay of grid.delays) for (const maxTerminate of grid.maxTerminate) combos.push({ poll, delay, maxTerminate });
-  }
-  const points: SweepPoint[] = [];
-  for (const [index, combo] of combos.entries()) {
-    const scaling: ScalingConfig = {
-      ...base.scaling,
-      scaleDownDelay: parseScaleDownDelay(combo.delay),
-      maxTerminatePerTick: combo.maxTerminate,
-    };
-    const policy = oursPolicy({ ...base, scaling, pollIntervalSeconds: combo.poll, label: 'sweep' });
-    const results: SimResult[] = [];
-    for (const trace of traces) results.push(await simulate(trace, policy, model));
-    points.push({
-      pollIntervalSeconds: combo.poll,
-      delay: combo.delay,
-      maxTerminatePerTick: combo.maxTerminate,
-      wait: results.reduce((sum, r) => sum + r.wait.mean, 0) / results.length,
-      waitP95: results.reduce((sum, r) => sum + r.wait.p95, 0) / results.length,
-      callsPerHour: results.reduce((sum, r) => sum + ((r.calls.spacelift + r.calls.aws) * 3600) / r.endTime, 0) / results.length,
-      cost: results.reduce((sum, r) => sum + r.costHours, 0),
-      waitHours: results.reduce((sum, r) => sum + r.waitHours, 0),
-      perTrace: results.map((r) => ({ trace: r.trace, mean: r.wait.mean, p95: r.wait.p95, instanceHours: r.instanceHours })),
-      unsafe: results.some((r) => r.busyTerminated > 0 || r.unstarted > 0),
-    });
-    options.progress?.(index + 1, combos.length);
-  }
+  const points = await simulateSettings(traces, model, options.base, gridSettings(options.grid, options.base), options.progress);
   const safe = points.filter((p) => !p.unsafe);
   const front = paretoFront(safe.length > 0 ? safe : points);
   const waitPrice = options.waitPrice ?? 1;

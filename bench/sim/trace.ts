@@ -7,6 +7,8 @@
  * an earlier row is queued `submit_s` seconds after that run *finishes* (Spacelift triggers a
  * dependent stack's run when the run it depends on ends), so its submit time depends on the policy.
  * A parent killed mid-run counts as finished; a parent that never starts holds its chain back.
+ *
+ * Spacelift's usage export is read by usage-csv.ts into the same rows (`buildTrace`).
  */
 import { readFileSync } from 'node:fs';
 
@@ -48,12 +50,23 @@ function parseNumber(text: string, column: string, where: string): number {
   return Number(text);
 }
 
+/** A run as read from a file, before ordering; `where` (file:line) locates it in error messages. */
+export interface TraceRow {
+  readonly submit: number;
+  readonly duration: number;
+  /** The run's name for chains (`id` column). */
+  readonly key?: string;
+  /** `key` of an earlier row this run depends on. */
+  readonly after?: string;
+  readonly where: string;
+}
+
 /** Parses CSV text; `source` names the file in error messages. */
 export function parseTrace(text: string, source: string): Trace {
   const lines = text.split(/\r?\n/);
   let header: string[] | undefined;
   let headerLine = 0;
-  const rows: { submit: number; duration: number; order: number; key?: string; after?: string; where: string }[] = [];
+  const rows: TraceRow[] = [];
   lines.forEach((raw, index) => {
     const line = raw.trim();
     const where = `${source}:${index + 1}`;
@@ -81,28 +94,34 @@ export function parseTrace(text: string, source: string): Trace {
     if (duration < 0) throw new TraceError(`${where}: duration_s must be >= 0, got ${duration}`);
     const key = header.includes('id') ? cells[header.indexOf('id')] : undefined;
     const after = header.includes('after') ? cells[header.indexOf('after')] : undefined;
-    rows.push({ submit, duration, order: rows.length, key: key || undefined, after: after || undefined, where });
+    rows.push({ submit, duration, key: key || undefined, after: after || undefined, where });
   });
   if (header === undefined) throw new TraceError(`${source}: empty trace (no header line)`);
+  return buildTrace(source, rows);
+}
 
-  // Chains: `after` must name an earlier row (which also rules out cycles).
+/**
+ * Orders rows into a trace: independent runs by submit time (ties keep row order), then chained runs
+ * in row order. A row's `after` must name an earlier row's `key` (which also rules out cycles).
+ */
+export function buildTrace(name: string, rows: readonly TraceRow[]): Trace {
   const seen = new Map<string, number>();
-  for (const row of rows) {
+  rows.forEach((row, order) => {
     if (row.after !== undefined && !seen.has(row.after)) {
       throw new TraceError(`${row.where}: after "${row.after}" names no earlier row's id`);
     }
     if (row.key !== undefined) {
       if (seen.has(row.key)) throw new TraceError(`${row.where}: id "${row.key}" is used twice`);
-      seen.set(row.key, row.order);
+      seen.set(row.key, order);
     }
-  }
-  // Independent runs by submit time first (ties keep file order), then chained runs in file order.
-  const independent = rows.filter((row) => row.after === undefined).sort((a, b) => a.submit - b.submit || a.order - b.order);
-  const chained = rows.filter((row) => row.after !== undefined);
+  });
+  const numbered = rows.map((row, order) => ({ ...row, order }));
+  const independent = numbered.filter((row) => row.after === undefined).sort((a, b) => a.submit - b.submit || a.order - b.order);
+  const chained = numbered.filter((row) => row.after !== undefined);
   const ordered = [...independent, ...chained];
   const idByOrder = new Map(ordered.map((row, id) => [row.order, id]));
   return {
-    name: source,
+    name,
     runs: ordered.map((row, id) => ({
       id,
       submit: row.submit,
@@ -130,16 +149,23 @@ export function earliestStarts(trace: Trace): number[] {
   return starts;
 }
 
-export function loadTrace(path: string): Trace {
-  let text: string;
+/** The text of a trace file; a file that cannot be read is a TraceError naming it. */
+export function readTraceFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new TraceError(`${path}: cannot read trace (${(error as Error).message})`);
   }
-  const trace = parseTrace(text, path);
+}
+
+/** A trace's name: its file name without the directory and `.csv`. */
+export function traceName(path: string): string {
   const base = path.split('/').pop() ?? path;
-  return { ...trace, name: base.replace(/\.csv$/i, '') };
+  return base.replace(/\.csv$/i, '');
+}
+
+export function loadTrace(path: string): Trace {
+  return { ...parseTrace(readTraceFile(path), path), name: traceName(path) };
 }
 
 /** CSV text for runs (`submit_s,duration_s[,kind][,id,after]`), seconds rounded to 0.1. */

@@ -7,6 +7,7 @@ import { DEFAULT_MODEL, type SimModel } from '../../bench/sim/model';
 import { oursPolicy } from '../../bench/sim/policies/ours';
 import { spaceliftV2Policy } from '../../bench/sim/policies/spacelift-v2';
 import { emptyStats, type Policy } from '../../bench/sim/policy';
+import { OURS_LAMBDA, SPACELIFT_LAMBDA } from '../../bench/sim/prices';
 import { parseTrace, type Trace } from '../../bench/sim/trace';
 import { DEFAULT_SCALING_CONFIG } from '../../lambda/core/config';
 import { ScaleDownDelay } from '../../lambda/core/scale-down-delay';
@@ -25,12 +26,15 @@ function trace(csv: string): Trace {
 }
 
 /** A policy that never acts: the pool is whatever the model starts with. */
-const idlePolicy: Policy = { label: 'none', kind: 'ours', settings: '', attach: () => emptyStats() };
+const idlePolicy: Policy = { label: 'none', kind: 'ours', lambda: OURS_LAMBDA, settings: '', attach: () => emptyStats() };
 
+// Polling every 15 s of each invocation, so that the hand computations below follow the grid (when the default
+// ends an invocation early is covered in test/autoscaler/loop.test.ts and test/sim/cost-goal.test.ts).
 const ours = oursPolicy({
-  scaling: { ...DEFAULT_SCALING_CONFIG, scaleDownDelay: ScaleDownDelay.fixed(0) },
+  scaling: { ...DEFAULT_SCALING_CONFIG, scaleDownDelay: ScaleDownDelay.fixed(0), busyFinishingWithinSeconds: 0 },
   pollIntervalSeconds: 15,
   scheduleSeconds: 60,
+  pollWhen: 'always',
 });
 
 describe('engine on hand-computed traces', () => {
@@ -76,6 +80,7 @@ describe('engine on hand-computed traces', () => {
       scaling: { ...DEFAULT_SCALING_CONFIG, scaleDownDelay: ScaleDownDelay.fixed(120) },
       pollIntervalSeconds: 15,
       scheduleSeconds: 60,
+      pollWhen: 'always',
     });
     const result = await simulate(trace('10,100\n300,50'), keep, exact);
     expect(result.launches).toBe(1);
@@ -124,6 +129,7 @@ describe('engine on hand-computed traces', () => {
     const lowering: Policy = {
       label: 'lower',
       kind: 'spacelift-v2',
+      lambda: SPACELIFT_LAMBDA,
       settings: '',
       attach(world) {
         world.at(50, () => {
@@ -141,6 +147,69 @@ describe('engine on hand-computed traces', () => {
     expect(hooked.runsKilled).toBe(0);
     // The hook waits for the run (ends at 100), then 20 s of shutdown.
     expect(hooked.endTime).toBe(120);
+  });
+});
+
+/** Sets desired capacity at the given times and otherwise ticks every minute, like a deployed autoscaler. */
+function scripted(steps: [number, number][]): Policy {
+  return {
+    label: 'scripted',
+    kind: 'ours',
+    lambda: OURS_LAMBDA,
+    settings: '',
+    attach(world) {
+      for (const [at, desired] of steps) world.at(at, () => world.setDesiredCapacity(desired));
+      const tick = (at: number): void => world.at(at, () => tick(at + 60));
+      tick(0);
+      return emptyStats();
+    },
+  };
+}
+
+describe('when a simulation ends', () => {
+  test('a policy that keeps two idle workers ends without a tail, billed for them up to its last change', async () => {
+    // minIdle 2: the warm-up launches two idle instances (billed from 0). The run at 10 takes one; the tick at
+    // 15 launches a third (registered at 105); the run ends at 110; the tick at 120 releases one, gone at 140:
+    // the last change. Two instances stay idle for good; the simulation ends 30 quiet minutes later and bills
+    // up to 140: 2 x 140 + (140 - 15) instance-seconds, not six hours of the two idle ones.
+    const keepTwo = oursPolicy({
+      scaling: { ...DEFAULT_SCALING_CONFIG, minIdle: 2, scaleDownDelay: ScaleDownDelay.fixed(0) },
+      pollIntervalSeconds: 15,
+      scheduleSeconds: 60,
+    });
+    const result = await simulate(trace('10,100'), keepTwo, exact);
+    expect(result.settled).toBe(true);
+    expect(result.endTime).toBe(140);
+    expect(result.instanceHours).toBeCloseTo((2 * 140 + (140 - 15)) / 3600, 10);
+    expect(result.timeline[result.timeline.length - 1]).toEqual({ t: 140, queued: 0, busy: 0, instances: 2, desired: 2 });
+  });
+
+  test('any change restarts the quiet time; billing stops at the last one', async () => {
+    // Desired 2 from 0: the run waits for a boot (90) and ends at 190. At 1000 desired drops to 1: one idle
+    // instance is gone at 1020, the last change (a quiet time counted from 190 would have ended at 1990).
+    const result = await simulate(trace('0,100'), scripted([[0, 2], [1000, 1]]), exact);
+    expect(result.settled).toBe(true);
+    expect(result.endTime).toBe(1020);
+    expect(result.instanceHours).toBeCloseTo((1020 + 1020) / 3600, 10);
+  });
+
+  test('a policy back at min size ends at once, whatever the quiet time: as before', async () => {
+    // The hand-computed spacelift-v2 case above: gone at 320, min size 0.
+    const short = await simulate(trace('10,100'), spaceliftV2Policy(), { ...exact, quietSeconds: 60 });
+    const long = await simulate(trace('10,100'), spaceliftV2Policy(), { ...exact, quietSeconds: 6 * 3600 });
+    expect(short.endTime).toBe(320);
+    expect(short.settled).toBe(true);
+    expect(long).toEqual(short);
+  });
+
+  test('a fleet that never stays quiet is cut at the settle limit, billed up to it, and flagged', async () => {
+    // Desired flips between 1 and 2 every 10 minutes: never 30 quiet minutes. Limit: 100 + 3600; the first
+    // event at or after it is the tick at 3720.
+    const flips: [number, number][] = Array.from({ length: 12 }, (_, i) => [i * 600, 1 + (i % 2)]);
+    const result = await simulate(trace('0,100'), scripted(flips), { ...exact, settleLimitSeconds: 3600 });
+    expect(result.settled).toBe(false);
+    expect(result.endTime).toBe(3720);
+    expect(result.instanceHours).toBeGreaterThan(3720 / 3600);
   });
 });
 

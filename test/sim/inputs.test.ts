@@ -194,7 +194,7 @@ describe('CLI', () => {
   test('the table names every policy and its settings', async () => {
     let out = '';
     await main(['--trace', tracePath, '--scale-down-delay', 'fixed:60', '--poll', '10'], (t) => (out += t));
-    expect(out).toContain('ours: poll 10s every 60s, delay fixed:60');
+    expect(out).toContain('ours: poll 10s (needed) every 60s, delay fixed:60');
     expect(out).toContain('spacelift-v2: v2.8, MAX_CREATE 1, MAX_KILL 1');
   });
 

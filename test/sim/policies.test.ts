@@ -3,6 +3,7 @@ import { simulate } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, type SimModel } from '../../bench/sim/model';
 import { decideV2, SPACELIFT_V2_DEFAULTS, spaceliftV2Policy, type DecideInput } from '../../bench/sim/policies/spacelift-v2';
 import { emptyStats, type Policy } from '../../bench/sim/policy';
+import { OURS_LAMBDA } from '../../bench/sim/prices';
 import { parseTrace } from '../../bench/sim/trace';
 import { World } from '../../bench/sim/world';
 import type { Worker } from '../../lambda/core/types';
@@ -107,6 +108,7 @@ describe('world', () => {
     const raise: Policy = {
       label: 'raise',
       kind: 'ours',
+      lambda: OURS_LAMBDA,
       settings: '',
       attach(world) {
         world.at(0, () => {
@@ -126,6 +128,7 @@ describe('world', () => {
     const raise = (steps: [number, number][]): Policy => ({
       label: 'raise',
       kind: 'ours',
+      lambda: OURS_LAMBDA,
       settings: '',
       attach(world) {
         for (const [at, desired] of steps) world.at(at, () => world.setDesiredCapacity(desired));

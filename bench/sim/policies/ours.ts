@@ -13,11 +13,13 @@
  * - The pool snapshot includes `availableAt` unless the model turns it off, as the Spacelift adapter
  *   feature-detects it. The adapters' caching of the API key and JWT is not modelled (no extra calls).
  */
-import type { AutoscalerConfig } from '../../../lambda/autoscaler/config';
+import { DEFAULT_POLL_WHEN, type AutoscalerConfig } from '../../../lambda/autoscaler/config';
 import { createHandler, type AutoscalerHandler, type AutoscalerLogger } from '../../../lambda/autoscaler/handler';
 import { DEFAULT_SCALING_CONFIG, validateScalingConfig, type ScalingConfig } from '../../../lambda/core/config';
+import type { PollWhen } from '../../../lambda/core/next-tick';
 import type { Fleet, WorkerPoolApi } from '../../../lambda/core/ports';
 import { emptyStats, scheduleInvocations, type Policy, type PolicyStats } from '../policy';
+import { OURS_LAMBDA } from '../prices';
 import { deriveSeed, Rng } from '../rng';
 import { Process, type World } from '../world';
 
@@ -29,6 +31,8 @@ export interface OursOptions {
   readonly scheduleSeconds: number;
   /** LOOP_SECONDS; default scheduleSeconds - 10 as the construct sets it. */
   readonly loopSeconds?: number;
+  /** POLL_WHEN; default DEFAULT_POLL_WHEN. */
+  readonly pollWhen?: PollWhen;
   /** Function timeout; default as the construct computes it. */
   readonly timeoutSeconds?: number;
   /** When the first invocation happens, seconds from trace start. */
@@ -78,11 +82,13 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
   const loopSeconds = options.loopSeconds ?? Math.max(0, scheduleSeconds - 10);
   const { maxTerminatePerTick, maxStraysPerTick } = options.scaling;
   const timeoutSeconds = options.timeoutSeconds ?? loopSeconds + 30 + 30 * maxTerminatePerTick + 10 * maxStraysPerTick;
-  const settings = `poll ${options.pollIntervalSeconds}s every ${scheduleSeconds}s, ${describeScaling(options.scaling)}`;
+  const pollWhen = options.pollWhen ?? DEFAULT_POLL_WHEN;
+  const settings = `poll ${options.pollIntervalSeconds}s (${pollWhen}) every ${scheduleSeconds}s, ${describeScaling(options.scaling)}`;
 
   return {
     label: options.label ?? 'ours',
     kind: 'ours',
+    lambda: OURS_LAMBDA,
     settings,
     attach(world: World): PolicyStats {
       const stats = emptyStats();
@@ -93,6 +99,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
         scaling: options.scaling,
         pollIntervalSeconds: options.pollIntervalSeconds,
         loopSeconds,
+        pollWhen,
       };
 
       /** One Lambda container: a handler and the process of its current invocation. */

@@ -22,6 +22,7 @@
  */
 import type { Worker } from '../../../lambda/core/types';
 import { emptyStats, scheduleInvocations, type Policy, type PolicyStats } from '../policy';
+import { SPACELIFT_LAMBDA } from '../prices';
 import { Process, type World } from '../world';
 
 export interface SpaceliftV2Options {
@@ -124,6 +125,7 @@ export function spaceliftV2Policy(overrides: Partial<SpaceliftV2Options> = {}): 
   return {
     label: options.label ?? (isDefault ? 'spacelift-v2' : `spacelift-v2 (${options.maxCreate}/${options.maxKill})`),
     kind: 'spacelift-v2',
+    lambda: SPACELIFT_LAMBDA,
     settings,
     attach(world: World): PolicyStats {
       const stats = emptyStats();

@@ -9,6 +9,7 @@
  * so values such as `breakEven:min=30,max=600` keep theirs.
  */
 import type { ScalingConfig } from '../../../lambda/core/config';
+import { POLL_WHEN_MODES, type PollWhen } from '../../../lambda/core/next-tick';
 import { parseScaleDownDelay } from '../../../lambda/core/scale-down-delay';
 import type { Policy } from '../policy';
 import { DEFAULT_OURS, oursPolicy, type OursOptions } from './ours';
@@ -45,8 +46,15 @@ export function applyOursOverride(options: OursOptions, key: string, value: stri
       return { ...options, scheduleSeconds: seconds(value, key, 1) };
     case 'loop':
       return { ...options, loopSeconds: seconds(value, key, 0) };
+    case 'pollWhen':
+      if (!(POLL_WHEN_MODES as readonly string[]).includes(value)) {
+        throw new Error(`pollWhen must be one of ${POLL_WHEN_MODES.join(', ')}, got "${value}"`);
+      }
+      return { ...options, pollWhen: value as PollWhen };
     case 'delay':
       return scaling({ scaleDownDelay: parseScaleDownDelay(value) });
+    case 'soon':
+      return scaling({ busyFinishingWithinSeconds: integer(value, key, 0) });
     case 'maxTerminate':
       return scaling({ maxTerminatePerTick: integer(value, key, 0) });
     case 'maxCreate':
@@ -63,7 +71,7 @@ export function applyOursOverride(options: OursOptions, key: string, value: stri
       return { ...options, label: value };
     default:
       throw new Error(
-        `unknown option "${key}" for ours; expected poll, schedule, loop, delay, maxTerminate, maxCreate, maxStrays, minIdle, grace, reclaim or label`,
+        `unknown option "${key}" for ours; expected poll, schedule, loop, pollWhen, delay, soon, maxTerminate, maxCreate, maxStrays, minIdle, grace, reclaim or label`,
       );
   }
 }
