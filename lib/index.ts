@@ -12,6 +12,7 @@ export type { PoolWarmPoolOptions } from './pool-warm-pool';
 export type { DrainOptions, IWorkerDrain } from './worker-drain';
 export {
   DemandSignal,
+  PollingMode,
   ScaleDownDelay,
   type AutoscalingOptions,
   type BreakEvenScaleDownOptions,

@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { DEFAULT_POLL_INTERVAL_SECONDS } from '../lambda/autoscaler/config';
+import { DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN } from '../lambda/autoscaler/config';
 import { DEFAULT_SCALING_CONFIG } from '../lambda/core/config';
 import { REGISTERED_TAG_KEY } from '../lambda/core/registration-tag';
 import { ScaleDownDelay as PolicyDelay } from '../lambda/core/scale-down-delay';
@@ -21,6 +21,19 @@ export enum DemandSignal {
   PENDING_RUNS = 'pendingRuns',
   /** `workerPool.schedulableRunsCount`: runs that could start right now. */
   SCHEDULABLE_RUNS = 'schedulableRunsCount',
+}
+
+/** When the autoscaler ticks again within one scheduled invocation (Lambda bills the time between ticks too). */
+export enum PollingMode {
+  /**
+   * Only when a tick is due: an idle worker's scale-down delay runs out, a minimum idle floor is set, or a read or an
+   * undrain needs a retry. Otherwise the next scheduled invocation is the next look (within a minute).
+   */
+  WHEN_NEEDED = 'needed',
+  /** Also every poll interval while runs are queued: a burst's later runs are seen sooner, for more Lambda time. */
+  WHILE_QUEUED = 'queued',
+  /** Every poll interval for the whole invocation (about 50 s of every minute). */
+  ALWAYS = 'always',
 }
 
 /** Options of the break-even scale-down delay. */
@@ -51,7 +64,9 @@ export class ScaleDownDelay {
 
   /**
    * Keeps an idle worker about as long as a re-boot costs, longer when runs arrive often and
-   * shorter after a burst (when many workers share the arrivals). This is the default.
+   * shorter after a burst (when many workers share the arrivals). Its rate estimate decays slowly,
+   * so the last idle workers of a burst are kept longest: it cost more than `constant` in the
+   * simulator (BENCHMARKS.md).
    */
   public static breakEven(options: BreakEvenScaleDownOptions = {}): ScaleDownDelay {
     return new ScaleDownDelay(() => PolicyDelay.breakEven({
@@ -97,11 +112,26 @@ export interface AutoscalingOptions {
    */
   readonly scheduleRate?: Duration;
   /**
-   * Time between two scaling decisions. A run queued just after a decision waits at most this
-   * long before its instance is launched.
+   * Time between two scaling decisions within one invocation, when `pollingMode` asks for more than one.
    * @default Duration.seconds(15)
    */
   readonly pollInterval?: Duration;
+  /**
+   * When an invocation ticks again before the next scheduled one. Lambda bills an invocation for its whole
+   * duration, sleeps included: polling every 15 s for 50 s of every minute at 256 MB costs about half an on-demand
+   * t3.small around the clock, which is most of the bill of a small pool.
+   * @default PollingMode.WHEN_NEEDED
+   * @see https://aws.amazon.com/lambda/pricing/
+   */
+  readonly pollingMode?: PollingMode;
+  /**
+   * A busy worker whose run will likely end within this time counts as capacity for a queued run instead of a
+   * launch: the run would wait about as long for a new instance, which would then start idle. The autoscaler learns
+   * run times from what it sees; until it has seen ten runs, no busy worker counts. `Duration.seconds(0)` launches
+   * for every queued run.
+   * @default Duration.seconds(75)
+   */
+  readonly busyWorkerFinishingWithin?: Duration;
   /**
    * Idle workers to keep at all times, on top of busy workers and queued runs.
    * @default 0
@@ -148,7 +178,7 @@ export interface AutoscalingOptions {
   readonly registrationGrace?: Duration;
   /**
    * How long a worker must be idle before scale-in may remove it.
-   * @default ScaleDownDelay.breakEven()
+   * @default ScaleDownDelay.constant(Duration.seconds(15))
    */
   readonly scaleDownDelay?: ScaleDownDelay;
 }
@@ -263,6 +293,8 @@ export class WorkerPoolAutoscaler extends Construct {
     const pollSeconds = seconds(props.pollInterval, DEFAULT_POLL_INTERVAL_SECONDS, 'autoscaling.pollInterval', 5, 60);
     const graceSeconds = seconds(props.registrationGrace, defaults.registrationGraceSeconds, 'autoscaling.registrationGrace', 60, 3600);
     const reclaimSeconds = seconds(props.drainedReclaimTime, defaults.drainedReclaimSeconds, 'autoscaling.drainedReclaimTime', 0, 86400);
+    const finishingSeconds = seconds(
+      props.busyWorkerFinishingWithin, defaults.busyFinishingWithinSeconds, 'autoscaling.busyWorkerFinishingWithin', 0, 3600);
     validateInteger(this, 'autoscaling.minIdle', props.minIdle, 0);
     validateInteger(this, 'autoscaling.maxCreatePerTick', props.maxCreatePerTick, 1);
     validateInteger(this, 'autoscaling.maxTerminatePerTick', props.maxTerminatePerTick, 0);
@@ -285,6 +317,8 @@ export class WorkerPoolAutoscaler extends Construct {
       DRAINED_RECLAIM_SECONDS: String(reclaimSeconds),
       LOST_RECLAIM_SECONDS: String(defaults.lostReclaimSeconds),
       SCALE_DOWN_DELAY: scaleDownDelay,
+      BUSY_FINISHING_WITHIN_SECONDS: String(finishingSeconds),
+      POLL_WHEN: props.pollingMode ?? DEFAULT_POLL_WHEN,
     };
     const maxCreatePerTick = props.maxCreatePerTick ?? defaults.maxCreatePerTick;
     if (maxCreatePerTick !== undefined) environment.MAX_CREATE_PER_TICK = String(maxCreatePerTick);

@@ -1,9 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_LOOP_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, loadAutoscalerConfig } from '../../lambda/autoscaler/config';
+import { DEFAULT_LOOP_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN, loadAutoscalerConfig } from '../../lambda/autoscaler/config';
 import { DEFAULT_SCALING_CONFIG } from '../../lambda/core/config';
 import { REGISTERED_TAG_KEY } from '../../lambda/core/registration-tag';
-import { DemandSignal, ScaleDownDelay, SpaceliftWorkerPool } from '../../lib';
+import { DemandSignal, PollingMode, ScaleDownDelay, SpaceliftWorkerPool } from '../../lib';
 import { poolStack } from '../support/pool-stack';
 
 describe('autoscaler', () => {
@@ -27,7 +27,7 @@ describe('autoscaler', () => {
         MAX_STRAYS_PER_TICK: '1',
         REGISTRATION_GRACE_SECONDS: '600',
         DRAINED_RECLAIM_SECONDS: '900',
-        SCALE_DOWN_DELAY: 'breakEven:boot=120,min=30,max=600',
+        SCALE_DOWN_DELAY: 'fixed:15', POLL_WHEN: 'needed', BUSY_FINISHING_WITHIN_SECONDS: '75',
         MAX_CREATE_PER_TICK: Match.absent(),
       }) },
     });
@@ -92,6 +92,8 @@ describe('autoscaler', () => {
         maxCreatePerTick: 4,
         maxTerminatePerTick: 2,
         scaleDownDelay: ScaleDownDelay.constant(Duration.minutes(5)),
+        pollingMode: PollingMode.WHILE_QUEUED,
+        busyWorkerFinishingWithin: Duration.seconds(0),
       },
     });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
@@ -99,7 +101,7 @@ describe('autoscaler', () => {
       Timeout: 50 + 30 + 60 + 30,
       Environment: { Variables: Match.objectLike({
         POLL_INTERVAL_SECONDS: '10', MIN_IDLE: '1', DEMAND_SIGNAL: 'schedulableRunsCount', MAX_CREATE_PER_TICK: '4',
-        MAX_TERMINATE_PER_TICK: '2', SCALE_DOWN_DELAY: 'fixed:300',
+        MAX_TERMINATE_PER_TICK: '2', SCALE_DOWN_DELAY: 'fixed:300', POLL_WHEN: 'queued', BUSY_FINISHING_WITHIN_SECONDS: '0',
         SCHEDULE: JSON.stringify([{ timezone: 'Europe/Berlin', daysOfWeek: [1, 2, 3, 4, 5], start: '08:00', end: '18:00', minIdle: 3 }]),
       }) },
     });
@@ -132,6 +134,8 @@ describe('autoscaler', () => {
       /invalid "autoscaling.idleWorkersWindows\[0\]"/],
     ['a negative minIdle', { minIdle: -1 }, /invalid "autoscaling.minIdle"/],
     ['zero maxCreatePerTick', { maxCreatePerTick: 0 }, /invalid "autoscaling.maxCreatePerTick"/],
+    ['a busy worker finishing within more than an hour', { busyWorkerFinishingWithin: Duration.hours(2) },
+      /invalid "autoscaling.busyWorkerFinishingWithin": must be an integer between 0 and 3600/],
     ['a break-even maximum below its minimum', { scaleDownDelay: ScaleDownDelay.breakEven({ minimum: Duration.minutes(5), maximum: Duration.minutes(1) }) },
       /invalid "autoscaling.scaleDownDelay"/],
     ['so many terminations per tick that Lambda cannot finish them', { maxTerminatePerTick: 40 }, /invalid "autoscaling.maxTerminatePerTick".*15-minute/],
@@ -158,6 +162,7 @@ describe('defaults come from the function\'s own DEFAULT_SCALING_CONFIG', () => 
     expect(config.scaling).toEqual(DEFAULT_SCALING_CONFIG);
     expect(config.pollIntervalSeconds).toBe(DEFAULT_POLL_INTERVAL_SECONDS);
     expect(config.loopSeconds).toBe(DEFAULT_LOOP_SECONDS);
+    expect(config.pollWhen).toBe(DEFAULT_POLL_WHEN);
   });
 
   test('the construct holds no copy of them: other defaults there become the construct\'s defaults', () => {
@@ -177,6 +182,7 @@ describe('defaults come from the function\'s own DEFAULT_SCALING_CONFIG', () => 
             registrationGraceSeconds: 420,
             drainedReclaimSeconds: 1200,
             scaleDownDelay: PolicyDelay.fixed(90),
+            busyFinishingWithinSeconds: 45,
           },
         };
       });
@@ -193,6 +199,7 @@ describe('defaults come from the function\'s own DEFAULT_SCALING_CONFIG', () => 
         REGISTRATION_GRACE_SECONDS: '420',
         DRAINED_RECLAIM_SECONDS: '1200',
         SCALE_DOWN_DELAY: 'fixed:90',
+        BUSY_FINISHING_WITHIN_SECONDS: '45',
       });
     });
   });
