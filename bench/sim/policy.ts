@@ -31,6 +31,11 @@ export function emptyStats(): PolicyStats {
   return { invocations: 0, throttled: 0, timeouts: 0, coldStarts: 0, errors: 0, invocationSpans: [] };
 }
 
+/** Starts an extra asynchronous invocation (a webhook's poke); true when it started at once. */
+export interface Invoker {
+  invokeNow(): boolean;
+}
+
 /**
  * EventBridge `rate(...)` invocations of a function with reserved concurrency 1. An invocation due
  * while the previous one still runs is throttled; Lambda retries a throttled asynchronous event, so
@@ -42,7 +47,7 @@ export function scheduleInvocations(
   options: { readonly everySeconds: number; readonly phaseSeconds: number; readonly maxEventAgeSeconds: number },
   stats: PolicyStats,
   invoke: (done: () => void) => void,
-): void {
+): Invoker {
   let running = false;
   let startedAt = 0;
   let deferredSince: number | undefined;
@@ -61,20 +66,26 @@ export function scheduleInvocations(
     stats.invocations++;
     invoke(done);
   };
+  /** An asynchronous invocation now: throttled (and retried once the running one ends) while one runs. */
+  const invokeNow = (): boolean => {
+    if (world.stopped) return false;
+    if (running) {
+      stats.throttled++;
+      deferredSince ??= world.now;
+      return false;
+    }
+    start();
+    return true;
+  };
   const due = (at: number) => {
     world.at(at, () => {
       if (world.stopped) return false;
       due(at + options.everySeconds);
-      if (running) {
-        stats.throttled++;
-        deferredSince ??= world.now;
-        return false;
-      }
-      start();
-      return true;
+      return invokeNow();
     });
   };
   // On the same grid as `phaseSeconds`, starting within the warm-up.
   const every = options.everySeconds;
   due(options.phaseSeconds - Math.floor((options.phaseSeconds - world.startTime) / every) * every);
+  return { invokeNow };
 }

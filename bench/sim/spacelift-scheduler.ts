@@ -52,6 +52,9 @@ export interface SimWorker {
   readonly invalidMetadata: boolean;
 }
 
+/** The run state changes a `run_updated` notification reports that matter to capacity. */
+export type RunChange = 'queued' | 'finished';
+
 export class SpaceliftScheduler {
   readonly runs: SimRun[];
   /** Whether the latest pool snapshot was a bad read (fault), so tests can tell what a decision was based on. */
@@ -63,6 +66,8 @@ export class SpaceliftScheduler {
   private busyCount = 0;
   private finishedRuns = 0;
   private readonly lastSubmit: number;
+  /** Told of every run state change Spacelift would send a `run_updated` webhook for (webhook.ts). */
+  private readonly runListeners: ((change: RunChange) => void)[] = [];
 
   /**
    * Queues the trace's runs at their submit times. `runEndedWhileTerminating` is told when a run ends
@@ -113,9 +118,18 @@ export class SpaceliftScheduler {
     return false;
   }
 
+  onRunChange(listener: (change: RunChange) => void): void {
+    this.runListeners.push(listener);
+  }
+
+  private runChanged(change: RunChange): void {
+    for (const listener of this.runListeners) listener(change);
+  }
+
   private submit(run: SimRun): void {
     run.queued = true;
     this.pending.push(run);
+    this.runChanged('queued');
     this.dispatch();
   }
 
@@ -155,6 +169,7 @@ export class SpaceliftScheduler {
       worker.busy = false;
       worker.availableAt = loop.now;
       this.busyCount--;
+      this.runChanged('finished');
       this.queueChildren(run);
       const instance = worker.instance;
       if (instance.state === 'Terminating') this.runEndedWhileTerminating(instance);

@@ -19,14 +19,14 @@ import { AsgModel, type SimInstance } from './asg-model';
 import { EventLoop, type Process } from './event-loop';
 import type { SimModel } from './model';
 import { deriveSeed, Rng } from './rng';
-import { SpaceliftScheduler, type SimRun, type SimWorker } from './spacelift-scheduler';
+import { SpaceliftScheduler, type RunChange, type SimRun, type SimWorker } from './spacelift-scheduler';
 import type { Trace } from './trace';
 import { emptyWorldStats, type WorldStats } from './world-stats';
 
 export { AwsError, type Service } from './api-calls';
 export type { LifecycleState, SimInstance } from './asg-model';
 export { Process } from './event-loop';
-export type { SimRun, SimWorker } from './spacelift-scheduler';
+export type { RunChange, SimRun, SimWorker } from './spacelift-scheduler';
 export type { WorldStats } from './world-stats';
 
 export interface Sample {
@@ -140,6 +140,11 @@ export class World {
 
   allRunsDone(): boolean {
     return this.scheduler.allRunsDone();
+  }
+
+  /** Calls `listener` on every run queued or finished (what a Spacelift `run_updated` webhook reports). */
+  onRunChange(listener: (change: RunChange) => void): void {
+    this.scheduler.onRunChange(listener);
   }
 
   /** `workerPool { pendingRuns workers {...} }` (see SpaceliftScheduler.poolSnapshot for bad reads). */

@@ -21,6 +21,7 @@ import type { Fleet, WorkerPoolApi } from '../../../lambda/core/ports';
 import { emptyStats, scheduleInvocations, type Policy, type PolicyStats } from '../policy';
 import { OURS_LAMBDA } from '../prices';
 import { deriveSeed, Rng } from '../rng';
+import { attachWebhook, type WebhookModel } from '../webhook';
 import { Process, type World } from '../world';
 
 export interface OursOptions {
@@ -38,6 +39,8 @@ export interface OursOptions {
   /** When the first invocation happens, seconds from trace start. */
   readonly phaseSeconds?: number;
   readonly label?: string;
+  /** Spacelift's webhook pokes the autoscaler on run changes (webhook.ts); undefined = schedule only. */
+  readonly webhook?: WebhookModel;
   /** Receives the handler's log lines (default: discarded); each gets the simulated time `t`. */
   readonly logger?: AutoscalerLogger;
 }
@@ -83,7 +86,10 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
   const { maxTerminatePerTick, maxStraysPerTick } = options.scaling;
   const timeoutSeconds = options.timeoutSeconds ?? loopSeconds + 30 + 30 * maxTerminatePerTick + 10 * maxStraysPerTick;
   const pollWhen = options.pollWhen ?? DEFAULT_POLL_WHEN;
-  const settings = `poll ${options.pollIntervalSeconds}s (${pollWhen}) every ${scheduleSeconds}s, ${describeScaling(options.scaling)}`;
+  const webhook = options.webhook === undefined
+    ? ''
+    : `, webhook (${options.webhook.delaySeconds}s delay, ${options.webhook.minIntervalSeconds}s interval)`;
+  const settings = `poll ${options.pollIntervalSeconds}s (${pollWhen}) every ${scheduleSeconds}s${webhook}, ${describeScaling(options.scaling)}`;
 
   return {
     label: options.label ?? 'ours',
@@ -138,7 +144,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
         return self;
       };
 
-      scheduleInvocations(world, { everySeconds: scheduleSeconds, phaseSeconds: options.phaseSeconds ?? 0, maxEventAgeSeconds: 60 },
+      const invoker = scheduleInvocations(world, { everySeconds: scheduleSeconds, phaseSeconds: options.phaseSeconds ?? 0, maxEventAgeSeconds: 60 },
         stats, (done) => {
           const faults = world.model.faults;
           const coldStart = world.faultsActive() && rng.chance((faults.coldStartsPerHour * scheduleSeconds) / 3600);
@@ -177,6 +183,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
             },
           );
         });
+      if (options.webhook !== undefined) attachWebhook(world, invoker, options.webhook);
       return stats;
     },
   };

@@ -12,6 +12,7 @@ import type { ScalingConfig } from '../../../lambda/core/config';
 import { POLL_WHEN_MODES, type PollWhen } from '../../../lambda/core/next-tick';
 import { parseScaleDownDelay } from '../../../lambda/core/scale-down-delay';
 import type { Policy } from '../policy';
+import { DEFAULT_WEBHOOK } from '../webhook';
 import { DEFAULT_OURS, oursPolicy, type OursOptions } from './ours';
 import { SPACELIFT_V2_DEFAULTS, spaceliftV2Policy, type SpaceliftV2Options } from './spacelift-v2';
 
@@ -53,6 +54,8 @@ export function applyOursOverride(options: OursOptions, key: string, value: stri
       return { ...options, pollWhen: value as PollWhen };
     case 'delay':
       return scaling({ scaleDownDelay: parseScaleDownDelay(value) });
+    case 'webhook':
+      return { ...options, webhook: value === 'off' ? undefined : { ...DEFAULT_WEBHOOK, delaySeconds: seconds(value, key, 0) } };
     case 'soon':
       return scaling({ busyFinishingWithinSeconds: integer(value, key, 0) });
     case 'maxTerminate':
@@ -71,7 +74,7 @@ export function applyOursOverride(options: OursOptions, key: string, value: stri
       return { ...options, label: value };
     default:
       throw new Error(
-        `unknown option "${key}" for ours; expected poll, schedule, loop, pollWhen, delay, soon, maxTerminate, maxCreate, maxStrays, minIdle, grace, reclaim or label`,
+        `unknown option "${key}" for ours; expected poll, schedule, loop, pollWhen, webhook, delay, soon, maxTerminate, maxCreate, maxStrays, minIdle, grace, reclaim or label`,
       );
   }
 }

@@ -1,0 +1,37 @@
+/**
+ * The simulator's model of Spacelift's webhook (bench/sim/webhook.ts): a run queued or finished pokes the
+ * autoscaler after the delivery delay, at most once per rate-limit interval, and a poke during a running invocation
+ * waits for it to end.
+ */
+import { simulate } from '../../bench/sim/engine';
+import { DEFAULT_MODEL, type SimModel } from '../../bench/sim/model';
+import { DEFAULT_OURS, oursPolicy } from '../../bench/sim/policies/ours';
+import { parseTrace, type Trace } from '../../bench/sim/trace';
+import { DEFAULT_WEBHOOK } from '../../bench/sim/webhook';
+
+const exact: SimModel = { ...DEFAULT_MODEL, boot: { kind: 'fixed', value: 90 }, latency: { spacelift: 0, aws: 0 }, warmupSeconds: 0 };
+const trace = (csv: string): Trace => parseTrace(`submit_s,duration_s\n${csv}`, 'test.csv');
+
+describe('webhook model', () => {
+  test('a run queued between two scheduled invocations is seen after the delivery delay, not at the next minute', async () => {
+    const scheduleOnly = await simulate(trace('10,100'), oursPolicy(DEFAULT_OURS), exact);
+    // Invocations at 0, 60, ...: seen at 60, registered at 150.
+    expect(scheduleOnly.wait.max).toBe(140);
+    const withWebhook = await simulate(trace('10,100'), oursPolicy({ ...DEFAULT_OURS, webhook: { delaySeconds: 2, minIntervalSeconds: 5 } }), exact);
+    // Poked at 12, launched at 12, registered at 102.
+    expect(withWebhook.wait.max).toBe(92);
+  });
+
+  test('pokes within the rate-limit interval are coalesced into one invocation', async () => {
+    const runs = trace('10,100\n11,100\n12,100');
+    const coalesced = await simulate(runs, oursPolicy({ ...DEFAULT_OURS, webhook: { delaySeconds: 2, minIntervalSeconds: 5 } }), exact);
+    const every = await simulate(runs, oursPolicy({ ...DEFAULT_OURS, webhook: { delaySeconds: 2, minIntervalSeconds: 0 } }), exact);
+    expect(coalesced.invocations.invocations).toBeLessThan(every.invocations.invocations);
+    // The one poke, delivered at 12, finds all three runs queued: all launch at 12.
+    expect(coalesced.wait.max).toBe(92);
+  });
+
+  test('the default model is a 2 s delivery and the endpoint\'s 5 s rate limit', () => {
+    expect(DEFAULT_WEBHOOK).toEqual({ delaySeconds: 2, minIntervalSeconds: 5 });
+  });
+});
