@@ -28,25 +28,49 @@
  * ## `waitBoundedCostBound`: a lower bound for any policy that keeps its p95 wait within a limit
  *
  * Sound for any schedule on the model, speculative launches included, whose nearest-rank p95 wait is at
- * most `W`, assuming no faults (every run runs its full duration once), at most the initial instances
- * alive at time 0 (nothing launched in the simulator's warm-up), and, when `minSize` is 0, every
- * instance terminated before the end (the simulation settles). Proof:
- * 1. p95 <= W means at least `ceil(0.95 n)` runs wait at most `W`: at most `k = n - ceil(0.95 n)` wait
- *    longer.
- * 2. An instance runs one run at a time. Its billed time is at least its busy time, plus the boot before
- *    its first run (at least the fastest launch to registration, unless it existed at time 0), plus `T`
- *    after its last run when it terminates (`minSize` 0). These intervals are disjoint.
- * 3. A run `i` that is not the first on its instance follows the run `j != i` that ended there last:
- *    `e_j <= end_j <= start_i`, where `e_j` = its earliest start (`earliestStarts`) plus its duration.
- *    If `i` waits at most `W`, `start_i <= s_i + W`. Each run is followed by at most one run on its
- *    instance, so the runs that are on time and not first are matched to distinct predecessors `j` with
- *    `e_j <= s_i + W`: there are at most `M`, the maximum matching of that graph.
- * 4. Chained runs have policy-dependent submit times: they are never counted as first runs (only as
- *    predecessors). Of the `n_top` other runs, at least `n_top - k - M` are first on their instance, and
- *    any trace needs one instance (the matching may pair short runs in a cycle, which no instance can run).
- *    So at least `max(1, n_top - k - M)` instances, all but the initial ones launched at or after time 0,
- *    each paying a boot (and `T`). Hence instance-hours >= (sum of durations + max(0, max(1, n_top - k - M)
- *    - initial) * (B + T)) / 3600.
+ * most `W`, assuming no faults (every run runs its full duration once, on one instance), at most the
+ * initial instances alive at time 0 (nothing launched in the simulator's warm-up), and, when `minSize` is
+ * 0, every instance terminated before the end (the simulation settles). Run `r` lasts `d_r`; `a_r` is its
+ * earliest start (`earliestStarts`: its submit `s_r`, or for a chained run its parent's earliest end plus
+ * its delay) and `e_r = a_r + d_r`; in the schedule it starts at `t_r >= a_r` and ends at `t_r + d_r >= e_r`.
+ * `B` is the fastest launch to registration (a boot or a warm-pool resume), `T` the terminate time when
+ * `minSize` is 0 (else 0), `c = B + T`. Proof:
+ * 1. p95 <= W: at most `k = n - ceil(0.95 n)` runs wait longer than `W` (late). An unchained run that is
+ *    not late ends by `e_r + W`; a chained run's submit depends on the schedule: nothing bounds its end.
+ * 2. An instance runs its runs one at a time, `r_1, ..., r_m` in order. Its billed time is at least its
+ *    busy time plus disjoint parts: before `r_1`, at least `B` if it was launched (at or after 0, and
+ *    registered `B` later), at least `t_{r_1} >= a_{r_1}` if it is an initial one (billed from 0); the gap
+ *    `t_i - (t_j + d_j) >= 0` before each run `i` that follows `j`; `T` after `r_m`. So instance-hours are
+ *    the run time plus a charge per run: `c` for the first run of a launched instance, at least `a_i + T`
+ *    for the first run of an initial one, the gap for a follower.
+ * 3. `i` can follow `j != i` only if `e_j <= t_i`: if `i` is unchained and not late, only if
+ *    `e_j <= s_i + W`. The gap is at least `g(j, i) = max(0, a_i - e_j - W)` if `j` is unchained and not
+ *    late, and 0 otherwise. Let `cost(i, j) = min(c, g(j, i))` if `i` can follow `j` ignoring lateness,
+ *    else `c` (also for `j = i`).
+ * 4. Assignment bound: give each run (row) a distinct column: one per run (`cost(i, j)`), `k` late ones
+ *    (cost 0), `k` late-predecessor ones (0 if `i` can follow some run by 3., else `c`), one per initial
+ *    instance (`a_i + T`). A late unchained run takes a late column; a run that follows a late
+ *    unchained run takes a late-predecessor column; the first run of an initial instance takes its
+ *    column; any other follower of `j` takes column `j` (a run has at most one follower) at a cost within
+ *    its gap; the remaining rows, first runs of launched instances (charged `c`), take run columns left
+ *    over (there are enough) at a cost of at most `c`. The cheapest assignment is at most the charges.
+ * 5. Cluster bound: the cheapest assignment onto the run columns alone may pair runs in cycles, which no
+ *    instance runs (a wave of short runs following each other round a cycle pays no boot). Cut the
+ *    schedule's instance sequences before and after each late unchained run, and charge `c` for each cut
+ *    and for the first run of each initial instance: at most `(2k + initial) c` more than the charges of
+ *    2., and every pair left satisfies 3. with all runs on time. Clusters are the connected components of
+ *    the pairs with `cost < c`. Each maximal stretch of a cut sequence inside a cluster starts with a run
+ *    charged at least `c` (a first run, or one following a run of another cluster). The cluster's rows
+ *    cost at least its part `A_K` of the run-columns assignment (which splits by cluster: pairs across
+ *    clusters cost `c`), and `c` per stretch. There are `m >= 1` stretches (sequences have no cycles), and
+ *    the unchained runs of a stretch run one at a time, each started in `[s_r, s_r + W]` and ended by
+ *    `e_r + W` if on time: a stretch's unchained work is at most `span` (the cluster's first submit to its
+ *    last `e_r + W`) and at most `starts` (first submit to last `s_r + W`) plus the duration of its last
+ *    run; a late run, a stretch of its own, is within both too. So the cluster's unchained work is at most
+ *    `m span` and at most `m starts` plus its `m` longest durations (`minimumStretches`). So the charges
+ *    are at least the sum over clusters of `max(A_K, c m)`, minus `(2k + initial) c`.
+ * 6. With no initial instance, some instance is launched: the charges are at least `c`.
+ * The bound is the run time plus the largest of 4., 5. and 6.
  */
 import { percentile } from './engine';
 import { minimumOf, type SimModel } from './model';
@@ -67,12 +91,12 @@ export interface FloorResult {
 
 export interface WaitBound {
   readonly instanceHoursAtLeast: number;
-  /** Instances that must be launched (each paying a boot and, with min size 0, a shutdown). */
-  readonly instancesAtLeast: number;
+  /** Seconds billed beyond the run time: boots, gaps and shutdowns (the charges of the proof, step 2). */
+  readonly chargesAtLeast: number;
   /** Runs that may wait longer than the limit with the p95 still within it. */
   readonly mayWaitLonger: number;
-  /** The most runs that can be on time and follow another run on its instance. */
-  readonly matching: number;
+  /** Clusters of runs that can follow each other for less than a boot and a shutdown (step 5). */
+  readonly clusters: number;
 }
 
 /** One line for reports. */
@@ -80,7 +104,7 @@ export function describeFloorRules(): string {
   return (
     'offline floor: launch at submit (the run starts one fastest boot later), keep an idle machine only across a gap ' +
     'shorter than a boot (the newest idle one first), pay a shutdown on release; wait bound: no policy with that p95 ' +
-    'wait pays less than the run time plus a boot and a shutdown per run that cannot follow another run on time'
+    'wait pays less than the run time plus, per instance, a boot, a shutdown and the idle gaps its on-time runs force'
   );
 }
 
@@ -171,72 +195,161 @@ export function offlineFloor(trace: Trace, model: SimModel): FloorResult {
 }
 
 /**
- * The maximum matching of step 3 above. Successors `i` (unchained runs) are taken by deadline
- * `s_i + W`; a successor's candidates are then a prefix of the predecessors by `e_j`, minus itself.
- * Greedy, each successor takes an unused candidate other than itself, preferring one that is itself a
- * successor still to come, the one with the earliest deadline. Exchange argument: let an optimum agree
- * with the greedy before `i`, which takes `j`. If the optimum leaves `i` unmatched, move `j` to `i`
- * (from its later partner, if any). If it gives `i` some `j'` and `j` to a later `i'`, give `j'` to `i'`
- * (`e_j' <= s_i + W <= s_i' + W`) unless `j' = i'`; then `i'` was a candidate to come, so `j` is one
- * with a deadline no later than `i'`'s, and the optimum's `(i' -> i, j -> i', x -> j)` becomes
- * `(j -> i, i' -> j, x -> i')`, all valid. If the greedy finds no candidate for `i`, every candidate
- * other than `i` was used before `i` in both. Either way the optimum keeps its size.
+ * The cost of the cheapest assignment of `rows` rows to distinct columns (`rows <= columns`), `cost` a
+ * row-major `rows x columns` matrix: the Hungarian method with shortest augmenting paths, O(rows^2 columns).
  */
-function maxOnTimeFollowers(trace: Trace, p95Limit: number): number {
-  const earliest = earliestStarts(trace);
-  const predecessors = trace.runs
-    .map((run) => ({ id: run.id, end: earliest[run.id] + run.duration }))
-    .sort((a, b) => a.end - b.end || a.id - b.id);
-  const successors = trace.runs
-    .filter((run) => run.after === undefined)
-    .map((run) => ({ id: run.id, deadline: run.submit + p95Limit }))
-    .sort((a, b) => a.deadline - b.deadline || a.id - b.id);
-  const order = new Map(successors.map((successor, index) => [successor.id, index]));
-  // Unused candidates: successors to come, flagged by their position in `successors`; any others, counted.
-  const comingInPool = new Array<boolean>(successors.length).fill(false);
-  let othersInPool = 0;
-  let next = 0;
-  let matched = 0;
-  successors.forEach((successor, position) => {
-    for (; next < predecessors.length && predecessors[next].end <= successor.deadline; next++) {
-      const at = order.get(predecessors[next].id);
-      if (at !== undefined && at >= position) comingInPool[at] = true;
-      else othersInPool++;
-    }
-    const selfInPool = comingInPool[position];
-    comingInPool[position] = false;
-    const coming = comingInPool.indexOf(true, position + 1);
-    if (coming >= 0) {
-      comingInPool[coming] = false;
-      matched++;
-    } else if (othersInPool > 0) {
-      othersInPool--;
-      matched++;
-    }
-    // From now on this run is a candidate like any other for later successors.
-    if (selfInPool) othersInPool++;
-  });
-  return matched;
+function cheapestAssignment(rows: number, columns: number, cost: Float64Array): number {
+  // 1-based as in the classic formulation; column 0 is the virtual start of each augmenting path.
+  const rowPotential = new Float64Array(rows + 1);
+  const columnPotential = new Float64Array(columns + 1);
+  const rowOf = new Int32Array(columns + 1);
+  const previous = new Int32Array(columns + 1);
+  const slack = new Float64Array(columns + 1);
+  const visited = new Uint8Array(columns + 1);
+  for (let row = 1; row <= rows; row++) {
+    rowOf[0] = row;
+    slack.fill(Infinity);
+    visited.fill(0);
+    let column = 0;
+    do {
+      visited[column] = 1;
+      const from = rowOf[column];
+      let delta = Infinity;
+      let next = 0;
+      for (let other = 1; other <= columns; other++) {
+        if (visited[other]) continue;
+        const reduced = cost[(from - 1) * columns + other - 1] - rowPotential[from] - columnPotential[other];
+        if (reduced < slack[other]) {
+          slack[other] = reduced;
+          previous[other] = column;
+        }
+        if (slack[other] < delta) {
+          delta = slack[other];
+          next = other;
+        }
+      }
+      for (let other = 0; other <= columns; other++) {
+        if (visited[other]) {
+          rowPotential[rowOf[other]] += delta;
+          columnPotential[other] -= delta;
+        } else {
+          slack[other] -= delta;
+        }
+      }
+      column = next;
+    } while (rowOf[column] !== 0);
+    do {
+      const back = previous[column];
+      rowOf[column] = rowOf[back];
+      column = back;
+    } while (column !== 0);
+  }
+  let total = 0;
+  for (let column = 1; column <= columns; column++) {
+    if (rowOf[column] !== 0) total += cost[(rowOf[column] - 1) * columns + column - 1];
+  }
+  return total;
+}
+
+/** Connected components of `count` nodes joined by `edges`: each node's component label. */
+function components(count: number, edges: readonly (readonly [number, number])[]): number[] {
+  const parent = Array.from({ length: count }, (_, node) => node);
+  const root = (node: number): number => {
+    while (parent[node] !== node) node = parent[node] = parent[parent[node]];
+    return node;
+  };
+  for (const [a, b] of edges) parent[root(a)] = root(b);
+  return parent.map((_, node) => root(node));
+}
+
+/** Seconds of rounding forgiven when comparing sums of trace times, always in the policy's favour. */
+const TOLERANCE = 1e-6;
+
+/**
+ * The fewest instance stretches that can run `runs` (unchained, all on time) one at a time each: `m` stretches
+ * must hold the work, each at most `span` (first submit to last `e_r + W`), and each at most `starts` (first
+ * submit to last `s_r + W`) plus its last run, at most one of the `m` longest runs.
+ */
+function minimumStretches(runs: readonly TraceRun[], p95Limit: number): number {
+  if (runs.length === 0) return 1;
+  const work = runs.reduce((sum, run) => sum + run.duration, 0);
+  const first = Math.min(...runs.map((run) => run.submit));
+  const span = Math.max(...runs.map((run) => run.submit + run.duration)) + p95Limit - first;
+  const starts = Math.max(...runs.map((run) => run.submit)) + p95Limit - first;
+  const longest = runs.map((run) => run.duration).sort((a, b) => b - a);
+  let stretches = 1;
+  let lasts = longest[0];
+  const holds = (m: number, lastsWork: number): boolean => work <= m * span + TOLERANCE && work <= m * starts + lastsWork + TOLERANCE;
+  while (stretches < runs.length && !holds(stretches, lasts)) lasts += longest[stretches++];
+  return stretches;
 }
 
 export function waitBoundedCostBound(trace: Trace, model: SimModel, p95Limit: number): WaitBound {
-  const n = trace.runs.length;
+  const runs = trace.runs;
+  const n = runs.length;
   // The rank of the p95 in `percentile`: at least that many runs wait at most the p95.
   const onTime = n === 0 ? 0 : percentile([...Array(n).keys()], 0.95) + 1;
   const mayWaitLonger = n - onTime;
-  const matching = maxOnTimeFollowers(trace, p95Limit);
-  const unchained = trace.runs.filter((run) => run.after === undefined).length;
   const initial = Math.min(model.maxSize, Math.max(model.minSize, model.initialInstances));
-  const instances = n === 0 ? 0 : Math.max(1, unchained - mayWaitLonger - matching);
-  const instancesAtLeast = Math.max(0, instances - initial);
   // The fastest way to a registered worker: a boot, or a warm-pool resume.
   const boot = Math.min(minimumOf(model.boot), model.warmPool?.resumeSeconds ?? Infinity);
   const shutdown = model.minSize === 0 ? model.terminateSeconds : 0;
-  const runSeconds = trace.runs.reduce((sum, run) => sum + run.duration, 0);
+  const launch = boot + shutdown;
+  const runSeconds = runs.reduce((sum, run) => sum + run.duration, 0);
+  const earliest = earliestStarts(trace);
+  const earliestEnd = runs.map((run) => earliest[run.id] + run.duration);
+
+  // Step 3: cost(i, j) of run i following run j.
+  const pairCost = (i: TraceRun, j: TraceRun): number => {
+    if (i.id === j.id) return launch;
+    if (i.after === undefined && earliestEnd[j.id] > i.submit + p95Limit + TOLERANCE) return launch;
+    const gap = j.after === undefined ? earliest[i.id] - earliestEnd[j.id] - p95Limit : 0;
+    return Math.min(launch, Math.max(0, gap));
+  };
+
+  // Step 4: run columns, k for late runs, k for their followers, one per initial instance.
+  const late = mayWaitLonger;
+  const columns = n + 2 * late + initial;
+  const withLate = new Float64Array(n * columns);
+  const cheapPairs: [number, number][] = [];
+  for (const i of runs) {
+    const row = i.id * columns;
+    for (const j of runs) {
+      withLate[row + j.id] = pairCost(i, j);
+      if (withLate[row + j.id] < launch) cheapPairs.push([i.id, j.id]);
+    }
+    const canFollow = runs.some((j) => j.id !== i.id && (i.after !== undefined || earliestEnd[j.id] <= i.submit + p95Limit + TOLERANCE));
+    for (let column = n; column < n + late; column++) withLate[row + column] = 0;
+    for (let column = n + late; column < n + 2 * late; column++) withLate[row + column] = canFollow ? 0 : launch;
+    for (let column = n + 2 * late; column < columns; column++) withLate[row + column] = earliest[i.id] + shutdown;
+  }
+  const assignmentBound = cheapestAssignment(n, columns, withLate);
+
+  // Step 5, cluster by cluster: clusters are joined by the pairs cheaper than a launch.
+  const label = components(n, cheapPairs);
+  const clusters = new Map<number, TraceRun[]>();
+  for (const run of runs) {
+    const members = clusters.get(label[run.id]);
+    if (members === undefined) clusters.set(label[run.id], [run]);
+    else members.push(run);
+  }
+  let clusterSum = 0;
+  for (const members of clusters.values()) {
+    const size = members.length;
+    const costs = new Float64Array(size * size);
+    members.forEach((i, row) => members.forEach((j, column) => (costs[row * size + column] = withLate[i.id * columns + j.id])));
+    const stretches = minimumStretches(members.filter((run) => run.after === undefined), p95Limit);
+    clusterSum += Math.max(cheapestAssignment(size, size, costs), stretches * launch);
+  }
+  const clusterBound = clusterSum - (2 * late + initial) * launch;
+
+  // Step 6.
+  const oneLaunch = n > 0 && initial === 0 ? launch : 0;
+  const chargesAtLeast = Math.max(assignmentBound, clusterBound, oneLaunch);
   return {
-    instanceHoursAtLeast: (runSeconds + instancesAtLeast * (boot + shutdown)) / 3600,
-    instancesAtLeast,
+    instanceHoursAtLeast: (runSeconds + chargesAtLeast) / 3600,
+    chargesAtLeast,
     mayWaitLonger,
-    matching,
+    clusters: clusters.size,
   };
 }

@@ -54,7 +54,7 @@ export interface GoalScore<T extends Rankable> {
   readonly callsPerHour: number;
 }
 
-/** The same tolerance as goal.ts: equal within floating-point noise counts as met. */
+/** Equal within floating-point noise counts as met. */
 const EPSILON = 1e-9;
 
 /** The references for one trace from the two anchor simulations (the floor is computed here, once). */
@@ -72,8 +72,12 @@ export function waitsMet(outcome: TraceOutcome, reference: GoalReference): boole
   return outcome.p95 <= reference.anchorP95 + EPSILON && outcome.mean <= reference.anchorMean + EPSILON;
 }
 
+export function costMet(outcome: TraceOutcome, reference: GoalReference): boolean {
+  return outcome.totalCostHours <= reference.anchorCost + EPSILON;
+}
+
 export function dominates(outcome: TraceOutcome, reference: GoalReference): boolean {
-  return outcome.totalCostHours <= reference.anchorCost + EPSILON && waitsMet(outcome, reference);
+  return costMet(outcome, reference) && waitsMet(outcome, reference);
 }
 
 /** A setting's score on the traces of `references` (every one must be among its outcomes). */

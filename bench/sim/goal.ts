@@ -8,7 +8,8 @@
  * whose p95 wait is within the raised-caps p95 needs more instance-hours than the anchor's whole bill.
  */
 import type { SimResult } from './engine';
-import { offlineFloor, waitBoundedCostBound } from './floor';
+import { waitBoundedCostBound } from './floor';
+import { costMet, goalReference, waitsMet, type TraceOutcome } from './goal-ranking';
 import type { SimModel } from './model';
 import type { Trace } from './trace';
 
@@ -31,7 +32,16 @@ export interface TraceGoal {
 }
 
 export function evaluateGoal(trace: Trace, model: SimModel, ours: SimResult, anchorDefaults: SimResult, anchorRaised: SimResult): TraceGoal {
-  const floorHours = offlineFloor(trace, model).instanceHours;
+  const reference = goalReference(trace, model, anchorDefaults, anchorRaised);
+  const outcome: TraceOutcome = {
+    trace: trace.name,
+    p95: ours.wait.p95,
+    mean: ours.wait.mean,
+    instanceHours: ours.instanceHours,
+    totalCostHours: ours.totalCostHours,
+    callsPerHour: 0,
+  };
+  const floorHours = reference.floorHours;
   const boundHours = waitBoundedCostBound(trace, model, anchorRaised.wait.p95).instanceHoursAtLeast;
   const floorRatio = floorHours === 0 ? 1 : ours.instanceHours / floorHours;
   return {
@@ -41,8 +51,8 @@ export function evaluateGoal(trace: Trace, model: SimModel, ours: SimResult, anc
     anchorRaised,
     floorHours,
     boundHours,
-    costMet: ours.totalCostHours <= anchorDefaults.totalCostHours + 1e-9,
-    waitMet: ours.wait.p95 <= anchorRaised.wait.p95 + 1e-9 && ours.wait.mean <= anchorRaised.wait.mean + 1e-9,
+    costMet: costMet(outcome, reference),
+    waitMet: waitsMet(outcome, reference),
     floorRatio,
     floorMet: floorRatio <= FLOOR_RATIO_LIMIT,
     costInfeasible: boundHours > anchorDefaults.totalCostHours,

@@ -1,4 +1,5 @@
 /** Text tables and JSON for simulation results. */
+import { callsPerHour } from './call-rate';
 import type { SimResult } from './engine';
 
 export interface Column<T> {
@@ -25,22 +26,32 @@ export function markdownTable<T>(rows: readonly T[], columns: readonly Column<T>
 
 export const fmtSeconds = (seconds: number): string => `${Math.round(seconds)}`;
 export const fmtHours = (hours: number): string => hours.toFixed(2);
+/** `a / b` as `1.23x`; `n/a` when b is 0. */
+export const fmtRatio = (a: number, b: number): string => (b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`);
+export const fmtPercent = (fraction: number): string => `${(fraction * 100).toFixed(1)}%`;
 
+/**
+ * One row per simulation, shared by the CLI and BENCHMARKS.md. *inst-h*: running instance-hours; *lambda-h*: the
+ * autoscaler's own Lambda bill in instance-hours (prices.ts); *total-h*: the whole bill (`totalCostHours`: instance-hours
+ * with stopped warm-pool hours at their ratio, plus lambda-h); *bound-h*: the lower bound (`lowerBoundHours`).
+ */
 export const RESULT_COLUMNS: readonly Column<SimResult>[] = [
   { title: 'trace', value: (r) => r.trace, right: false },
   { title: 'policy', value: (r) => r.policy, right: false },
   { title: 'wait p50 s', value: (r) => fmtSeconds(r.wait.p50) },
   { title: 'p95 s', value: (r) => fmtSeconds(r.wait.p95) },
   { title: 'max s', value: (r) => fmtSeconds(r.wait.max) },
+  { title: 'mean s', value: (r) => fmtSeconds(r.wait.mean) },
   { title: 'inst-h', value: (r) => fmtHours(r.instanceHours) },
-  { title: 'cost-h', value: (r) => fmtHours(r.costHours) },
+  { title: 'lambda-h', value: (r) => fmtHours(r.lambdaHours) },
+  { title: 'total-h', value: (r) => fmtHours(r.totalCostHours) },
   { title: 'idle-h', value: (r) => fmtHours(r.idleHours) },
   { title: 'bound-h', value: (r) => fmtHours(r.lowerBoundHours) },
   { title: 'launches', value: (r) => String(r.launches) },
   { title: 'scale-outs', value: (r) => String(r.scaleOuts) },
   { title: 'scale-ins', value: (r) => String(r.scaleIns) },
   { title: 'busy killed', value: (r) => String(r.busyTerminated) },
-  { title: 'calls sl/aws', value: (r) => `${r.calls.spacelift}/${r.calls.aws}` },
+  { title: 'calls/h', value: (r) => callsPerHour(r).toFixed(0) },
 ];
 
 /** Notes for results that need a caveat (unstarted runs, killed runs, not settled). */

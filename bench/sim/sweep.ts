@@ -17,7 +17,7 @@ import { DEFAULT_POLL_WHEN } from '../../lambda/autoscaler/config';
 import type { PollWhen } from '../../lambda/core/next-tick';
 import { parseScaleDownDelay } from '../../lambda/core/scale-down-delay';
 import { callsPerHour } from './call-rate';
-import { simulate } from './engine';
+import { simulate, type SimResult } from './engine';
 import type { TraceOutcome } from './goal-ranking';
 import type { SimModel } from './model';
 import { oursPolicy, type OursOptions } from './policies/ours';
@@ -151,9 +151,9 @@ export async function simulateSettings(
   const points: SweepPoint[] = [];
   for (const [index, setting] of settings.entries()) {
     const policy = oursPolicy(withSetting(base, setting, 'sweep'));
-    const results = [];
+    const results: SimResult[] = [];
     for (const trace of traces) results.push(await simulate(trace, policy, model));
-    const mean = (f: (r: (typeof results)[number]) => number) => results.reduce((sum, r) => sum + f(r), 0) / results.length;
+    const mean = (f: (r: SimResult) => number) => results.reduce((sum, r) => sum + f(r), 0) / results.length;
     const perTrace = results.map((r) => ({
       trace: r.trace,
       mean: r.wait.mean,

@@ -7,7 +7,7 @@ import { buildConfig, main, svgPath, UsageError } from '../../bench/sim/cli';
 import { simulate, type SimResult } from '../../bench/sim/engine';
 import { DEFAULT_MODEL, meanOf, minimumOf, parseDistribution, sample } from '../../bench/sim/model';
 import { DEFAULT_POLICY_DEFAULTS, parsePolicy, splitPolicyList } from '../../bench/sim/policies/spec';
-import { paretoFront, recommend, robustPick } from '../../bench/sim/sweep';
+import { paretoFront, recommend } from '../../bench/sim/sweep';
 import { earliestStarts, formatTrace, parseTrace, TraceError } from '../../bench/sim/trace';
 
 describe('trace CSV', () => {
@@ -115,11 +115,6 @@ describe('sweep helpers', () => {
   test('recommend minimises cost + price x queue-hours', () => {
     expect(recommend(points, 1).name).toBe('d');
     expect(recommend(points, 10).name).toBe('a');
-  });
-
-  test('robustPick minimises the worst regret over the prices', () => {
-    // Price 1: best d (5); price 10: best a (19). b scores 7 and 25: regrets 40% and 32%.
-    expect(robustPick(points, [1, 10]).point.name).toBe('b');
   });
 });
 

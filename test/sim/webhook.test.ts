@@ -31,6 +31,15 @@ describe('webhook model', () => {
     expect(coalesced.wait.max).toBe(92);
   });
 
+  test('a finished run does not poke: its idle worker is still there for the dependent run queued 10 s later', async () => {
+    const chain = parseTrace('submit_s,duration_s,id,after\n0,100,a,\n10,50,b,a', 'chain.csv');
+    const result = await simulate(chain, oursPolicy({ ...DEFAULT_OURS, webhook: DEFAULT_WEBHOOK }), exact);
+    // a: poked at 2, registered at 92, ends at 192; b queued at 202 takes the same worker at once.
+    expect(result.launches).toBe(1);
+    expect(result.runs).toBe(2);
+    expect(result.wait.p50).toBe(0);
+  });
+
   test('the default model is a 2 s delivery and the endpoint\'s 5 s rate limit', () => {
     expect(DEFAULT_WEBHOOK).toEqual({ delaySeconds: 2, minIntervalSeconds: 5 });
   });
