@@ -6,6 +6,7 @@ import { MonitoringExample } from './monitoring/stack';
 import { SelfHostedExample } from './self-hosted/stack';
 import { SpotExample } from './spot/stack';
 import { WarmPoolExample } from './warm-pool/stack';
+import { WebhookExample } from './webhook/stack';
 
 /**
  * Every example, in one app. The account is a placeholder: cdk.json carries the context that the
@@ -20,6 +21,7 @@ export function buildExamples(app: App): App {
   new SelfHostedExample(app, 'SelfHosted', { env });
   new MonitoringExample(app, 'Monitoring', { env });
   new WarmPoolExample(app, 'WarmPool', { env });
+  new WebhookExample(app, 'Webhook', { env });
   return app;
 }
 

@@ -4,14 +4,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AUTOSCALER_SERVICE, DRAIN_SERVICE } from '../lambda/shared/metrics';
+import { AUTOSCALER_SERVICE, DRAIN_SERVICE, WEBHOOK_SERVICE } from '../lambda/shared/metrics';
 import type { PoolFunctionProps } from './function-placement';
 import { grantUnscoped } from './unscoped-policy';
 
 /** Settings of one bundled handler, internal to the library. */
 export interface HandlerFunctionProps {
   /** Directory name under `assets/`. */
-  readonly asset: 'autoscaler' | 'drain';
+  readonly asset: 'autoscaler' | 'drain' | 'webhook';
   readonly description: string;
   readonly timeout: Duration;
   readonly environment: { [key: string]: string };
@@ -20,6 +20,12 @@ export interface HandlerFunctionProps {
   readonly recursiveLoop?: lambda.RecursiveLoop;
   /** What the pool hands to each of its functions. */
   readonly pool: PoolFunctionProps;
+  /**
+   * Whether the function calls the Spacelift API: only then may it read the API key, and does it get
+   * the variables that locate the key and the pool.
+   * @default true
+   */
+  readonly callsSpaceliftApi?: boolean;
 }
 
 const ASSETS = path.join(__dirname, '..', 'assets');
@@ -30,9 +36,17 @@ const ASSETS = path.join(__dirname, '..', 'assets');
  */
 const NODEJS_RUNTIME = (lambda.Runtime as { NODEJS_24_X?: lambda.Runtime }).NODEJS_24_X ?? lambda.Runtime.NODEJS_22_X;
 
+/** The `service` dimension of each handler's metrics and logs. */
+const SERVICES: Record<HandlerFunctionProps['asset'], string> = {
+  autoscaler: AUTOSCALER_SERVICE,
+  drain: DRAIN_SERVICE,
+  webhook: WEBHOOK_SERVICE,
+};
+
 /**
  * A function running one of the handlers bundled into `assets/` at build time, with its own role,
- * its own log group, and read access to the Spacelift API key. Nothing is shared between functions.
+ * its own log group, and read access to the Spacelift API key if it calls the API. Nothing is shared
+ * between functions.
  */
 export class HandlerFunction extends Construct {
   public readonly function: lambda.Function;
@@ -69,7 +83,8 @@ export class HandlerFunction extends Construct {
       unscoped.push(grantUnscoped(this, 'TracingPolicy', this.role, ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
         'X-Ray segment uploads have no resource-level permissions.'));
     }
-    pool.spaceliftApiKey.grantRead(this.role);
+    const callsSpaceliftApi = props.callsSpaceliftApi ?? true;
+    if (callsSpaceliftApi) pool.spaceliftApiKey.grantRead(this.role);
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description,
@@ -89,11 +104,13 @@ export class HandlerFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       recursiveLoop: props.recursiveLoop,
       environment: {
-        SPACELIFT_API_ENDPOINT: pool.spaceliftApiKey.endpoint,
-        SPACELIFT_API_KEY_ID: pool.spaceliftApiKey.apiKeyId,
-        SPACELIFT_API_KEY_SECRET_ARN: pool.spaceliftApiKey.secretArn,
-        SPACELIFT_WORKER_POOL_ID: pool.workerPoolId,
-        POWERTOOLS_SERVICE_NAME: props.asset === 'drain' ? DRAIN_SERVICE : AUTOSCALER_SERVICE,
+        ...(callsSpaceliftApi ? {
+          SPACELIFT_API_ENDPOINT: pool.spaceliftApiKey.endpoint,
+          SPACELIFT_API_KEY_ID: pool.spaceliftApiKey.apiKeyId,
+          SPACELIFT_API_KEY_SECRET_ARN: pool.spaceliftApiKey.secretArn,
+          SPACELIFT_WORKER_POOL_ID: pool.workerPoolId,
+        } : {}),
+        POWERTOOLS_SERVICE_NAME: SERVICES[props.asset],
         AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
         ...props.environment,
       },

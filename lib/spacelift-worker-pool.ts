@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { workerBootstrapParameters } from './bootstrap-config';
 import type { FunctionPlacement } from './function-placement';
@@ -14,6 +14,7 @@ import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launch
 import { acknowledge } from './nag';
 import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
 import { addWarmPool, validateWarmPool, type PoolWarmPoolOptions } from './pool-warm-pool';
+import { PoolWebhook, type IPoolWebhook, type PoolWebhookOptions } from './pool-webhook';
 import type { SpaceliftApiKey } from './spacelift-api-key';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
 import { grantUnscoped } from './unscoped-policy';
@@ -204,6 +205,15 @@ export interface SpaceliftWorkerPoolProps {
    */
   readonly warmPool?: PoolWarmPoolOptions;
   /**
+   * A Spacelift webhook endpoint that ticks the autoscaler within seconds of a run changing state,
+   * instead of at its next scheduled invocation (up to a minute later). Presence enables it; it needs
+   * the autoscaler. `pool.webhook` has the URL and the signing secret to enter in Spacelift; see the
+   * README's Webhook section.
+   * @default - no webhook: the autoscaler runs on its schedule only
+   * @see https://docs.spacelift.io/integrations/webhooks
+   */
+  readonly webhook?: PoolWebhookOptions;
+  /**
    * The root volume. Encrypted gp3 unless you say otherwise.
    * @default - 40 GiB encrypted gp3
    */
@@ -358,6 +368,8 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   public readonly drain: IWorkerDrain;
   /** The autoscaler function (escape hatch), unless autoscaling is disabled. */
   public readonly autoscaler?: lambda.Function;
+  /** The webhook endpoint (its URL, signing secret and function), with `webhook`. */
+  public readonly webhook?: IPoolWebhook;
   private readonly policiesNeededAtBoot: iam.Policy[] = [];
   /** The alarms of `monitoring`, to add actions to; empty without it. */
   public readonly alarms: cloudwatch.Alarm[];
@@ -494,6 +506,16 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       ...functionDefaults, ...props.autoscaling, reapStrays: props.powerOffOnError ?? true,
     }) : undefined;
     this.autoscaler = autoscaler?.function;
+    if (props.webhook && !autoscaler) {
+      throw new WorkerPoolConfigError(this, 'webhook', 'needs the autoscaler, which it ticks; remove autoscaling.enabled: false or the webhook');
+    }
+    this.webhook = props.webhook && autoscaler && new PoolWebhook(this, 'Webhook', {
+      ...functionDefaults,
+      ...props.webhook,
+      autoscaler: autoscaler.function,
+      // The key of the credentials secret, when the pool creates that secret (WorkerPoolCredentials.fromValues).
+      encryptionKey: this.credentialsSecret instanceof secretsmanager.Secret ? this.credentialsSecret.encryptionKey : undefined,
+    });
     const monitoring = props.monitoring
       ? new PoolMonitoring(this, 'Monitoring', { ...props.monitoring, pool: this, drainedReclaimSeconds: autoscaler?.drainedReclaimSeconds,
         scheduleSeconds: autoscaler?.scheduleSeconds })

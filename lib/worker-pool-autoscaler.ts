@@ -129,7 +129,7 @@ export interface AutoscalingOptions {
    * launch: the run would wait about as long for a new instance, which would then start idle. The autoscaler learns
    * run times from what it sees; until it has seen ten runs, no busy worker counts. `Duration.seconds(0)` launches
    * for every queued run.
-   * @default Duration.seconds(75)
+   * @default Duration.seconds(60)
    */
   readonly busyWorkerFinishingWithin?: Duration;
   /**
@@ -178,7 +178,7 @@ export interface AutoscalingOptions {
   readonly registrationGrace?: Duration;
   /**
    * How long a worker must be idle before scale-in may remove it.
-   * @default ScaleDownDelay.constant(Duration.seconds(15))
+   * @default ScaleDownDelay.constant(Duration.seconds(0)): released at the first decision that sees it idle
    */
   readonly scaleDownDelay?: ScaleDownDelay;
 }

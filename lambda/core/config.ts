@@ -75,15 +75,17 @@ export interface ScalingConfig {
  *   slow-but-healthy instances and churn.
  * - `reapStrays: true`: a failed boot powers its instance off by default, so a stray is a hang; the
  *   construct turns it off with `powerOffOnError: false`, whose failed instances are kept on purpose.
- * - `scaleDownDelay: fixed(15)`: release an idle worker once it has been idle 15 s, enough for a dependent
- *   stack's run (queued 5-15 s after the run it depends on ends) to find it. The idle time a worker then keeps is
- *   set by when the next tick sees it (within a minute, next-tick.ts), not by an estimate: the arrival-rate rule
- *   `breakEven` kept the last idle workers of a burst longest (its rate estimate decays slowly while the idle count
- *   falls) and cost 4-14% more than Spacelift's autoscaler on traces it had not been tuned on. It stays an option.
- * - `busyFinishingWithinSeconds: 75`: a launch for a queued run that a busy worker takes first pays a boot, then
- *   idles. Counting busy workers whose run will likely end within 75 s as capacity (run-durations.ts) cut launches on
- *   the busy trace from 175 to 140 (-3.3% cost); 90 s, a whole boot, cut more but raised its p95 wait above
- *   Spacelift's autoscaler with raised caps (BENCHMARKS.md §1).
+ * - `scaleDownDelay: fixed(0)`: release an idle worker at the first tick that sees it idle. With ticks once a
+ *   minute unless one is due (next-tick.ts), that keeps a worker idle for up to a minute, long enough for most
+ *   dependent stacks' runs (queued seconds after the run they depend on ends) to find it. No estimate is involved:
+ *   the arrival-rate rule `breakEven` kept the last idle workers of a burst longest (its rate estimate decays slowly
+ *   while the idle count falls) and cost 4-14% more than Spacelift's autoscaler on traces it had not been tuned on;
+ *   it stays an option. The sweep ranks settings by the goal (BENCHMARKS.md §3): dominance over Spacelift's
+ *   autoscaler per trace, then instance-hours against the offline floor; `fixed:0` ranks first, `fixed:15` third.
+ * - `busyFinishingWithinSeconds: 60`: a launch for a queued run that a busy worker takes first pays a boot, then
+ *   idles. Counting busy workers whose run will likely end within 60 s as capacity (run-durations.ts) saves those
+ *   launches; 90 s, a whole boot, saved more but raised the busy trace's p95 wait above Spacelift's autoscaler with
+ *   raised caps (BENCHMARKS.md §3).
  * - `drainedReclaimSeconds: 900`: a worker that someone drained and nobody undrains (an undrain that
  *   failed in a container that then went cold, a rebalance-recommendation drain without capacity
  *   rebalancing, a manual drain) leaves its instance billing and holding a max-size slot for good,
@@ -109,8 +111,8 @@ export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   maxStraysPerTick: 1,
   registrationGraceSeconds: 600,
   reapStrays: true,
-  scaleDownDelay: ScaleDownDelay.fixed(15),
-  busyFinishingWithinSeconds: 75,
+  scaleDownDelay: ScaleDownDelay.fixed(0),
+  busyFinishingWithinSeconds: 60,
   drainedReclaimSeconds: 900,
   lostReclaimSeconds: 4800,
 });

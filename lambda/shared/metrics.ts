@@ -3,7 +3,7 @@
  * methods, alarms and dashboard read. Pure data, so `lib/` imports it without pulling in any handler code.
  */
 
-/** Namespace of both handlers' EMF metrics, so they sit side by side in CloudWatch. */
+/** Namespace of every handler's EMF metrics, so they sit side by side in CloudWatch. */
 export const METRICS_NAMESPACE = 'CdkEc2WorkerPool';
 
 /** The pool's dimension on every metric of both handlers: the name of its Auto Scaling group. */
@@ -20,6 +20,35 @@ export const AUTOSCALER_SERVICE = 'spacelift-autoscaler';
 
 /** The drain function's service name (logs and the `service` dimension). */
 export const DRAIN_SERVICE = 'spacelift-worker-drain';
+
+/** The webhook endpoint's service name (logs and the `service` dimension). */
+export const WEBHOOK_SERVICE = 'spacelift-autoscaler-webhook';
+
+/**
+ * The pool's dimension on every webhook metric: the name of the autoscaler function it pokes (the endpoint does
+ * not know the group).
+ */
+export const WEBHOOK_DIMENSION = 'AutoscalerFunctionName';
+
+/** The extra dimension of the per-reason copy of `WebhookMetric.Rejected`. */
+export const WEBHOOK_REASON_DIMENSION = 'Reason';
+
+/** The webhook endpoint's metrics, published once per request. */
+export const WebhookMetric = {
+  /** Verified, fresh deliveries (answered 202): poked or coalesced. */
+  Accepted: 'Accepted',
+  /** Accepted deliveries that sent no poke, one having been sent less than the minimum interval before. */
+  Coalesced: 'Coalesced',
+  /**
+   * Refused requests (4xx), once without and once with the `Reason` dimension. Rejected signed deliveries mean a
+   * wrong secret or policy, and Spacelift disables a webhook after 10 consecutive failures.
+   */
+  Rejected: 'Rejected',
+  /** Pokes the Lambda API refused (answered 502, so Spacelift retries). */
+  PokeFailed: 'PokeFailed',
+  /** Requests answered 500 because the signing secret could not be read. */
+  SecretUnavailable: 'SecretUnavailable',
+} as const;
 
 /** The autoscaler's metrics, published once per tick. */
 export const AutoscalerMetric = {

@@ -16,8 +16,8 @@ describe('DEFAULT_SCALING_CONFIG', () => {
       registrationGraceSeconds: 600,
       drainedReclaimSeconds: 900,
     });
-    expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('fixed:15');
-    expect(DEFAULT_SCALING_CONFIG.busyFinishingWithinSeconds).toBe(75);
+    expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('fixed:0');
+    expect(DEFAULT_SCALING_CONFIG.busyFinishingWithinSeconds).toBe(60);
   });
 });
 

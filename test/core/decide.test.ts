@@ -205,7 +205,7 @@ describe('scale in', () => {
       { kind: 'scaleIn', workerId: 'w1', otherWorkerIds: [], instanceId: i1, idleSince: NOW - 3600, decrement: true },
     ]);
     expect(plan.desiredCapacity).toBeUndefined();
-    expect(plan.reasons).toContain(`drain and terminate worker w1 on ${i1}: idle 3600s >= 15s`);
+    expect(plan.reasons).toContain(`drain and terminate worker w1 on ${i1}: idle 3600s >= 0s`);
   });
 
   test('the delay is measured from availableAt, not createdAt', () => {
@@ -452,7 +452,7 @@ describe('reasons', () => {
       'demand 2 = 0 busy + 2 queued (pendingRuns) + 0 min idle',
       'scale out: demand 2 exceeds capacity 0 by 2',
       'set desired capacity 0 -> 2',
-      'scale-down delay 15s (fixed)',
+      'scale-down delay 0s (fixed)',
       'no scale in: capacity 0 does not exceed demand 2',
     ]);
   });

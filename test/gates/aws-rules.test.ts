@@ -13,7 +13,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { DemandSignal, RunAccess, ScaleDownDelay, SpaceliftWorkerPool, WorkerComms, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { DemandSignal, PollingMode, RunAccess, ScaleDownDelay, SpaceliftWorkerPool, WorkerComms, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { buildExamples, exampleApp } from '../support/example-app';
 import { POOL_ID, testApiKey } from '../support/pool-stack';
 import { recommendedApp } from '../support/recommended-app';
@@ -231,7 +231,10 @@ function maximalPool(): Stack {
       scaleDownDelay: ScaleDownDelay.breakEven({ bootTime: Duration.minutes(3), minimum: Duration.minutes(1), maximum: Duration.minutes(20) }),
       idleWorkersWindows: ['Europe/Berlin', 'America/Los_Angeles', 'Asia/Tokyo'].map((timezone) => (
         { timezone, daysOfWeek: [1, 2, 3, 4, 5], start: '07:30', end: '19:00', minIdle: 4 })),
+      pollingMode: PollingMode.WHILE_QUEUED,
+      busyWorkerFinishingWithin: Duration.minutes(2),
     },
+    webhook: { minTriggerInterval: Duration.seconds(10), replayWindow: Duration.minutes(10) },
     launcher: {
       comms: WorkerComms.poll({ url: 'https://acme.app.spacelift.io' }),
       runTimeout: Duration.minutes(120),

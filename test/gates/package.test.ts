@@ -7,7 +7,7 @@ const ROOT = path.join(__dirname, '..', '..');
 // Bundles keep @aws-sdk/* external (the Lambda runtime provides it); the rest is inlined.
 const MAX_BUNDLE_BYTES = 1_500_000;
 
-describe.each(['autoscaler', 'drain'])('the %s bundle', (name) => {
+describe.each(['autoscaler', 'drain', 'webhook'])('the %s bundle', (name) => {
   const bundle = path.join(ROOT, 'assets', name, 'index.js');
 
   test('exists, within its size budget, built by `npm run build`', () => {
@@ -31,10 +31,12 @@ test('the npm package ships the compiled library, the bundles, the bootstrap scr
   expect(files).toEqual(expect.arrayContaining([
     'assets/autoscaler/index.js',
     'assets/drain/index.js',
+    'assets/webhook/index.js',
     'lib/index.js',
     'lib/index.d.ts',
     'lib/bootstrap/worker-bootstrap.sh',
     'lambda/drain/schedule.js',
+    'lambda/webhook/config.js',
     '.jsii',
     'API.md',
     'README.md',
