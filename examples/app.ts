@@ -4,6 +4,7 @@ import { BasicExample } from './basic/stack';
 import { ByoSecretAndRoleExample } from './byo-secret-and-role/stack';
 import { MonitoringExample } from './monitoring/stack';
 import { SelfHostedExample } from './self-hosted/stack';
+import { SelfRegisteredExample } from './self-registered/stack';
 import { SpotExample } from './spot/stack';
 import { WarmPoolExample } from './warm-pool/stack';
 import { WebhookExample } from './webhook/stack';
@@ -22,6 +23,7 @@ export function buildExamples(app: App): App {
   new MonitoringExample(app, 'Monitoring', { env });
   new WarmPoolExample(app, 'WarmPool', { env });
   new WebhookExample(app, 'Webhook', { env });
+  new SelfRegisteredExample(app, 'SelfRegistered', { env });
   return app;
 }
 

@@ -11,7 +11,7 @@ import { grantUnscoped } from './unscoped-policy';
 /** Settings of one bundled handler, internal to the library. */
 export interface HandlerFunctionProps {
   /** Directory name under `assets/`. */
-  readonly asset: 'autoscaler' | 'drain' | 'webhook';
+  readonly asset: 'autoscaler' | 'drain' | 'webhook' | 'registration';
   readonly description: string;
   readonly timeout: Duration;
   readonly environment: { [key: string]: string };
@@ -19,7 +19,7 @@ export interface HandlerFunctionProps {
   /** Whether Lambda may stop the function when it detects a recursive loop through its own queue. */
   readonly recursiveLoop?: lambda.RecursiveLoop;
   /** What the pool hands to each of its functions. */
-  readonly pool: PoolFunctionProps;
+  readonly pool: HandlerPoolProps;
   /**
    * Whether the function calls the Spacelift API: only then may it read the API key, and does it get
    * the variables that locate the key and the pool.
@@ -27,6 +27,18 @@ export interface HandlerFunctionProps {
    */
   readonly callsSpaceliftApi?: boolean;
 }
+
+/**
+ * What a function takes from its pool. The registration function runs before the pool has a group, and
+ * before it has an id: it is what creates the pool in Spacelift.
+ */
+export type HandlerPoolProps = Omit<PoolFunctionProps, 'autoScalingGroup' | 'workerPoolId'> & {
+  /**
+   * The Spacelift worker pool id, for a function that acts on the pool.
+   * @default - no SPACELIFT_WORKER_POOL_ID variable
+   */
+  readonly workerPoolId?: string;
+};
 
 const ASSETS = path.join(__dirname, '..', 'assets');
 
@@ -36,11 +48,15 @@ const ASSETS = path.join(__dirname, '..', 'assets');
  */
 const NODEJS_RUNTIME = (lambda.Runtime as { NODEJS_24_X?: lambda.Runtime }).NODEJS_24_X ?? lambda.Runtime.NODEJS_22_X;
 
+/** The registration handler's service name (logs only: it publishes no metrics). */
+const REGISTRATION_SERVICE = 'spacelift-worker-pool-registration';
+
 /** The `service` dimension of each handler's metrics and logs. */
 const SERVICES: Record<HandlerFunctionProps['asset'], string> = {
   autoscaler: AUTOSCALER_SERVICE,
   drain: DRAIN_SERVICE,
   webhook: WEBHOOK_SERVICE,
+  registration: REGISTRATION_SERVICE,
 };
 
 /**
@@ -108,7 +124,7 @@ export class HandlerFunction extends Construct {
           SPACELIFT_API_ENDPOINT: pool.spaceliftApiKey.endpoint,
           SPACELIFT_API_KEY_ID: pool.spaceliftApiKey.apiKeyId,
           SPACELIFT_API_KEY_SECRET_ARN: pool.spaceliftApiKey.secretArn,
-          SPACELIFT_WORKER_POOL_ID: pool.workerPoolId,
+          ...(pool.workerPoolId !== undefined ? { SPACELIFT_WORKER_POOL_ID: pool.workerPoolId } : {}),
         } : {}),
         POWERTOOLS_SERVICE_NAME: SERVICES[props.asset],
         AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',

@@ -80,7 +80,7 @@ export class PoolMonitoring extends Construct {
         metric: pool.metricFailedReads({ period: PERIOD }),
         // One wrong worker list is a glitch the next tick corrects; 15 minutes of them freeze scale-in.
         evaluationPeriods: 3,
-        // Published by every tick; missing means no tick ran, which the function's alarms cover.
+        // Sent only when not zero: missing means none (or no tick ran, which the function's alarms cover).
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `For 15 minutes Spacelift's worker list has omitted the workers of ${path}'s instances that had one, `
           + 'so the autoscaler removes nothing (scale-in is frozen, idle instances keep costing). Check Spacelift\'s status and the '
@@ -91,10 +91,11 @@ export class PoolMonitoring extends Construct {
       const drainedPeriods = Math.min(Math.ceil(reclaimSeconds / PERIOD.toSeconds()) + 1, MAX_EVALUATION_PERIODS);
       const drainedMinutes = drainedPeriods * PERIOD.toMinutes();
       this.alarm('DrainedInstances', {
-        // The fewest drained instances of each period: a drain that ends within the period does not count.
+        // The fewest drained instances the ticks of each period saw. Zero is not sent, so a period with a drain that
+        // ended counts when a tick saw it: the alarm needs drainedPeriods such periods in a row.
         metric: pool.metricDrainedInstances({ period: PERIOD, statistic: cloudwatch.Stats.MINIMUM }),
         evaluationPeriods: drainedPeriods,
-        // Published by every tick; missing means no tick ran, which the function's alarms cover.
+        // Sent only when not zero: missing means none (or no tick ran, which the function's alarms cover).
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `Instances of ${path} have had only drained workers for ${drainedMinutes} minutes: they take no run but `
           + 'are billed. Reclaims are off when autoscaling.drainedReclaimTime or autoscaling.maxStraysPerTick is 0; otherwise check the '

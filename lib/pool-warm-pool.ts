@@ -2,6 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type { IConstruct } from 'constructs';
 import { WorkerPoolConfigError, validateInteger } from './validation';
+import type { WorkerDrain } from './worker-drain';
 
 /**
  * A warm pool of pre-initialized workers: instances that booted once, ran the user data and were
@@ -86,15 +87,29 @@ export function validateWarmPool(scope: IConstruct, options: PoolWarmPoolOptions
   return poolState;
 }
 
-/** Adds the warm pool to the group, once validated by {@link validateWarmPool}. */
+/**
+ * Adds the warm pool to the group, once validated by {@link validateWarmPool}.
+ *
+ * An instance terminated from the warm pool goes through the termination hook too
+ * (`Warmed:Terminating:Wait`), so deleting the warm pool needs the drain that completes it. Left to
+ * itself, CloudFormation deletes the warm pool, the hook and the drain in parallel (each depends only
+ * on the group); a resource with a DependsOn is deleted before what it depends on, so the warm pool
+ * depends on the hook (with its role) and on the whole drain (queues, function, role, policies, event
+ * source mapping), and its instances are terminated and completed while all of them still exist:
+ * none waits out the heartbeat timeout on a hook whose queue or function is gone.
+ * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
+ * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+ */
 export function addWarmPool(
-  group: autoscaling.AutoScalingGroup, options: PoolWarmPoolOptions, poolState: autoscaling.PoolState,
+  group: autoscaling.AutoScalingGroup, options: PoolWarmPoolOptions, poolState: autoscaling.PoolState, drain: WorkerDrain,
 ): autoscaling.WarmPool {
   const minSize = options.minSize ?? 1;
-  return group.addWarmPool({
+  const warmPool = group.addWarmPool({
     minSize,
     maxGroupPreparedCapacity: options.maxGroupPreparedCapacity ?? minSize,
     poolState,
     reuseOnScaleIn: false,
   });
+  warmPool.node.addDependency(drain.lifecycleHook, drain);
+  return warmPool;
 }

@@ -13,6 +13,7 @@ import type { FunctionPlacement } from './function-placement';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
 import { acknowledge } from './nag';
 import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
+import { PoolRegistration } from './pool-registration';
 import { addWarmPool, validateWarmPool, type PoolWarmPoolOptions } from './pool-warm-pool';
 import { PoolWebhook, type IPoolWebhook, type PoolWebhookOptions } from './pool-webhook';
 import type { SpaceliftApiKey } from './spacelift-api-key';
@@ -26,6 +27,9 @@ import { WorkerPoolAutoscaler, type AutoscalingOptions } from './worker-pool-aut
 import { WorkerPoolCredentials } from './worker-pool-credentials';
 import { WorkerPoolBase } from './worker-pool-metrics';
 import { renderWorkerBootstrap } from './worker-user-data';
+
+/** The tag with the Spacelift pool id on every resource of the pool. */
+const WORKER_POOL_ID_TAG = 'WorkerPoolId';
 
 /** The root EBS volume of each worker. */
 export interface RootVolumeOptions {
@@ -116,10 +120,15 @@ export interface SpaceliftWorkerPoolProps {
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
   /**
-   * The Spacelift worker pool id (a ULID, shown on the pool's page).
+   * The Spacelift worker pool id (a ULID, shown on the pool's page). Required unless `credentials` is
+   * `WorkerPoolCredentials.register()`, which creates the pool and provides its id.
+   * @default - the id of the pool `WorkerPoolCredentials.register()` creates
    */
-  readonly workerPoolId: string;
-  /** The pool token and private key the launcher registers with. */
+  readonly workerPoolId?: string;
+  /**
+   * The pool token and private key the launcher registers with: an existing pool's, or those of a pool
+   * the stack creates in Spacelift (`WorkerPoolCredentials.register()`).
+   */
   readonly credentials: WorkerPoolCredentials;
   /**
    * The Spacelift API key the autoscaler and the drain function use to read the pool and drain
@@ -362,7 +371,10 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   public readonly credentialsSecret: secretsmanager.ISecret;
   /** The launcher's log groups. */
   public readonly logGroups: WorkerLogGroups;
-  /** The Spacelift worker pool id. */
+  /**
+   * The Spacelift worker pool id: the `workerPoolId` prop, or a deploy-time value (a token) for a pool
+   * created by `WorkerPoolCredentials.register()`.
+   */
   public readonly workerPoolId: string;
   /** The termination drain: its queue, dead-letter queue, function and lifecycle hook. */
   public readonly drain: IWorkerDrain;
@@ -378,8 +390,20 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
 
   constructor(scope: Construct, id: string, props: SpaceliftWorkerPoolProps) {
     super(scope, id);
-    validateWorkerPoolId(this, props.workerPoolId);
-    this.workerPoolId = props.workerPoolId;
+    const credentials = props.credentials.bind(this);
+    validateWorkerPoolId(this, props.workerPoolId, credentials.registration !== undefined);
+    this.credentialsSecret = credentials.secret;
+    const apiKey = props.spaceliftApiKey.bind(this);
+    const functionSettings = {
+      spaceliftApiKey: apiKey,
+      placement: props.functionPlacement,
+      logRetention: props.logRetention ?? logs.RetentionDays.TWO_MONTHS,
+      logEncryptionKey: props.logEncryptionKey,
+      permissionsBoundary: props.permissionsBoundary,
+    };
+    const registration = credentials.registration
+      && new PoolRegistration(this, 'Registration', { ...credentials.registration, credentials, pool: functionSettings });
+    this.workerPoolId = registration?.workerPoolId ?? props.workerPoolId!;
 
     const minSize = props.minSize ?? 0;
     const maxSize = props.maxSize ?? 10;
@@ -401,8 +425,6 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     this.grantPrincipal = this.role;
     this.addExtraStatements(props.extraPolicyStatements ?? []);
 
-    const credentials = props.credentials.bind(this);
-    this.credentialsSecret = credentials.secret;
     credentials.secret.grantRead(this.role);
 
     this.logGroups = new WorkerLogGroups(this, 'Logs', {
@@ -474,7 +496,6 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       groupMetrics: [autoscaling.GroupMetrics.all()],
     });
     this.policiesNeededAtBoot.forEach((policy) => this.autoScalingGroup.node.addDependency(policy));
-    if (props.warmPool && warmPoolState) addWarmPool(this.autoScalingGroup, props.warmPool, warmPoolState);
     const instanceRefresh = this.instanceRefreshPolicy(props.instanceRefresh ?? {});
     if (instanceRefresh) {
       // The attribute itself, since UpdatePolicy.instanceRefresh() is missing from older aws-cdk-lib releases.
@@ -483,27 +504,22 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
         .addOverride('UpdatePolicy.AutoScalingInstanceRefresh', instanceRefresh);
     }
 
-    const apiKey = props.spaceliftApiKey.bind(this);
-    const functionDefaults = {
-      autoScalingGroup: this.autoScalingGroup,
-      spaceliftApiKey: apiKey,
-      workerPoolId: props.workerPoolId,
-      placement: props.functionPlacement,
-      logRetention: props.logRetention ?? logs.RetentionDays.TWO_MONTHS,
-      logEncryptionKey: props.logEncryptionKey,
-      permissionsBoundary: props.permissionsBoundary,
-    };
-    const tags = { WorkerPoolId: props.workerPoolId, ...props.tags };
+    const functionDefaults = { ...functionSettings, autoScalingGroup: this.autoScalingGroup, workerPoolId: this.workerPoolId };
+    const tags = { [WORKER_POOL_ID_TAG]: this.workerPoolId, ...props.tags };
     new SuspendAzRebalance(this, 'SuspendAzRebalance', { ...functionDefaults, tags });
-    this.drain = new WorkerDrain(this, 'Drain', {
+    const drain = new WorkerDrain(this, 'Drain', {
       ...functionDefaults,
       ...props.drain,
       maxSize,
       spot: (props.onDemandPercentageAboveBaseCapacity ?? 100) < 100 || (props.capacityRebalance ?? false),
       capacityRebalance: props.capacityRebalance ?? false,
     });
+    this.drain = drain;
+    if (props.warmPool && warmPoolState) addWarmPool(this.autoScalingGroup, props.warmPool, warmPoolState, drain);
     const autoscaler = (props.autoscaling?.enabled ?? true) ? new WorkerPoolAutoscaler(this, 'Autoscaler', {
       ...functionDefaults, ...props.autoscaling, reapStrays: props.powerOffOnError ?? true,
+      // The dashboard plots the gauges, which are sent only on request.
+      detailedMetrics: props.autoscaling?.detailedMetrics ?? props.monitoring?.dashboard === true,
     }) : undefined;
     this.autoscaler = autoscaler?.function;
     if (props.webhook && !autoscaler) {
@@ -526,7 +542,23 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     for (const [key, value] of Object.entries(tags)) {
       Tags.of(this).add(key, value);
     }
+    if (registration) this.waitForRegistration(registration, credentials.secret);
     this.acknowledgeFindings(props);
+  }
+
+  /**
+   * Nothing that uses the pool id or the credentials starts before the registration has created the pool
+   * and written its secret: the group (so no instance boots on the placeholder secret) and every function
+   * that calls Spacelift. What the id comes from cannot carry it as a tag, or the tag would close a
+   * dependency cycle: the registration's own resources, the secret, and the roles, which the policy of
+   * the secret's key names when it grants them read (IAM roles cost nothing, so no cost is left untagged).
+   */
+  private waitForRegistration(registration: PoolRegistration, secret: secretsmanager.ISecret): void {
+    this.autoScalingGroup.node.addDependency(registration.resource);
+    for (const fn of [this.drain.function, this.autoscaler]) fn?.node.addDependency(registration.resource);
+    Tags.of(registration).remove(WORKER_POOL_ID_TAG);
+    Tags.of(secret).remove(WORKER_POOL_ID_TAG);
+    Tags.of(this).remove(WORKER_POOL_ID_TAG, { includeResourceTypes: ['AWS::IAM::Role'] });
   }
 
   /**

@@ -12,7 +12,20 @@ export class WorkerPoolConfigError extends Error {
 /** Spacelift worker pool ids are ULIDs: 26 characters of Crockford base32. */
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-export function validateWorkerPoolId(scope: IConstruct, id: string): void {
+/**
+ * The pool id is given exactly when the credentials do not create the pool (`WorkerPoolCredentials.register()`),
+ * and a literal id must be a ULID; a token is checked by whoever produces it.
+ */
+export function validateWorkerPoolId(scope: IConstruct, id: string | undefined, registered: boolean): void {
+  if (registered && id !== undefined) {
+    throw new WorkerPoolConfigError(scope, 'workerPoolId',
+      'must not be set with WorkerPoolCredentials.register(), which creates the pool and provides its id; remove one of them');
+  }
+  if (registered) return;
+  if (id === undefined) {
+    throw new WorkerPoolConfigError(scope, 'workerPoolId',
+      'is required, unless credentials is WorkerPoolCredentials.register(), which creates the pool in Spacelift');
+  }
   if (Token.isUnresolved(id)) return;
   if (!ULID.test(id)) {
     throw new WorkerPoolConfigError(scope, 'workerPoolId',

@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN } from '../lambda/autoscaler/config';
+import { DEFAULT_METRICS_LEVEL, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN } from '../lambda/autoscaler/config';
 import { DEFAULT_SCALING_CONFIG } from '../lambda/core/config';
 import { REGISTERED_TAG_KEY } from '../lambda/core/registration-tag';
 import { ScaleDownDelay as PolicyDelay } from '../lambda/core/scale-down-delay';
@@ -124,6 +124,16 @@ export interface AutoscalingOptions {
    * @see https://aws.amazon.com/lambda/pricing/
    */
   readonly pollingMode?: PollingMode;
+  /**
+   * Sends every autoscaler metric (queue, workers, capacity, actions), not only those the alarms read. Each is sent
+   * only in ticks where it is not zero, but CloudWatch bills a custom metric, $0.30 a month, for every hour in which it
+   * receives data: the twenty gauges and counters of a pool that works around the clock cost about $6 a month, more
+   * than a small pool's autoscaler and often more than its instances. The pool's `metric...()` methods of the other
+   * metrics find no data without it.
+   * @default - only the metrics the alarms read (Errors, FailedReads, DrainedInstances); all with `monitoring.dashboard`
+   * @see https://aws.amazon.com/cloudwatch/pricing/
+   */
+  readonly detailedMetrics?: boolean;
   /**
    * A busy worker whose run will likely end within this time counts as capacity for a queued run instead of a
    * launch: the run would wait about as long for a new instance, which would then start idle. The autoscaler learns
@@ -319,6 +329,7 @@ export class WorkerPoolAutoscaler extends Construct {
       SCALE_DOWN_DELAY: scaleDownDelay,
       BUSY_FINISHING_WITHIN_SECONDS: String(finishingSeconds),
       POLL_WHEN: props.pollingMode ?? DEFAULT_POLL_WHEN,
+      METRICS: props.detailedMetrics === true ? 'all' : DEFAULT_METRICS_LEVEL,
     };
     const maxCreatePerTick = props.maxCreatePerTick ?? defaults.maxCreatePerTick;
     if (maxCreatePerTick !== undefined) environment.MAX_CREATE_PER_TICK = String(maxCreatePerTick);

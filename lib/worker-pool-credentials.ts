@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
+import type { WorkerPoolRegistrationOptions } from './pool-registration';
 import { WorkerPoolConfigError } from './validation';
 
 /** Where the worker pool token and private key live, as the instance bootstrap needs them. */
@@ -13,6 +14,12 @@ export interface WorkerPoolCredentialsConfig {
   readonly tokenKey: string;
   /** JSON key of the base64 PEM private key (`SPACELIFT_POOL_PRIVATE_KEY`). */
   readonly privateKeyKey: string;
+  /**
+   * The Spacelift pool to create at deploy time, whose registration writes `secret` and provides the
+   * pool id (what `WorkerPoolCredentials.register()` returns).
+   * @default - the pool exists in Spacelift already, and `secret` holds its credentials
+   */
+  readonly registration?: WorkerPoolRegistrationOptions;
 }
 
 /** JSON key names inside a bring-your-own secret. */
@@ -69,6 +76,20 @@ export abstract class WorkerPoolCredentials {
   }
 
   /**
+   * Creates the worker pool in Spacelift at deploy time: one `cdk deploy` from nothing. A custom
+   * resource generates the private key and the certificate signing request inside its function, creates
+   * the pool, and writes the token and the key into a new secret; no credential goes through
+   * CloudFormation. The pool's `workerPoolId` is then the new pool's id, so do not set it.
+   *
+   * The Spacelift API key must be allowed to create, update and delete worker pools in the space (the
+   * `Worker pool controller` role, or Space admin, on it), besides what the autoscaler needs.
+   * @see https://docs.spacelift.io/concepts/authorization/rbac-system
+   */
+  public static register(options: WorkerPoolRegistrationOptions): WorkerPoolCredentials {
+    return new RegisteredCredentials(options);
+  }
+
+  /**
    * Uses an existing Secrets Manager secret whose JSON holds the token and the private key.
    */
   public static fromSecret(secret: secretsmanager.ISecret, keys: SecretKeyNames = {}): WorkerPoolCredentials {
@@ -104,6 +125,28 @@ class ValueCredentials extends WorkerPoolCredentials {
       reason: 'The pool token and key are issued by Spacelift; rotating them means resetting the pool in Spacelift, which Secrets Manager rotation cannot do.',
     });
     return { secret, tokenKey: DEFAULT_TOKEN_KEY, privateKeyKey: DEFAULT_PRIVATE_KEY_KEY };
+  }
+}
+
+class RegisteredCredentials extends WorkerPoolCredentials {
+  constructor(private readonly options: WorkerPoolRegistrationOptions) {
+    super();
+  }
+
+  public bind(scope: Construct): WorkerPoolCredentialsConfig {
+    // CloudFormation needs a value or a generated one; the registration function replaces this placeholder
+    // with the token and key before anything reads the secret, and the template never changes it again.
+    const secret = new secretsmanager.Secret(scope, 'Credentials', {
+      description: `Spacelift worker pool credentials for ${scope.node.path}, written by its registration`,
+      encryptionKey: this.options.encryptionKey,
+      generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'placeholder', excludePunctuation: true },
+    });
+    acknowledge(secret, {
+      id: 'AwsSolutions-SMG4',
+      reason: 'The pool token and key are issued by Spacelift; they are rotated by changing resetGeneration, which resets '
+        + 'the pool in Spacelift, something Secrets Manager rotation cannot do.',
+    });
+    return { secret, tokenKey: DEFAULT_TOKEN_KEY, privateKeyKey: DEFAULT_PRIVATE_KEY_KEY, registration: this.options };
   }
 }
 

@@ -17,9 +17,11 @@ import type { IWorkerDrain } from './worker-drain';
  * The metrics of a Spacelift worker pool, for your own alarms and graphs: the autoscaler's and the
  * drain function's (CloudWatch EMF in the namespace `CdkEc2WorkerPool`, per Auto Scaling group), the
  * group's own, and the drain dead-letter queue's. Each method returns a metric over 5 minutes unless
- * `props` says otherwise. The autoscaler publishes its metrics at every tick (every 15 s by default):
- * counts of the moment (`metricPendingRuns()`...) default to their maximum, events
- * (`metricAutoscalerErrors()`...) to their sum.
+ * `props` says otherwise. The autoscaler sends its metrics at every tick, each only when it is not zero (a gap
+ * reads as zero), and by default only those the alarms read (`metricAutoscalerErrors()`, `metricFailedReads()`,
+ * `metricDrainedInstances()`): the others need `autoscaling.detailedMetrics` (or `monitoring.dashboard`), because
+ * CloudWatch bills each custom metric for every hour in which it receives data. Counts of the moment
+ * (`metricPendingRuns()`...) default to their maximum, events (`metricAutoscalerErrors()`...) to their sum.
  */
 export abstract class WorkerPoolBase extends Construct {
   /** The Auto Scaling group. */

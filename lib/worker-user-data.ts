@@ -290,10 +290,23 @@ function shellWord(name: string, value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Drops comment-only and blank lines (not shellcheck directives) from the packed program. */
+/**
+ * Drops comment-only and blank lines and the indentation of the packed program, which bash ignores, to keep the user
+ * data under EC2's 16 KB. Here-document bodies are kept as they are (their text is output, not code).
+ */
 function stripComments(program: string): string[] {
-  return program.split('\n').filter((line) => {
+  const kept: string[] = [];
+  let hereDocEnd: string | undefined;
+  for (const line of program.split('\n')) {
+    if (hereDocEnd !== undefined) {
+      kept.push(line);
+      if (line === hereDocEnd) hereDocEnd = undefined;
+      continue;
+    }
     const trimmed = line.trim();
-    return trimmed !== '' && (!trimmed.startsWith('#') || trimmed.startsWith('# shellcheck'));
-  });
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    kept.push(trimmed);
+    hereDocEnd = /<<-?\s*'?([A-Za-z_][A-Za-z0-9_]*)'?\s*$/.exec(trimmed)?.[1];
+  }
+  return kept;
 }

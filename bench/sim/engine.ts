@@ -125,7 +125,9 @@ export function lambdaUsage(policy: Policy, stats: PolicyStats, end: number): La
     // Lambda rounds each invocation up to the millisecond.
     seconds += Math.ceil((Math.min(to, end) - Math.max(0, from)) * 1000) / 1000;
   }
-  return { shape: policy.lambda, invocations, seconds };
+  let metricHours = 0;
+  for (const key of stats.metricHours) if (Number(key.slice(0, key.indexOf(':'))) * 3600 < end) metricHours++;
+  return { shape: policy.lambda, invocations, seconds, metricHours };
 }
 
 export async function simulate(trace: Trace, policy: Policy, model: SimModel, prices: Prices = DEFAULT_PRICES): Promise<SimResult> {

@@ -13,6 +13,8 @@ export interface PolicyStats {
   errors: number;
   /** [start, end] of every invocation that ran, in trace seconds (what Lambda bills). */
   readonly invocationSpans: [number, number][];
+  /** `<hour>:<metric>` for every custom metric sent in each hour of trace time (CloudWatch bills per metric-hour). */
+  readonly metricHours: Set<string>;
 }
 
 export interface Policy {
@@ -28,7 +30,7 @@ export interface Policy {
 }
 
 export function emptyStats(): PolicyStats {
-  return { invocations: 0, throttled: 0, timeouts: 0, coldStarts: 0, errors: 0, invocationSpans: [] };
+  return { invocations: 0, throttled: 0, timeouts: 0, coldStarts: 0, errors: 0, invocationSpans: [], metricHours: new Set() };
 }
 
 /** Starts an extra asynchronous invocation (a webhook's poke); true when it started at once. */

@@ -3,6 +3,7 @@ import { POLL_WHEN_MODES, type PollWhen } from '../core/next-tick';
 import { parseScaleDownDelay } from '../core/scale-down-delay';
 import { parseSchedule } from '../core/schedule';
 import { fromVariable, integer, oneOf, optionalString, requireString } from '../shared/env';
+import { AUTOSCALER_METRICS_LEVELS, type AutoscalerMetricsLevel } from '../shared/metrics';
 import { loadSpaceliftEnv, type SpaceliftEnv } from '../shared/spacelift-env';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -17,6 +18,8 @@ export interface AutoscalerConfig {
   readonly loopSeconds: number;
   /** When an invocation ticks again within the loop (core/next-tick.ts). */
   readonly pollWhen: PollWhen;
+  /** Which metrics a tick sends (shared/metrics.ts). */
+  readonly metrics: AutoscalerMetricsLevel;
 }
 
 /**
@@ -25,6 +28,8 @@ export interface AutoscalerConfig {
  */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 15;
 export const DEFAULT_LOOP_SECONDS = 50;
+/** See shared/metrics.ts: what the alarms need, at the least cost. */
+export const DEFAULT_METRICS_LEVEL: AutoscalerMetricsLevel = 'alarms';
 /** See core/next-tick.ts: tick again within an invocation only when a tick is due. */
 export const DEFAULT_POLL_WHEN: PollWhen = 'needed';
 
@@ -58,6 +63,7 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     // Lambda's own limit is 900 s; 0 means a single tick per invocation.
     loopSeconds: integer(env, 'LOOP_SECONDS', DEFAULT_LOOP_SECONDS, { min: 0, max: 900 }),
     pollWhen: oneOf(env, 'POLL_WHEN', POLL_WHEN_MODES, DEFAULT_POLL_WHEN),
+    metrics: oneOf(env, 'METRICS', AUTOSCALER_METRICS_LEVELS, DEFAULT_METRICS_LEVEL),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * The autoscaler Lambda: scheduled every minute, each invocation ticks every `pollIntervalSeconds` for up to
- * `loopSeconds` while that buys something (core/next-tick.ts: runs queued, a minimum idle floor, an idle worker about
- * to be released; a failed tick or an undrain to retry), so a burst's later runs wait one poll interval for capacity,
- * not a whole minute, and a quiet pool costs one short tick a minute.
+ * The autoscaler Lambda: scheduled every minute (and poked by the webhook endpoint when a run starts waiting). Each
+ * invocation ticks once, then again on the `pollIntervalSeconds` grid, for up to `loopSeconds`, only while a tick is
+ * due (core/next-tick.ts: an idle worker to release, a minimum idle floor, predictions standing in for launches, a cap
+ * that left work, a read that looked wrong; here also a failed tick or an undrain to retry), since Lambda bills the
+ * time between ticks. A quiet pool costs one short tick a minute.
  *
  * Ticks start on a fixed grid (0, 15, 30, 45 s by default); a tick that overruns its slot skips the slots it
  * missed rather than running back to back. No tick starts, and within a tick no drain starts, with less than
@@ -69,6 +70,7 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
     executor,
     asgName: config.asgName,
     scaling: config.scaling,
+    metricsLevel: config.metrics,
     logger,
     metrics: deps.metrics,
     clock: deps.clock,

@@ -15,7 +15,7 @@ import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
 import { claimedInstances, instancesToRemember } from '../core/registration';
 import { observeRunDurations, type RunDurations } from '../core/run-durations';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
-import { AutoscalerMetric, METRICS_DIMENSION } from '../shared/metrics';
+import { ALARM_METRICS, AutoscalerMetric, METRICS_DIMENSION, type AutoscalerMetricsLevel } from '../shared/metrics';
 import type { AutoscalerLogger, Executor } from './execute';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
@@ -35,6 +35,8 @@ export interface TickDeps {
   readonly executor: Executor;
   readonly asgName: string;
   readonly scaling: ScalingConfig;
+  /** Which metrics to send (shared/metrics.ts). */
+  readonly metricsLevel: AutoscalerMetricsLevel;
   readonly logger: AutoscalerLogger;
   readonly metrics: AutoscalerMetrics;
   /** Epoch seconds. */
@@ -51,6 +53,8 @@ export interface TickState {
   /** Since when each lost instance has been lost on every trusted read (core/lost.ts). */
   lostSince?: ReadonlyMap<string, number>;
   runDurations?: RunDurations;
+  /** Since when predictions have covered queued runs (core/queue-cover.ts). */
+  queueCoveredSince?: number;
 }
 
 export interface TickOutcome {
@@ -63,7 +67,11 @@ export interface TickOutcome {
 
 export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () => number): Promise<TickOutcome> {
   const { logger, metrics } = deps;
-  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  // Only non-zero values, and by default only what the alarms read: CloudWatch bills a custom metric for every hour
+  // in which it receives data (shared/metrics.ts). Alarms treat missing data as not breaching.
+  const count = (name: string, value: number) => {
+    if (value !== 0 && (deps.metricsLevel === 'all' || ALARM_METRICS.has(name))) metrics.addMetric(name, MetricUnit.Count, value);
+  };
   metrics.addDimension(METRICS_DIMENSION, deps.asgName);
   let errors = 0;
   try {
@@ -84,8 +92,10 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
       watchingSince: state.watchingSince,
       lostSince: state.lostSince,
       runDurations: state.runDurations,
+      queueCoveredSince: state.queueCoveredSince,
     });
     state.lostSince = plan.lostSince;
+    state.queueCoveredSince = plan.queueCoveredSince;
     logPlan(logger, plan);
     const done = await deps.executor.execute({ plan, pool, asg, timeLeftMs });
     errors += done.errors;
@@ -97,6 +107,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.RegisteredWorkers, counts.registered);
     count(AutoscalerMetric.PoolWorkers, pool.workers.length);
     count(AutoscalerMetric.LaunchingInstances, counts.launching);
+    count(AutoscalerMetric.FinishingSoon, counts.finishingSoon);
     count(AutoscalerMetric.DesiredCapacity, counts.desired);
     count(AutoscalerMetric.DrainedInstances, counts.drained);
     count(AutoscalerMetric.InvalidWorkers, plan.invalidWorkers.length);

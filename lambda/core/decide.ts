@@ -10,6 +10,7 @@ import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } fro
 import { validateScalingConfig, type ScalingConfig } from './config';
 import { assessDemand } from './demand';
 import { planLostReclaims, trackLost, type LostReclaim } from './lost';
+import { coverQueue } from './queue-cover';
 import { planReclaims } from './reclaim';
 import { readFailure } from './registration';
 import { finishingSoon, type RunDurations } from './run-durations';
@@ -17,7 +18,7 @@ import type { DelayContext } from './scale-down-delay';
 import { planScaleIn, type ScaleInPlan, type Termination } from './scale-in';
 import { planScaleOut } from './scale-out';
 import { planStrays, type StrayTermination } from './strays';
-import type { AsgSnapshot, PoolSnapshot } from './types';
+import type { AsgSnapshot, PoolSnapshot, Worker } from './types';
 
 export interface DecisionInput {
   readonly pool: PoolSnapshot;
@@ -36,6 +37,8 @@ export interface DecisionInput {
   readonly lostSince?: ReadonlyMap<string, number>;
   /** Run durations learnt so far, having observed `pool` (run-durations.ts); undefined = none. */
   readonly runDurations?: RunDurations;
+  /** The previous plan's `queueCoveredSince` in this process (queue-cover.ts). */
+  readonly queueCoveredSince?: number;
 }
 
 export interface PlanCounts {
@@ -101,6 +104,10 @@ export interface Plan {
   /** When an idle worker that scale-in waits for becomes eligible (its delay runs out); see next-tick.ts. */
   readonly nextScaleInAt?: number;
   readonly counts: PlanCounts;
+  /** Work a tick soon could do that this one's caps left: idle workers beyond maxTerminatePerTick, strays beyond maxStraysPerTick. */
+  readonly moreDue: boolean;
+  /** Since when predictions have covered queued runs: hand it to the next tick's `decide` (queue-cover.ts). */
+  readonly queueCoveredSince?: number;
   /** One line per decision taken or not taken. */
   readonly reasons: readonly string[];
 }
@@ -133,16 +140,27 @@ function fleetReasons(fleet: FleetAssessment, capacity: number, asg: AsgSnapshot
 /** None on a failed read, nor before this process has watched for a whole grace (registration.ts). */
 function strayPlan(input: DecisionInput, fleet: FleetAssessment, failure: string | undefined) {
   const { config, now } = input;
-  if (failure !== undefined) return { strays: [], reasons: [] };
+  if (failure !== undefined) return { strays: [], left: 0, reasons: [] };
   const watched = input.watchingSince === undefined ? Infinity : now - input.watchingSince;
   if (fleet.strays.length > 0 && watched < config.registrationGraceSeconds) {
     return {
       strays: [],
+      left: 0,
       reasons: [`${fleet.strays.length} strays wait: this process has read snapshots for ${watched}s, less than the grace`],
     };
   }
   const options = { cap: config.maxStraysPerTick, graceSeconds: config.registrationGraceSeconds, reap: config.reapStrays };
   return planStrays(fleet.strays, options, now, input.pool.workers);
+}
+
+/**
+ * Workers that can take a queued run of the pool: this group's serving workers, and those of other groups or with
+ * invalid metadata (they serve the same pool). Not this group's workers on instances that are leaving or gone.
+ */
+function runCandidates(pool: PoolSnapshot, fleet: FleetAssessment, asgName: string): Worker[] {
+  const serving = fleet.registered.flatMap((entry) => entry.workers);
+  const others = pool.workers.filter((worker) => !worker.metadata.valid || worker.metadata.asgName !== asgName);
+  return [...serving, ...others];
 }
 
 export function decide(input: DecisionInput): Plan {
@@ -157,7 +175,15 @@ export function decide(input: DecisionInput): Plan {
   const capacity = capacityOf(fleet);
   const busy = fleet.registered.filter((entry) => entry.busy).length;
   const demand = assessDemand(pool, config, busy, now);
-  const soon = Math.min(demand.queued, finishingSoon(input.runDurations, pool, now, config.busyFinishingWithinSeconds));
+  const cover = coverQueue({
+    queued: demand.queued,
+    predicted: finishingSoon(input.runDurations, runCandidates(pool, fleet, asg.name), now, config.busyFinishingWithinSeconds),
+    horizonSeconds: config.busyFinishingWithinSeconds,
+    coveredSince: input.queueCoveredSince,
+    readFailed: failure !== undefined,
+    now,
+  });
+  const soon = cover.soon;
   const scaleOut = planScaleOut(asg, capacity + soon, demand.total, config.maxCreatePerTick);
 
   const strays = strayPlan(input, fleet, failure);
@@ -208,6 +234,8 @@ export function decide(input: DecisionInput): Plan {
     ...(failure === undefined ? {} : { readFailure: failure }),
     foreignWorkers: fleet.foreignWorkers,
     scaleDownDelaySeconds: delaySeconds,
+    moreDue: scaleIn.capped === true || strays.left > 0,
+    ...(cover.coveredSince === undefined ? {} : { queueCoveredSince: cover.coveredSince }),
     ...(scaleIn.nextEligibleAt === undefined ? {} : { nextScaleInAt: scaleIn.nextEligibleAt }),
     counts: {
       pending: demand.queued,
@@ -233,7 +261,7 @@ export function decide(input: DecisionInput): Plan {
     reasons: [
       ...fleetReasons(fleet, capacity, asg),
       ...demand.reasons,
-      ...(soon > 0 ? [`${soon} busy workers likely free within ${config.busyFinishingWithinSeconds}s count as capacity for queued runs`] : []),
+      ...cover.reasons,
       ...scaleOut.reasons,
       config.scaleDownDelay.explain(delayContext),
       ...scaleIn.reasons,

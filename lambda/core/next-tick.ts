@@ -8,6 +8,8 @@
  *   paying for the instance until the next invocation;
  * - a minimum idle floor is set: a run that takes an idle worker must be replaced at once (the floor is paid for
  *   speed, so its Lambda time is too);
+ * - busy workers predicted to free up stand in for launches (run-durations.ts): look again soon, in case they do not;
+ * - a cap (maxTerminatePerTick, maxStraysPerTick) left idle workers to release or strays to replace;
  * - the last read looked wrong, a tick failed, or an undrain waits for a retry.
  * Otherwise the invocation ends after one tick and the schedule (every minute) is the next look, as for Spacelift's
  * own autoscaler. In the simulator (BENCHMARKS.md) polling every 15 s while runs are queued shortens the mean wait by
@@ -35,6 +37,10 @@ export function nextTick(plan: Plan, mode: PollWhen): NextTick {
   if (mode === 'always') return { kind: 'poll', reason: 'polling every interval (pollWhen always)' };
   if (plan.readFailure !== undefined) return { kind: 'poll', reason: 'the last read looked wrong: read again' };
   if (counts.minIdle > 0) return { kind: 'poll', reason: `keeping ${counts.minIdle} idle workers` };
+  if (counts.finishingSoon > 0) {
+    return { kind: 'poll', reason: `${counts.finishingSoon} busy workers stand in for launches: check they free up` };
+  }
+  if (plan.moreDue) return { kind: 'poll', reason: 'a per-tick cap left workers to release or strays to replace' };
   if (mode === 'queued' && counts.pending > 0) return { kind: 'poll', reason: `${counts.pending} runs queued` };
   if (plan.nextScaleInAt !== undefined) {
     return { kind: 'at', at: plan.nextScaleInAt, reason: 'an idle worker becomes eligible for scale-in' };

@@ -73,10 +73,10 @@ export function observeRunDurations(previous: RunDurations | undefined, pool: Po
  * Busy workers whose run will more likely than not end within `horizonSeconds`: among the past runs that lasted
  * longer than this one has so far, at least half ended within the horizon from here.
  */
-export function finishingSoon(state: RunDurations | undefined, pool: PoolSnapshot, now: number, horizonSeconds: number): number {
+export function finishingSoon(state: RunDurations | undefined, workers: readonly Worker[], now: number, horizonSeconds: number): number {
   if (state === undefined || horizonSeconds <= 0 || state.samples.length < MIN_SAMPLES) return 0;
   let count = 0;
-  for (const worker of pool.workers) {
+  for (const worker of workers) {
     if (!worker.busy || worker.drained) continue;
     const since = Object.hasOwn(state.workers, worker.id) ? state.workers[worker.id].since : undefined;
     if (since === undefined) continue;

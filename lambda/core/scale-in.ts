@@ -56,6 +56,8 @@ export interface ScaleInPlan {
    * room above min size): the time at which a tick would release it.
    */
   readonly nextEligibleAt?: number;
+  /** More workers could be released now than maxTerminatePerTick let this tick take. */
+  readonly capped?: boolean;
   readonly reasons: string[];
 }
 
@@ -130,6 +132,7 @@ export function planScaleIn(input: ScaleInInput): ScaleInPlan {
       a.termination.workerId.localeCompare(b.termination.workerId),
   );
   const count = Math.min(input.maxTerminatePerTick, excess, room, candidates.length);
+  const capped = count === input.maxTerminatePerTick && count < Math.min(excess, room, candidates.length);
   const chosen = candidates.slice(0, count).map((candidate) => candidate.termination);
   const reasons = [
     `scale in: capacity ${capacity} exceeds demand ${demand} by ${excess}; ${candidates.length} eligible, ` +
@@ -139,5 +142,5 @@ export function planScaleIn(input: ScaleInInput): ScaleInPlan {
         `drain and terminate worker ${entry.workerId} on ${entry.instanceId}: idle ${now - entry.idleSince}s >= ${delaySeconds}s`,
     ),
   ];
-  return { terminate: chosen, reasons };
+  return { terminate: chosen, ...(capped ? { capped } : {}), reasons };
 }

@@ -31,11 +31,12 @@ export function planStrays(
   options: { readonly cap: number; readonly graceSeconds: number; readonly reap: boolean },
   now: number,
   workers: readonly Worker[],
-): { strays: StrayTermination[]; reasons: string[] } {
+): { strays: StrayTermination[]; left: number; reasons: string[] } {
   const { cap, graceSeconds } = options;
   if (!options.reap && strays.length > 0) {
     return {
       strays: [],
+      left: 0,
       reasons: [`${strays.length} strays kept: reapStrays is off (powerOffOnError false keeps failed instances)`],
     };
   }
@@ -59,5 +60,9 @@ export function planStrays(
         'after their launch and may be running on them',
     );
   }
-  return { strays: chosen.map(({ instance, launchTime }) => ({ instanceId: instance.id, launchTime })), reasons };
+  return {
+    strays: chosen.map(({ instance, launchTime }) => ({ instanceId: instance.id, launchTime })),
+    left: reapable.length - chosen.length,
+    reasons,
+  };
 }

@@ -63,6 +63,8 @@ export const AutoscalerMetric = {
    */
   PoolWorkers: 'PoolWorkers',
   LaunchingInstances: 'LaunchingInstances',
+  /** Busy workers predicted to free up soon that stood in for launches for queued runs (core/queue-cover.ts). */
+  FinishingSoon: 'FinishingSoon',
   DesiredCapacity: 'DesiredCapacity',
   /**
    * Live instances whose workers are all drained (neither capacity nor scale-in candidates), as the tick's snapshot
@@ -93,6 +95,22 @@ export const AutoscalerMetric = {
   UndrainFailures: 'UndrainFailures',
   Errors: 'Errors',
 } as const;
+
+/**
+ * Which autoscaler metrics a tick sends: `alarms`, only those the pool's alarms read (the default); `all`, every one
+ * (for dashboards, and the pool's metric methods of the others). Either way only non-zero values: CloudWatch bills
+ * each custom metric, $0.30 a month, for every hour in which it receives data, which for a small pool is more than
+ * its instances and the autoscaler's Lambda time together.
+ */
+export type AutoscalerMetricsLevel = 'alarms' | 'all';
+export const AUTOSCALER_METRICS_LEVELS: readonly AutoscalerMetricsLevel[] = ['alarms', 'all'];
+
+/** The autoscaler metrics lib/pool-monitoring.ts alarms on. */
+export const ALARM_METRICS: ReadonlySet<string> = new Set([
+  AutoscalerMetric.Errors,
+  AutoscalerMetric.FailedReads,
+  AutoscalerMetric.DrainedInstances,
+]);
 
 /** The drain function's metrics, published once per invocation. */
 export const DrainMetric = {

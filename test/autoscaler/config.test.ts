@@ -27,6 +27,7 @@ describe('loadAutoscalerConfig', () => {
       pollIntervalSeconds: 15,
       loopSeconds: 50,
       pollWhen: 'needed',
+      metrics: 'alarms',
     });
     expect(DEFAULT_POLL_INTERVAL_SECONDS).toBe(15);
     expect(DEFAULT_LOOP_SECONDS).toBe(50);
@@ -61,6 +62,7 @@ describe('loadAutoscalerConfig', () => {
       POLL_INTERVAL_SECONDS: '5',
       LOOP_SECONDS: '0',
       POLL_WHEN: 'always',
+      METRICS: 'all',
     });
     expect(config.scaling).toEqual({
       minIdle: 1,

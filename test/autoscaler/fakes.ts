@@ -2,7 +2,7 @@
  * In-memory doubles for the autoscaler: both ports with scripted failures, a recording logger and a recording
  * metrics sink that keeps each published batch (one per tick).
  */
-import type { AutoscalerMetrics } from '../../lambda/autoscaler/tick';
+import { AutoscalerMetric, type AutoscalerMetrics } from '../../lambda/autoscaler/tick';
 import type { AsgSnapshot, DrainResult, Fleet, InstanceFacts, PlanCounts, Plan, PoolSnapshot, WorkerPoolApi, Worker } from '../../lambda/core';
 
 export { ASG, instance, invalidWorker, NOW, worker } from '../core/builders';
@@ -172,6 +172,7 @@ export function plan(fields: Partial<Omit<Plan, 'counts'>> & { counts?: Partial<
     invalidWorkers: [],
     foreignWorkers: 0,
     scaleDownDelaySeconds: 120,
+    moreDue: false,
     reasons: [],
     ...rest,
     counts: { ...COUNTS, ...counts },
@@ -206,7 +207,16 @@ export class RecordingMetrics implements AutoscalerMetrics {
     return this.published.reduce((sum, batch) => sum + (batch.values[name] ?? 0), 0);
   }
 
+  /**
+   * The last batch as a reader of the metrics sees it: every autoscaler metric, 0 where none was sent (the tick sends
+   * only non-zero values, which `lastSent` shows).
+   */
   last(): Record<string, number> {
+    const zeros = Object.fromEntries(Object.values(AutoscalerMetric).map((name) => [name, 0]));
+    return { ...zeros, ...this.lastSent() };
+  }
+
+  lastSent(): Record<string, number> {
     return this.published[this.published.length - 1]?.values ?? {};
   }
 }

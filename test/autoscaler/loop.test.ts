@@ -15,6 +15,7 @@ const ENV = {
   ASG_NAME: ASG,
   // These tests are about the loop's grid and deadlines; when it ends early is tested in next-tick.test.ts and below.
   POLL_WHEN: 'always',
+  METRICS: 'all',
 };
 
 interface LoopSetup {
@@ -78,6 +79,23 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     fleet.group = { ...fleet.group, desiredCapacity: 2, instances: [...fleet.group.instances, instance(instanceId(2))] };
     await invoke();
     expect(tickStarts).toEqual([0, 22]);
+  });
+
+  test('by default a tick sends only the metrics the alarms read, and only when not zero', async () => {
+    const { invoke, metrics, pool } = setup({ env: { ...needed, METRICS: 'alarms' } });
+    pool.failNext('snapshot', new Error('boom'));
+    await invoke();
+    // The failed tick's Errors, then nothing: busy workers, desired capacity... are not sent.
+    expect(metrics.published.map((batch) => batch.values)).toEqual([{ [AutoscalerMetric.Errors]: 1 }, {}]);
+  });
+
+  test('a tick sends only non-zero metric values: CloudWatch bills every hour a custom metric receives data', async () => {
+    const { invoke, metrics } = setup({ env: needed });
+    await invoke();
+    const sent = metrics.lastSent();
+    expect(Object.values(sent).filter((value) => value === 0)).toEqual([]);
+    expect(sent[AutoscalerMetric.BusyWorkers]).toBe(1);
+    expect(sent[AutoscalerMetric.PendingRuns]).toBeUndefined();
   });
 
   test('a minimum idle floor keeps the 15 s grid', async () => {
@@ -154,7 +172,8 @@ describe('polling loop', () => {
       'tick failed; the next tick starts again from fresh snapshots',
       'tick failed; the next tick starts again from fresh snapshots',
     ]);
-    expect(metrics.published.map((batch) => batch.values[AutoscalerMetric.Errors])).toEqual([1, 1, 0, 0]);
+    // Zero is not sent (CloudWatch bills every hour a metric receives data).
+    expect(metrics.published.map((batch) => batch.values[AutoscalerMetric.Errors])).toEqual([1, 1, undefined, undefined]);
   });
 
   test('an AWS failure fails the tick the same way', async () => {

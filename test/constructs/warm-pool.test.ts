@@ -117,3 +117,30 @@ test('without a warm pool the user data is the plain script, run once', () => {
   expect(data.startsWith('#!/bin/bash\n')).toBe(true);
   expect(data).not.toContain('cloud_final_modules');
 });
+
+// CloudFormation deletes a resource before the resources it depends on, and in parallel otherwise: without these
+// DependsOn, the hook, the queue or the drain function could go first, and the warm pool's instances, which pass
+// through the termination hook too, would wait out its heartbeat timeout with nothing to complete them.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
+test('the warm pool depends on the drain hook and the whole drain, so a stack deletion removes it (and its instances) first', () => {
+  const template = synth({});
+  const [warmPool] = Object.values<any>(template.findResources('AWS::AutoScaling::WarmPool'));
+  const dependsOn: string[] = warmPool.DependsOn ?? [];
+  const ids = (type: string, prefix = 'PoolDrain') => Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  const required = [
+    ...ids('AWS::AutoScaling::LifecycleHook', 'PoolGroupLifecycleHookDrainHook'),
+    ...ids('AWS::IAM::Role', 'PoolGroupLifecycleHookDrainHook'),
+    ...ids('AWS::SQS::Queue'),
+    ...ids('AWS::Lambda::Function'),
+    ...ids('AWS::Lambda::EventSourceMapping'),
+    ...ids('AWS::IAM::Role'),
+    ...ids('AWS::IAM::Policy'),
+  ];
+  // The hook, its notification role, both queues, the function, its event source, its role and both of its policies.
+  expect(required).toHaveLength(9);
+  expect(dependsOn).toEqual(expect.arrayContaining(required));
+  // The hook's target is the drain queue: the one the warm pool outlives is the one its instances notify.
+  const [hook] = Object.values<any>(template.findResources('AWS::AutoScaling::LifecycleHook'));
+  expect(hook.Properties.NotificationTargetARN['Fn::GetAtt'][0]).toMatch(/^PoolDrainQueue/);
+  expect(dependsOn).toContain(hook.Properties.NotificationTargetARN['Fn::GetAtt'][0]);
+});

@@ -27,7 +27,7 @@ describe('autoscaler', () => {
         MAX_STRAYS_PER_TICK: '1',
         REGISTRATION_GRACE_SECONDS: '600',
         DRAINED_RECLAIM_SECONDS: '900',
-        SCALE_DOWN_DELAY: 'fixed:0', POLL_WHEN: 'needed', BUSY_FINISHING_WITHIN_SECONDS: '60',
+        SCALE_DOWN_DELAY: 'fixed:0', POLL_WHEN: 'needed', BUSY_FINISHING_WITHIN_SECONDS: '60', METRICS: 'alarms',
         MAX_CREATE_PER_TICK: Match.absent(),
       }) },
     });
@@ -94,6 +94,7 @@ describe('autoscaler', () => {
         scaleDownDelay: ScaleDownDelay.constant(Duration.minutes(5)),
         pollingMode: PollingMode.WHILE_QUEUED,
         busyWorkerFinishingWithin: Duration.seconds(0),
+        detailedMetrics: true,
       },
     });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
@@ -101,11 +102,19 @@ describe('autoscaler', () => {
       Timeout: 50 + 30 + 60 + 30,
       Environment: { Variables: Match.objectLike({
         POLL_INTERVAL_SECONDS: '10', MIN_IDLE: '1', DEMAND_SIGNAL: 'schedulableRunsCount', MAX_CREATE_PER_TICK: '4',
-        MAX_TERMINATE_PER_TICK: '2', SCALE_DOWN_DELAY: 'fixed:300', POLL_WHEN: 'queued', BUSY_FINISHING_WITHIN_SECONDS: '0',
+        MAX_TERMINATE_PER_TICK: '2', SCALE_DOWN_DELAY: 'fixed:300', POLL_WHEN: 'queued', BUSY_FINISHING_WITHIN_SECONDS: '0', METRICS: 'all',
         SCHEDULE: JSON.stringify([{ timezone: 'Europe/Berlin', daysOfWeek: [1, 2, 3, 4, 5], start: '08:00', end: '18:00', minIdle: 3 }]),
       }) },
     });
     expect(p2.autoscaler).toBeDefined();
+  });
+
+  test('the dashboard plots the gauges, so it turns detailed metrics on', () => {
+    const { stack: s2, props } = poolStack();
+    new SpaceliftWorkerPool(s2, 'Pool', { ...props, monitoring: { dashboard: true } });
+    Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'spacelift-autoscaler', METRICS: 'all' }) },
+    });
   });
 
   test('a long schedule rate keeps the polling loop within Lambda\'s 15-minute limit', () => {

@@ -3,8 +3,8 @@ import { nextTick, type PollWhen } from '../../lambda/core/next-tick';
 
 const NOW = 1_700_000_000;
 
-function plan(counts: Partial<PlanCounts>, extra: { readFailure?: string; nextScaleInAt?: number } = {}): Plan {
-  return { counts: { pending: 0, busy: 0, minIdle: 0, ...counts }, ...extra } as unknown as Plan;
+function plan(counts: Partial<PlanCounts>, extra: { readFailure?: string; nextScaleInAt?: number; moreDue?: boolean } = {}): Plan {
+  return { counts: { pending: 0, busy: 0, minIdle: 0, finishingSoon: 0, ...counts }, moreDue: false, ...extra } as unknown as Plan;
 }
 
 describe('nextTick', () => {
@@ -18,6 +18,8 @@ describe('nextTick', () => {
     ['a read that looked wrong is read again', plan({}, { readFailure: 'every worker vanished' }), 'needed', 'poll'],
     ['pollWhen always polls a quiet pool', plan({}), 'always', 'poll'],
     ['an idle worker due for scale-in gets a tick at that time', plan({}, { nextScaleInAt: NOW + 20 }), 'needed', 'at'],
+    ['busy workers standing in for launches are checked again', plan({ pending: 1, finishingSoon: 1 }), 'needed', 'poll'],
+    ['a cap that left work keeps polling', plan({}, { moreDue: true }), 'needed', 'poll'],
   ])('%s', (_name, input, mode, kind) => {
     expect(nextTick(input, mode).kind).toBe(kind);
   });

@@ -7,6 +7,7 @@ function worker(id: string, busy: boolean, extra: Partial<Worker> = {}): Worker 
   return { id, busy, drained: false, createdAt: NOW - 10_000, metadata: { valid: true, asgName: 'asg', instanceId: `i-${id}` }, ...extra };
 }
 const pool = (...workers: Worker[]): PoolSnapshot => ({ pendingRuns: 0, workers });
+const workers = (...list: Worker[]): Worker[] => list;
 
 /** A state that has seen `durations` end, and `busy` workers start at the given times. */
 function learnt(durations: number[], busy: Record<string, number> = {}): RunDurations {
@@ -60,21 +61,21 @@ describe('finishingSoon', () => {
 
   test('a busy worker counts when most past runs as long as its own so far ended within the horizon', () => {
     // Runs take 100 s; this one has run 60 s: 40 s left, within 75 s.
-    expect(finishingSoon(learnt(short, { w1: NOW - 60 }), pool(worker('w1', true)), NOW, 75)).toBe(1);
+    expect(finishingSoon(learnt(short, { w1: NOW - 60 }), workers(worker('w1', true)), NOW, 75)).toBe(1);
     // Just started: 100 s left, beyond 75 s.
-    expect(finishingSoon(learnt(short, { w1: NOW - 1 }), pool(worker('w1', true)), NOW, 75)).toBe(0);
+    expect(finishingSoon(learnt(short, { w1: NOW - 1 }), workers(worker('w1', true)), NOW, 75)).toBe(0);
   });
 
   test('a run longer than every sample, an unknown start, a drained worker, or too few samples never count', () => {
-    expect(finishingSoon(learnt(short, { w1: NOW - 500 }), pool(worker('w1', true)), NOW, 75)).toBe(0);
-    expect(finishingSoon(learnt(short, {}), pool(worker('w1', true)), NOW, 75)).toBe(0);
-    expect(finishingSoon(learnt(short, { w1: NOW - 60 }), pool(worker('w1', true, { drained: true })), NOW, 75)).toBe(0);
-    expect(finishingSoon(learnt(short.slice(0, MIN_SAMPLES - 1), { w1: NOW - 60 }), pool(worker('w1', true)), NOW, 75)).toBe(0);
-    expect(finishingSoon(learnt(short, { w1: NOW - 60 }), pool(worker('w1', true)), NOW, 0)).toBe(0);
+    expect(finishingSoon(learnt(short, { w1: NOW - 500 }), workers(worker('w1', true)), NOW, 75)).toBe(0);
+    expect(finishingSoon(learnt(short, {}), workers(worker('w1', true)), NOW, 75)).toBe(0);
+    expect(finishingSoon(learnt(short, { w1: NOW - 60 }), workers(worker('w1', true, { drained: true })), NOW, 75)).toBe(0);
+    expect(finishingSoon(learnt(short.slice(0, MIN_SAMPLES - 1), { w1: NOW - 60 }), workers(worker('w1', true)), NOW, 75)).toBe(0);
+    expect(finishingSoon(learnt(short, { w1: NOW - 60 }), workers(worker('w1', true)), NOW, 0)).toBe(0);
   });
 
   test('half the runs short and half long: counted at exactly half (more likely than not, ties included)', () => {
-    expect(finishingSoon(learnt([...short, ...long], { w1: NOW - 60 }), pool(worker('w1', true)), NOW, 75)).toBe(1);
-    expect(finishingSoon(learnt([...short, ...long, 1000], { w1: NOW - 60 }), pool(worker('w1', true)), NOW, 75)).toBe(0);
+    expect(finishingSoon(learnt([...short, ...long], { w1: NOW - 60 }), workers(worker('w1', true)), NOW, 75)).toBe(1);
+    expect(finishingSoon(learnt([...short, ...long, 1000], { w1: NOW - 60 }), workers(worker('w1', true)), NOW, 75)).toBe(0);
   });
 });

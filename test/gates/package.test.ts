@@ -7,7 +7,7 @@ const ROOT = path.join(__dirname, '..', '..');
 // Bundles keep @aws-sdk/* external (the Lambda runtime provides it); the rest is inlined.
 const MAX_BUNDLE_BYTES = 1_500_000;
 
-describe.each(['autoscaler', 'drain', 'webhook'])('the %s bundle', (name) => {
+describe.each(['autoscaler', 'drain', 'webhook', 'registration'])('the %s bundle', (name) => {
   const bundle = path.join(ROOT, 'assets', name, 'index.js');
 
   test('exists, within its size budget, built by `npm run build`', () => {
@@ -32,6 +32,7 @@ test('the npm package ships the compiled library, the bundles, the bootstrap scr
     'assets/autoscaler/index.js',
     'assets/drain/index.js',
     'assets/webhook/index.js',
+    'assets/registration/index.js',
     'lib/index.js',
     'lib/index.d.ts',
     'lib/bootstrap/worker-bootstrap.sh',

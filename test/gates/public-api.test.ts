@@ -6,7 +6,8 @@ const ASSEMBLY = path.join(__dirname, '..', '..', '.jsii');
 // The pool builds these itself: they are not for users, so they must not reach API.md or any
 // language binding (where every exported type becomes a public class or interface for good).
 const INTERNAL_TYPES = [
-  'PoolFunctionProps', 'PoolWebhook', 'PoolWebhookProps', 'WorkerDrain', 'WorkerDrainProps', 'WorkerPoolAutoscaler', 'WorkerPoolAutoscalerProps',
+  'PoolFunctionProps', 'PoolRegistration', 'PoolRegistrationProps', 'PoolWebhook', 'PoolWebhookProps',
+  'WorkerDrain', 'WorkerDrainProps', 'WorkerPoolAutoscaler', 'WorkerPoolAutoscalerProps',
 ];
 
 test('the jsii assembly (npm run compile) has no internal construct or props type', () => {

@@ -13,11 +13,12 @@
  * - The pool snapshot includes `availableAt` unless the model turns it off, as the Spacelift adapter
  *   feature-detects it. The adapters' caching of the API key and JWT is not modelled (no extra calls).
  */
-import { DEFAULT_POLL_WHEN, type AutoscalerConfig } from '../../../lambda/autoscaler/config';
+import { DEFAULT_METRICS_LEVEL, DEFAULT_POLL_WHEN, type AutoscalerConfig } from '../../../lambda/autoscaler/config';
 import { createHandler, type AutoscalerHandler, type AutoscalerLogger } from '../../../lambda/autoscaler/handler';
 import { DEFAULT_SCALING_CONFIG, validateScalingConfig, type ScalingConfig } from '../../../lambda/core/config';
 import type { PollWhen } from '../../../lambda/core/next-tick';
 import type { Fleet, WorkerPoolApi } from '../../../lambda/core/ports';
+import type { AutoscalerMetricsLevel } from '../../../lambda/shared/metrics';
 import { emptyStats, scheduleInvocations, type Policy, type PolicyStats } from '../policy';
 import { OURS_LAMBDA } from '../prices';
 import { deriveSeed, Rng } from '../rng';
@@ -34,6 +35,8 @@ export interface OursOptions {
   readonly loopSeconds?: number;
   /** POLL_WHEN; default DEFAULT_POLL_WHEN. */
   readonly pollWhen?: PollWhen;
+  /** METRICS; default DEFAULT_METRICS_LEVEL (its CloudWatch bill counts). */
+  readonly metrics?: AutoscalerMetricsLevel;
   /** Function timeout; default as the construct computes it. */
   readonly timeoutSeconds?: number;
   /** When the first invocation happens, seconds from trace start. */
@@ -52,7 +55,6 @@ export const DEFAULT_OURS: OursOptions = Object.freeze({
 });
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
-const silentMetrics = { addDimension() {}, addMetric() {}, publishStoredMetrics() {} };
 
 function timestamped(logger: AutoscalerLogger, world: World): AutoscalerLogger {
   const at = (extra: unknown[]) => [{ t: Math.round(world.now * 10) / 10 }, ...extra];
@@ -106,6 +108,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
         pollIntervalSeconds: options.pollIntervalSeconds,
         loopSeconds,
         pollWhen,
+        metrics: options.metrics ?? DEFAULT_METRICS_LEVEL,
       };
 
       /** One Lambda container: a handler and the process of its current invocation. */
@@ -136,7 +139,14 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
           fleet,
           config,
           logger: options.logger ? timestamped(options.logger, world) : silentLogger,
-          metrics: silentMetrics,
+          metrics: {
+            addDimension() {},
+            // What CloudWatch bills: each metric sent, for each hour of trace time in which it was sent.
+            addMetric: (name: string) => {
+              if (world.now >= 0) stats.metricHours.add(`${Math.floor(world.now / 3600)}:${name}`);
+            },
+            publishStoredMetrics() {},
+          },
           clock: () => world.epochNow(),
           sleep: (ms) => world.sleep(self.proc, ms / 1000),
         });

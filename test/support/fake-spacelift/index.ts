@@ -1,8 +1,10 @@
 export {
   FakeSpacelift,
+  type AddPoolInput,
   type AddWorkerInput,
   type DrainEvent,
   type DrainHook,
+  type FakePool,
   type FakeSpaceliftOptions,
   type FakeWorker,
   type Fault,

@@ -9,11 +9,18 @@ function sdl(withAvailableAt: boolean): string {
   return /* GraphQL */ `
     type Query {
       workerPool(id: ID!): WorkerPool
+      workerPools: [WorkerPool!]!
     }
 
     type Mutation {
       apiKeyUser(id: ID!, secret: String!): User
       workerDrainSet(workerPool: ID!, id: ID!, drain: Boolean!): Worker!
+      "Arguments as terraform-provider-spacelift's spacelift_worker_pool sends them; the CSR is base64 of its PEM."
+      workerPoolCreate(name: String!, certificateSigningRequest: String!, description: String, labels: [String!], space: ID): WorkerPool!
+      workerPoolUpdate(id: ID!, name: String!, description: String, labels: [String!], space: ID): WorkerPool!
+      "Issues a new config for a new CSR; the old config stops working."
+      workerPoolReset(id: ID!, certificateSigningRequest: String!): WorkerPool!
+      workerPoolDelete(id: ID!): WorkerPool
     }
 
     type User {
@@ -26,6 +33,12 @@ function sdl(withAvailableAt: boolean): string {
     type WorkerPool {
       id: ID!
       name: String!
+      description: String
+      labels: [String!]!
+      "Space id (slug)."
+      space: ID!
+      "The pool's token (base64): broker endpoint and the certificate Spacelift issued for the CSR."
+      config: String!
       pendingRuns: Int!
       schedulableRunsCount: Int!
       busyWorkers: Int!

@@ -31,8 +31,31 @@ export interface FakeWorker {
   metadata: string;
 }
 
+/** A worker pool as the fake stores it; the constructor's pool (`workerPoolId`) is one too. */
+export interface FakePool {
+  readonly id: string;
+  name: string;
+  description: string | null;
+  labels: string[];
+  space: string;
+  /** The token served as `config`: base64 of JSON that carries `configMarker`, new on every create and reset. */
+  config: string;
+  /** base64 of the PEM CSR of the last create or reset; empty for a pool added with addPool. */
+  certificateSigningRequest: string;
+}
+
+export interface AddPoolInput {
+  readonly id?: string;
+  readonly name?: string;
+  readonly description?: string | null;
+  readonly labels?: readonly string[];
+  readonly space?: string;
+}
+
 export interface AddWorkerInput {
   readonly id?: string;
+  /** The pool the worker belongs to. Default: `workerPoolId`. */
+  readonly workerPool?: string;
   /** Goes into the metadata as `instance_id`. Default: a generated `i-…`. */
   readonly instanceId?: string;
   /** Goes into the metadata as `asg_id`. Default: the server's `asgName`. */
@@ -128,12 +151,17 @@ export class FakeSpacelift {
   readonly apiKeyId: string;
   readonly apiKeySecret: string;
   readonly workerPoolId: string;
+  /** Every `config` this fake serves contains this marker (base64-encoded), for "never logged" assertions. */
+  readonly configMarker: string;
 
   private readonly server: Server;
   private readonly graphqlPath: string;
   private readonly options: FakeSpaceliftOptions;
   private readonly clock: () => number;
   private readonly workerMap = new Map<string, FakeWorker>();
+  private readonly poolMap = new Map<string, FakePool>();
+  /** Worker id → pool id; kept apart from FakeWorker so its served shape does not change. */
+  private readonly workerPoolOf = new Map<string, string>();
   private readonly tokens = new Map<string, number>();
   private readonly received: ReceivedOperation[] = [];
   private readonly faults: QueuedFault[] = [];
@@ -142,6 +170,7 @@ export class FakeSpacelift {
   private pendingRuns = 0;
   private schedulableRuns = 0;
   private workerSeq = 0;
+  private configSeq = 0;
 
   private constructor(server: Server, port: number, options: FakeSpaceliftOptions) {
     const tag = randomBytes(4).toString('hex');
@@ -154,6 +183,8 @@ export class FakeSpacelift {
     this.workerPoolId = options.workerPoolId ?? '01FAKEWORKERPOOL0000000000';
     this.clock = options.clock ?? Date.now;
     this.drainHook = options.onDrain;
+    this.configMarker = `FAKE-POOL-CONFIG-${randomBytes(6).toString('hex')}`;
+    this.addPool({ id: this.workerPoolId, name: options.workerPoolName ?? 'fake-pool' });
   }
 
   static async start(options: FakeSpaceliftOptions = {}): Promise<FakeSpacelift> {
@@ -184,6 +215,8 @@ export class FakeSpacelift {
     this.workerSeq++;
     const id = input.id ?? `01FAKEWORKER${String(this.workerSeq).padStart(14, '0')}`;
     if (this.workerMap.has(id)) throw new Error(`fake Spacelift: worker ${id} already exists`);
+    const pool = input.workerPool ?? this.workerPoolId;
+    this.mustGetPool(pool);
     const busy = input.busy ?? false;
     const createdAt = input.createdAt ?? this.nowSeconds();
     const metadata = input.metadata ?? JSON.stringify({
@@ -199,12 +232,40 @@ export class FakeSpacelift {
       metadata,
     };
     this.workerMap.set(id, worker);
+    this.workerPoolOf.set(id, pool);
     return worker;
   }
 
   removeWorker(id: string): void {
     this.mustGet(id);
     this.workerMap.delete(id);
+    this.workerPoolOf.delete(id);
+  }
+
+  /** A pool that exists before the test's requests, e.g. one with a given name or labels. */
+  addPool(input: AddPoolInput = {}): Readonly<FakePool> {
+    const id = input.id ?? fakeUlid();
+    if (this.poolMap.has(id)) throw new Error(`fake Spacelift: worker pool ${id} already exists`);
+    const pool: FakePool = {
+      id,
+      name: input.name ?? `pool-${id}`,
+      description: input.description ?? null,
+      labels: [...input.labels ?? []],
+      space: input.space ?? 'root',
+      config: this.newConfig(id),
+      certificateSigningRequest: '',
+    };
+    this.poolMap.set(id, pool);
+    return { ...pool, labels: [...pool.labels] };
+  }
+
+  pool(id: string): Readonly<FakePool> | undefined {
+    const pool = this.poolMap.get(id);
+    return pool && { ...pool, labels: [...pool.labels] };
+  }
+
+  pools(): readonly Readonly<FakePool>[] {
+    return [...this.poolMap.values()].map((p) => ({ ...p, labels: [...p.labels] }));
   }
 
   /** Going idle stamps `availableAt` with now, as Spacelift does. */
@@ -325,7 +386,7 @@ export class FakeSpacelift {
     const result = await execute({
       schema,
       document,
-      rootValue: anonymous ? { workerPool: () => null } : this.rootValue(),
+      rootValue: anonymous ? { workerPool: () => null, workerPools: () => [] } : this.rootValue(),
       variableValues: body.variables,
       operationName: body.operationName,
     });
@@ -343,19 +404,38 @@ export class FakeSpacelift {
         return { id, jwt, validUntil: Math.floor(expiresAt / 1000) };
       },
       workerPool: ({ id }: { id: string }) => {
-        if (id !== this.workerPoolId) return null;
-        const workers = this.workers();
-        return {
-          id,
-          name: this.options.workerPoolName ?? 'fake-pool',
-          pendingRuns: this.pendingRuns,
-          schedulableRunsCount: this.schedulableRuns,
-          busyWorkers: workers.filter((w) => w.busy).length,
-          workers,
-        };
+        const pool = this.poolMap.get(id);
+        return pool === undefined ? null : this.served(pool);
+      },
+      workerPools: () => [...this.poolMap.values()].map((pool) => this.served(pool)),
+      workerPoolCreate: (args: PoolArgs & { certificateSigningRequest: string }) => {
+        const csr = checkedCsr(args.certificateSigningRequest);
+        const pool = this.mustGetPool(this.addPool(poolFields(args)).id);
+        pool.certificateSigningRequest = csr;
+        return this.served(pool);
+      },
+      workerPoolUpdate: (args: PoolArgs & { id: string }) => {
+        const pool = this.existingPool(args.id);
+        Object.assign(pool, poolFields(args), { labels: [...args.labels ?? []] });
+        return this.served(pool);
+      },
+      workerPoolReset: ({ id, certificateSigningRequest }: { id: string; certificateSigningRequest: string }) => {
+        const pool = this.existingPool(id);
+        pool.certificateSigningRequest = checkedCsr(certificateSigningRequest);
+        pool.config = this.newConfig(id);
+        return this.served(pool);
+      },
+      workerPoolDelete: ({ id }: { id: string }) => {
+        const pool = this.existingPool(id);
+        const reply = this.served(pool);
+        this.poolMap.delete(id);
+        for (const [workerId, poolId] of this.workerPoolOf) {
+          if (poolId === id) this.removeWorker(workerId);
+        }
+        return reply;
       },
       workerDrainSet: async ({ workerPool, id, drain }: { workerPool: string; id: string; drain: boolean }) => {
-        const worker = workerPool === this.workerPoolId ? this.workerMap.get(id) : undefined;
+        const worker = this.workerPoolOf.get(id) === workerPool ? this.workerMap.get(id) : undefined;
         // Wording of the real API (terraform-aws-spacelift-workerpool-on-ec2 #100).
         if (!worker) throw new Error(`could not set worker drain to ${drain}: not found`);
         worker.drained = drain;
@@ -433,6 +513,37 @@ export class FakeSpacelift {
     });
   }
 
+  private served(pool: FakePool): Record<string, unknown> {
+    const workers = this.workers().filter((w) => this.workerPoolOf.get(w.id) === pool.id);
+    return {
+      ...pool,
+      labels: [...pool.labels],
+      pendingRuns: pool.id === this.workerPoolId ? this.pendingRuns : 0,
+      schedulableRunsCount: pool.id === this.workerPoolId ? this.schedulableRuns : 0,
+      busyWorkers: workers.filter((w) => w.busy).length,
+      workers,
+    };
+  }
+
+  private newConfig(poolId: string): string {
+    this.configSeq++;
+    const token = { broker: { endpoint: 'fake-broker.spacelift.test' }, workerPool: poolId, serial: this.configSeq, marker: this.configMarker };
+    return Buffer.from(JSON.stringify(token)).toString('base64');
+  }
+
+  /** The resolver's error for an unknown pool id (a GraphQL error, as a missing entity is in the real API). */
+  private existingPool(id: string): FakePool {
+    const pool = this.poolMap.get(id);
+    if (!pool) throw new Error(`worker pool ${id} not found`);
+    return pool;
+  }
+
+  private mustGetPool(id: string): FakePool {
+    const pool = this.poolMap.get(id);
+    if (!pool) throw new Error(`fake Spacelift: no worker pool ${id}`);
+    return pool;
+  }
+
   private mustGet(id: string): FakeWorker {
     const worker = this.workerMap.get(id);
     if (!worker) throw new Error(`fake Spacelift: no worker ${id}`);
@@ -442,6 +553,32 @@ export class FakeSpacelift {
   private nowSeconds(): number {
     return Math.floor(this.clock() / 1000);
   }
+}
+
+interface PoolArgs {
+  readonly name: string;
+  readonly description?: string | null;
+  readonly labels?: readonly string[] | null;
+  readonly space?: string | null;
+}
+
+function poolFields(args: PoolArgs): AddPoolInput {
+  return { name: args.name, description: args.description ?? null, labels: args.labels ?? [], space: args.space ?? 'root' };
+}
+
+/** Spacelift needs base64 of a PEM CSR; anything else is refused before a pool is made. */
+function checkedCsr(value: string): string {
+  const text = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64').toString('utf8') : '';
+  if (!/^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$/.test(text)) {
+    throw new Error('invalid certificate signing request: expected base64 of a PEM CERTIFICATE REQUEST');
+  }
+  return value;
+}
+
+/** 26 Crockford base32 characters, like Spacelift's ids. */
+function fakeUlid(): string {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  return `01${[...randomBytes(24)].map((b) => alphabet[b % 32]).join('')}`;
 }
 
 function matches(op: ReceivedOperation, nameOrField: string): boolean {

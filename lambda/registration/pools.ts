@@ -1,0 +1,107 @@
+/**
+ * Spacelift worker pool management for one custom resource event: exchanges the API key for a JWT once, then
+ * sends each operation with a per-attempt timeout bounded by the time the function has left. Idempotent
+ * operations are retried once (retry.ts); `create` is not, because a create that timed out may still have
+ * happened: the handler looks the pool up by its label before trying again.
+ */
+import { SpaceliftApiError } from '../spacelift/errors';
+import { postGraphQL, type GraphQLRequest, type SpaceliftLogger, type Transport } from '../spacelift/http';
+import { apiKeyUserRequest, parseApiKeyUser } from '../spacelift/operations';
+import {
+  parseCredentialsReply,
+  parseWorkerPool,
+  parseWorkerPools,
+  workerPoolCreateRequest,
+  workerPoolDeleteRequest,
+  workerPoolRequest,
+  workerPoolResetRequest,
+  workerPoolsRequest,
+  workerPoolUpdateRequest,
+  type PoolCredentialsReply,
+  type PoolInput,
+  type PoolSummary,
+  type PoolWorkers,
+} from './operations';
+import { MIN_ATTEMPT_MS, retryOnce, type RetryPolicy } from './retry';
+
+export interface PoolManagementApi {
+  list(): Promise<PoolSummary[]>;
+  /** undefined when the pool does not exist. */
+  get(id: string): Promise<PoolWorkers | undefined>;
+  /** Not retried (see above). */
+  create(input: PoolInput, csr: string): Promise<PoolCredentialsReply>;
+  update(id: string, input: PoolInput): Promise<void>;
+  reset(id: string, csr: string): Promise<PoolCredentialsReply>;
+  delete(id: string): Promise<void>;
+}
+
+export interface PoolManagementOptions {
+  /** `<endpoint>/graphql`, already checked (https, or http on loopback). */
+  readonly url: string;
+  readonly apiKeyId: string;
+  readonly apiKeySecret: () => Promise<string>;
+  /** Upper bound of one HTTP attempt. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly fetchImpl?: typeof fetch;
+  readonly logger?: SpaceliftLogger;
+}
+
+export function createPoolManagementApi(opts: PoolManagementOptions): PoolManagementApi {
+  let jwt: Promise<string> | undefined;
+
+  async function send(request: GraphQLRequest, sensitive: readonly string[], token?: string): Promise<Record<string, unknown>> {
+    const remaining = opts.retry.remainingMs();
+    if (remaining < MIN_ATTEMPT_MS) {
+      throw new SpaceliftApiError('timeout', `Spacelift ${request.operationName} not sent: only ${Math.max(0, remaining)} ms of the function timeout left`, {
+        retryable: false,
+        operation: request.operationName,
+      });
+    }
+    const transport: Transport = {
+      url: opts.url,
+      timeoutMs: Math.min(opts.timeoutMs, remaining),
+      maxAttempts: 1,
+      fetchImpl: opts.fetchImpl ?? fetch,
+      sleep: opts.retry.sleep,
+      random: opts.retry.random,
+      logger: opts.logger,
+    };
+    return postGraphQL(transport, request, { jwt: token, sensitive: token === undefined ? sensitive : [token, ...sensitive] });
+  }
+
+  async function exchange(): Promise<string> {
+    const secret = await opts.apiKeySecret();
+    const request = apiKeyUserRequest(opts.apiKeyId, secret);
+    const data = await retryOnce(opts.retry, request.operationName, () => send(request, [secret]));
+    return parseApiKeyUser(data, opts.apiKeyId).jwt;
+  }
+
+  async function call(request: GraphQLRequest, options: { retry: boolean; sensitive?: readonly string[] }): Promise<Record<string, unknown>> {
+    jwt ??= exchange();
+    const pending = jwt;
+    pending.catch(() => {
+      if (jwt === pending) jwt = undefined;
+    });
+    const token = await pending;
+    const once = () => send(request, options.sensitive ?? [], token);
+    return options.retry ? retryOnce(opts.retry, request.operationName, once) : once();
+  }
+
+  return {
+    list: async () => parseWorkerPools(await call(workerPoolsRequest(), { retry: true })),
+    get: async (id) => parseWorkerPool(await call(workerPoolRequest(id), { retry: true })),
+    create: async (input, csr) => parseCredentialsReply(
+      await call(workerPoolCreateRequest(input, csr), { retry: false, sensitive: [csr] }),
+      'workerPoolCreate',
+    ),
+    update: async (id, input) => {
+      await call(workerPoolUpdateRequest(id, input), { retry: true });
+    },
+    // A repeated reset with the same CSR issues another token for the same key: the last one is the one kept.
+    reset: async (id, csr) => parseCredentialsReply(await call(workerPoolResetRequest(id, csr), { retry: true, sensitive: [csr] }), 'workerPoolReset'),
+    delete: async (id) => {
+      await call(workerPoolDeleteRequest(id), { retry: true });
+    },
+  };
+}

@@ -1,0 +1,190 @@
+import { CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { HandlerFunction, type HandlerPoolProps } from './handler-function';
+import { acknowledgeWildcards } from './nag';
+import { WorkerPoolConfigError } from './validation';
+import type { WorkerPoolCredentialsConfig } from './worker-pool-credentials';
+
+/**
+ * The Spacelift worker pool that the stack creates, for `WorkerPoolCredentials.register()`.
+ *
+ * A custom resource creates the pool in Spacelift on the first deploy, updates it when these settings
+ * change, and deletes it with the stack only if `removalPolicy` says so. Its function generates the
+ * RSA key and the certificate signing request itself and writes the pool token and the private key
+ * into the pool's secret: neither ever appears in the template, in the custom resource's response or in
+ * a log. The Spacelift API key then needs the right to create pools in `space`: the `Worker pool
+ * controller` role, or Space admin, on it.
+ * @see https://docs.spacelift.io/concepts/worker-pools
+ * @see https://docs.spacelift.io/concepts/authorization/rbac-system
+ */
+export interface WorkerPoolRegistrationOptions {
+  /** The pool's name in Spacelift. */
+  readonly name: string;
+  /**
+   * The pool's description in Spacelift.
+   * @default - no description
+   */
+  readonly description?: string;
+  /**
+   * The pool's labels in Spacelift.
+   * @default - no labels
+   */
+  readonly labels?: string[];
+  /**
+   * The id of the Spacelift space the pool belongs to.
+   * @default - the root space (`root`), Spacelift's default
+   * @see https://docs.spacelift.io/concepts/spaces
+   */
+  readonly space?: string;
+  /**
+   * What happens to the pool in Spacelift when the stack deletes it. `RemovalPolicy.DESTROY` deletes
+   * the Spacelift pool, which the function refuses, failing the stack deletion, while any of its workers
+   * is busy; `RemovalPolicy.RETAIN` leaves the pool in Spacelift, without workers.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Any string: change it to reset the pool's credentials (a new key and token, written into the
+   * secret). Workers keep the credentials they read at start; replace them, with an instance refresh, to
+   * use the new ones.
+   * @default - the credentials are created once and never reset
+   */
+  readonly resetGeneration?: string;
+  /**
+   * Customer managed key that encrypts the credentials secret.
+   * @default - the AWS managed key `aws/secretsmanager`
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** Internal props of {@link PoolRegistration}. */
+export interface PoolRegistrationProps extends WorkerPoolRegistrationOptions {
+  /** The secret the function writes the token and key into, and their JSON keys. */
+  readonly credentials: WorkerPoolCredentialsConfig;
+  /** What the functions of the pool share: API key, placement, logs, permissions boundary. */
+  readonly pool: HandlerPoolProps;
+}
+
+/** The custom resource type; the handler in `lambda/registration` answers for it. */
+export const REGISTRATION_RESOURCE_TYPE = 'Custom::SpaceliftWorkerPool';
+
+/**
+ * The custom resource that creates the worker pool in Spacelift, and the function behind it. Internal: the
+ * pool creates it for `WorkerPoolCredentials.register()` and exposes only the id.
+ */
+export class PoolRegistration extends Construct {
+  /** The Spacelift worker pool id, known at deploy time (the custom resource's `WorkerPoolId`). */
+  public readonly workerPoolId: string;
+  /** The custom resource: what needs the pool and its credentials depends on it. */
+  public readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: PoolRegistrationProps) {
+    super(scope, id);
+    const deletionPolicy = this.deletionPolicy(props.removalPolicy);
+    if (!Token.isUnresolved(props.name) && props.name.trim() === '') {
+      throw new WorkerPoolConfigError(this, 'credentials (name)', 'must not be empty');
+    }
+    if (props.space !== undefined && !Token.isUnresolved(props.space) && props.space.trim() === '') {
+      throw new WorkerPoolConfigError(this, 'credentials (space)', 'must not be empty; omit it for the root space');
+    }
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      asset: 'registration',
+      description: `Creates and updates the Spacelift worker pool of ${scope.node.path}`,
+      // RSA 4096 key generation at 256 MB, then a few Spacelift calls and their retries, each bounded by the time left.
+      timeout: Duration.minutes(5),
+      pool: props.pool,
+      environment: {},
+    });
+    this.grantWriteCredentials(handler.role, props.credentials);
+
+    const framework = this.frameworkIdentity(props.pool);
+    const provider = new cr.Provider(this, 'Provider', { onEventHandler: handler.function, ...framework });
+    acknowledgeWildcards(framework.frameworkOnEventRole, { resources: [`${handler.function.functionArn}:*`] },
+      'The provider framework\'s function invokes only the registration function; CDK\'s Provider grants '
+      + 'lambda:InvokeFunction on its ARN and its qualified ARNs (versions and aliases).');
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: REGISTRATION_RESOURCE_TYPE,
+      properties: {
+        Name: props.name,
+        ...(props.description !== undefined ? { Description: props.description } : {}),
+        ...(props.labels !== undefined ? { Labels: props.labels } : {}),
+        ...(props.space !== undefined ? { Space: props.space } : {}),
+        SecretArn: props.credentials.secret.secretArn,
+        TokenKey: props.credentials.tokenKey,
+        PrivateKeyKey: props.credentials.privateKeyKey,
+        ...(props.resetGeneration !== undefined ? { ResetGeneration: props.resetGeneration } : {}),
+        DeletionPolicy: deletionPolicy,
+      },
+    });
+    this.workerPoolId = this.resource.getAttString('WorkerPoolId');
+  }
+
+  /** The handler's deletion policy: the Spacelift pool outlives the stack unless the user says otherwise. */
+  private deletionPolicy(removalPolicy: RemovalPolicy | undefined): 'retain' | 'delete' {
+    switch (removalPolicy ?? RemovalPolicy.RETAIN) {
+      case RemovalPolicy.RETAIN: return 'retain';
+      case RemovalPolicy.DESTROY: return 'delete';
+      default:
+        throw new WorkerPoolConfigError(this, 'credentials (removalPolicy)',
+          `${removalPolicy} is not supported for a Spacelift worker pool; use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY`);
+    }
+  }
+
+  /**
+   * PutSecretValue on the pool's secret only: the function writes the token and key and reads nothing
+   * back. With a customer managed key, what Secrets Manager needs of the caller who changes a secret value
+   * (GenerateDataKey and Decrypt, "Permissions for the KMS key"), for this secret and through Secrets
+   * Manager only; without secretsmanager:GetSecretValue it still cannot read the secret.
+   * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
+   */
+  private grantWriteCredentials(role: iam.IRole, credentials: WorkerPoolCredentialsConfig): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['secretsmanager:PutSecretValue'],
+      resources: [credentials.secret.secretArn],
+    }));
+    const key = credentials.secret.encryptionKey;
+    if (key) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:SecretARN': credentials.secret.secretArn,
+          },
+        },
+      }));
+    }
+  }
+
+  /**
+   * The provider framework's function gets what every function of the pool gets: a role of its own
+   * under the permissions boundary, with no AWS managed policy, and a log group with the pool's
+   * retention and key. It stays outside any VPC: it only invokes the registration function and answers
+   * CloudFormation's pre-signed S3 URL.
+   */
+  private frameworkIdentity(pool: HandlerPoolProps): { frameworkOnEventRole: iam.Role; logGroup: logs.LogGroup } {
+    const logGroup = new logs.LogGroup(this, 'ProviderLogs', {
+      retention: pool.logRetention,
+      encryptionKey: pool.logEncryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Relays CloudFormation events to the Spacelift worker pool registration function',
+      permissionsBoundary: pool.permissionsBoundary,
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }));
+    return { frameworkOnEventRole: role, logGroup };
+  }
+}

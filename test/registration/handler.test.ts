@@ -1,0 +1,344 @@
+/**
+ * The registration handler against the fake Spacelift (schema-validated GraphQL) and a mocked Secrets Manager:
+ * each event type, retries, and the message CloudFormation shows for each failure.
+ */
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DEFAULT_PRIVATE_KEY_KEY, DEFAULT_TOKEN_KEY } from '../../lambda/registration/properties';
+import { RESOURCE_LABEL_PREFIX, resourceLabel } from '../../lambda/registration/resource-label';
+import { OPENSSL, opensslSubject, publicKeyOfPrivate, sameKey, verifiedCsrKey } from './csr-check';
+import { failed, LOGICAL_ID, ok, props, RegistrationHarness, SECRET_ARN, STACK_ID, type Outcome } from './harness';
+
+let h: RegistrationHarness;
+beforeEach(async () => {
+  h = await new RegistrationHarness().start();
+});
+afterEach(() => h.close());
+
+const OWN_LABEL = resourceLabel(STACK_ID, LOGICAL_ID);
+
+/** Pools other than the fake's own default pool. */
+function created() {
+  return h.fake.pools().filter((p) => p.id !== h.fake.workerPoolId);
+}
+
+describe('Create', () => {
+  test('creates the pool with our label, stores token and key in the secret, answers only the pool id', async () => {
+    const response = ok(await h.create(props({ Description: 'CI runs', Labels: ['team:ci'], Space: 'ci-space-01ABC' })));
+
+    const [pool] = created();
+    expect(created()).toHaveLength(1);
+    expect(response).toEqual({ PhysicalResourceId: pool.id, Data: { WorkerPoolId: pool.id } });
+    expect(pool).toMatchObject({ name: 'ci-pool', description: 'CI runs', labels: ['team:ci', OWN_LABEL], space: 'ci-space-01ABC' });
+    expect(h.writes()).toEqual([{
+      secretId: SECRET_ARN,
+      value: { [DEFAULT_TOKEN_KEY]: pool.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 },
+    }]);
+    // The CSR Spacelift received is for the key we stored.
+    expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(h.credentials[0].privateKeyBase64))).toBe(true);
+    if (OPENSSL) expect(opensslSubject(pool.certificateSigningRequest)).toBe('subject=CN=workers.spacelift.io');
+  });
+
+  test('the default secret keys are the launcher variable names; TokenKey and PrivateKeyKey override them', async () => {
+    expect([DEFAULT_TOKEN_KEY, DEFAULT_PRIVATE_KEY_KEY]).toEqual(['SPACELIFT_TOKEN', 'SPACELIFT_POOL_PRIVATE_KEY']);
+    ok(await h.create(props({ TokenKey: 'token', PrivateKeyKey: 'privateKey' })));
+    expect(Object.keys(h.writes()[0].value).sort()).toEqual(['privateKey', 'token']);
+  });
+
+  test('without Description, Labels and Space: nulls, and only our label', async () => {
+    ok(await h.create());
+    expect(created()[0]).toMatchObject({ description: null, labels: [OWN_LABEL], space: 'root' });
+    expect(OWN_LABEL).toMatch(new RegExp(`^${RESOURCE_LABEL_PREFIX}[0-9a-f]{32}$`));
+  });
+
+  test('the same Create twice makes one pool: the second adopts it with a new key and token', async () => {
+    const first = ok(await h.create());
+    const firstConfig = created()[0].config;
+    const second = ok(await h.create());
+
+    expect(created()).toHaveLength(1);
+    expect(second).toEqual(first);
+    expect(h.fake.count('workerPoolCreate')).toBe(1);
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    const [pool] = created();
+    expect(pool.config).not.toBe(firstConfig);
+    expect(h.writes()[1].value).toEqual({ [DEFAULT_TOKEN_KEY]: pool.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
+    expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
+  });
+
+  test('a pool of another resource (other stack) is not adopted', async () => {
+    h.fake.addPool({ name: 'ci-pool', labels: [resourceLabel('arn:aws:cloudformation:eu-west-1:123456789012:stack/other/1', LOGICAL_ID)] });
+    ok(await h.create());
+    expect(h.fake.count('workerPoolCreate')).toBe(1);
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+  });
+
+  test('a create that timed out but happened is found by its label on the retry: one pool', async () => {
+    h.timeoutMs = 300;
+    h.sleepRealMs = 600; // the backoff outlasts the server's delay, so the retry sees the pool
+    h.fake.injectFault({ kind: 'delay', ms: 500 }, { match: 'workerPoolCreate' });
+
+    const response = ok(await h.create());
+
+    expect(created()).toHaveLength(1);
+    expect(response.PhysicalResourceId).toBe(created()[0].id);
+    expect(h.fake.count('workerPoolCreate')).toBe(1);
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(h.writes()).toHaveLength(1);
+    expect(h.sleeps).toEqual([1_500]);
+  });
+
+  test('a transient failure of the create (503) is retried once after looking again', async () => {
+    h.fake.injectFault({ kind: 'http', status: 503 }, { match: 'workerPoolCreate' });
+    ok(await h.create());
+    expect(created()).toHaveLength(1);
+    expect(h.fake.count('workerPoolCreate')).toBe(2);
+    expect(h.fake.count('workerPools')).toBe(2);
+  });
+
+  test('a timeout on both attempts fails with a message naming the endpoint', async () => {
+    h.timeoutMs = 200;
+    h.fake.injectFault({ kind: 'delay', ms: 1_000 }, { match: 'workerPoolCreate', times: 2 });
+    const message = failed(await h.create());
+    expect(message).toMatch(/^Could not create Spacelift worker pool "ci-pool": no answer from Spacelift at http:\/\/127\.0\.0\.1:\d+\/\w+ \(/);
+    expect(message).toContain('no complete response within 200 ms');
+    expect(message).toContain('the deployment can be retried safely');
+    expect(h.fake.count('workerPoolCreate')).toBe(2);
+  });
+
+  test('no retry when the function is nearly out of time', async () => {
+    h.remainingMs = 5_000 + 2_500; // 2.5 s for Spacelift: one attempt, no room for a pause and another
+    h.fake.injectFault({ kind: 'http', status: 503 }, { match: 'workerPoolCreate' });
+    const message = failed(await h.create());
+    expect(message).toContain('HTTP 503');
+    expect(h.fake.count('workerPoolCreate')).toBe(1);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  test('a secret write failure names the secret and the permission, and the new pool is taken back', async () => {
+    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error(
+      'User: arn:aws:sts::123456789012:assumed-role/reg/fn is not authorized to perform: secretsmanager:PutSecretValue on resource: pool-credentials',
+    ), { name: 'AccessDeniedException' }));
+
+    const message = failed(await h.create());
+
+    expect(message).toBe(`Could not create Spacelift worker pool "ci-pool": the pool was created, but the credentials could not be written to secret ${SECRET_ARN}: `
+      + 'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/reg/fn is not authorized to perform: secretsmanager:PutSecretValue '
+      + 'on resource: pool-credentials. The function\'s role needs secretsmanager:PutSecretValue on this secret; it was deleted again');
+    expect(created()).toEqual([]);
+  });
+
+  test('a KMS refusal says which KMS actions the role needs', async () => {
+    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('Access to KMS is not allowed'), { name: 'AccessDeniedException' }));
+    expect(failed(await h.create())).toContain('needs kms:GenerateDataKey and kms:Decrypt on the secret\'s KMS key');
+  });
+});
+
+describe('Create failures: the reason CloudFormation shows', () => {
+  test('HTTP 401 on the key exchange: the API key is rejected', async () => {
+    h.fake.injectFault({ kind: 'http', status: 401 }, { match: 'apiKeyUser' });
+    expect(failed(await h.create())).toBe(`Could not create Spacelift worker pool "ci-pool": Spacelift rejected API key ${h.fake.apiKeyId} at ${h.fake.endpoint}: `
+      + 'the key id or secret is wrong, or the key was deleted (Spacelift ApiKeyUser failed: HTTP 401 Unauthorized). '
+      + 'Check SPACELIFT_API_KEY_ID and the secret SPACELIFT_API_KEY_SECRET_ARN points to');
+    expect(created()).toEqual([]);
+    expect(h.writes()).toEqual([]);
+  });
+
+  test('a wrong API key secret (apiKeyUser null): the same reason', async () => {
+    h.apiKeySecret = 'a-wrong-secret';
+    expect(failed(await h.create())).toBe(`Could not create Spacelift worker pool "ci-pool": Spacelift rejected API key ${h.fake.apiKeyId} at ${h.fake.endpoint}: `
+      + `the key id or secret is wrong, or the key was deleted (Spacelift rejected API key ${h.fake.apiKeyId} (wrong id or secret, or the key was deleted)). `
+      + 'Check SPACELIFT_API_KEY_ID and the secret SPACELIFT_API_KEY_SECRET_ARN points to');
+    expect(created()).toEqual([]);
+  });
+
+  test('a permission error names the role the key needs on the space', async () => {
+    h.fake.injectFault({ kind: 'graphqlError', message: 'unauthorized' }, { match: 'workerPoolCreate' });
+    expect(failed(await h.create(props({ Space: 'team-a-01HXYZ' })))).toBe(
+      `Could not create Spacelift worker pool "ci-pool": API key ${h.fake.apiKeyId} is not allowed to manage worker pools in space "team-a-01HXYZ" `
+      + '(Spacelift WorkerPoolCreate failed: unauthorized). Give the key the Space Admin role on that space (an admin key), or a role with '
+      + 'Space: Read and Worker pool: Create, Update and Delete, such as Spacelift\'s "Worker pool controller" system role, bound on that space',
+    );
+  });
+
+  test('a name already taken says so', async () => {
+    h.fake.injectFault({ kind: 'graphqlError', message: 'worker pool with name "ci-pool" already exists' }, { match: 'workerPoolCreate' });
+    expect(failed(await h.create())).toBe('Could not create Spacelift worker pool "ci-pool": a worker pool named "ci-pool" already exists in Spacelift '
+      + '(Spacelift WorkerPoolCreate failed: worker pool with name "ci-pool" already exists). Choose another Name, or rename or delete the existing pool');
+  });
+
+  test('bad properties name the property', async () => {
+    expect(failed(await h.create(props({ Name: '' })))).toBe('custom resource property Name is required');
+    expect(failed(await h.create(props({ DeletionPolicy: 'destroy' })))).toBe('custom resource property DeletionPolicy must be "retain" or "delete", got "destroy"');
+    expect(failed(await h.create(props({ Labels: ['ok', ''] })))).toBe('custom resource property Labels must be a list of non-empty strings');
+    expect(h.fake.operations()).toEqual([]);
+  });
+});
+
+describe('Update', () => {
+  async function createdId(): Promise<string> {
+    return ok(await h.create(props({ Labels: ['a'] }))).PhysicalResourceId;
+  }
+
+  test('updates name, description, labels (keeping ours) and space in place; no new credentials', async () => {
+    const id = await createdId();
+    const config = h.fake.pool(id)!.config;
+
+    const response = ok(await h.update(id, props({ Name: 'ci-pool-2', Description: 'd', Labels: ['b', `${RESOURCE_LABEL_PREFIX}forged`], Space: 's1' }), props({ Labels: ['a'] })));
+
+    expect(response).toEqual({ PhysicalResourceId: id, Data: { WorkerPoolId: id } });
+    expect(h.fake.pool(id)).toMatchObject({ name: 'ci-pool-2', description: 'd', labels: ['b', OWN_LABEL], space: 's1', config });
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+    expect(h.writes()).toHaveLength(1);
+  });
+
+  test('a new ResetGeneration rotates the credentials: new CSR, new token, new key in the secret', async () => {
+    const id = await createdId();
+    const before = h.fake.pool(id)!;
+
+    ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'], ResetGeneration: '1' })));
+
+    const after = h.fake.pool(id)!;
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(after.config).not.toBe(before.config);
+    expect(after.certificateSigningRequest).not.toBe(before.certificateSigningRequest);
+    expect(h.writes()[1].value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
+    expect(sameKey(verifiedCsrKey(after.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
+  });
+
+  test('the same ResetGeneration does not rotate', async () => {
+    const id = await createdId();
+    ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '1', Description: 'x' }), props({ Labels: ['a'], ResetGeneration: '1' })));
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+  });
+
+  test('a new secret gets fresh credentials written to it', async () => {
+    const id = await createdId();
+    const newSecret = `${SECRET_ARN}2`;
+    ok(await h.update(id, props({ Labels: ['a'], SecretArn: newSecret }), props({ Labels: ['a'] })));
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(h.writes()[1].secretId).toBe(newSecret);
+  });
+
+  test('a pool deleted outside CloudFormation fails with a clear message', async () => {
+    const id = await createdId();
+    h.fake.clearOperations();
+    ok(await h.delete(id));
+    expect(failed(await h.update(id, props({ Name: 'x' }))))
+      .toBe(`Could not update Spacelift worker pool ${id}: Spacelift has no such pool (deleted outside CloudFormation?). `
+        + 'Remove the resource from the stack and add it again to create a new pool');
+  });
+
+  test('a reset whose secret write fails says what state the pool is in', async () => {
+    const id = await createdId();
+    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' }));
+    expect(failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }))))
+      .toMatch(/^Could not reset the credentials of Spacelift worker pool \w+: the pool's credentials were reset, but the credentials could not be written .* ResourceNotFoundException: .*The secret does not exist.*the retry resets them again\)$/);
+  });
+});
+
+describe('Delete', () => {
+  async function createdId(): Promise<string> {
+    return ok(await h.create()).PhysicalResourceId;
+  }
+
+  test('retain (the default): the pool stays and Spacelift is not called', async () => {
+    const id = await createdId();
+    h.fake.clearOperations();
+    expect(ok(await h.delete(id, props()))).toEqual({ PhysicalResourceId: id });
+    expect(h.fake.pool(id)).toBeDefined();
+    expect(h.fake.operations()).toEqual([]);
+  });
+
+  test('delete: the pool is deleted', async () => {
+    const id = await createdId();
+    h.fake.addWorker({ workerPool: id, busy: false });
+    ok(await h.delete(id));
+    expect(h.fake.pool(id)).toBeUndefined();
+  });
+
+  test('busy workers stop the deletion with their count', async () => {
+    const id = await createdId();
+    h.fake.addWorker({ workerPool: id, busy: true });
+    h.fake.addWorker({ workerPool: id, busy: true });
+    h.fake.addWorker({ workerPool: id, busy: false });
+    // A busy worker of another pool does not count.
+    h.fake.addWorker({ busy: true });
+
+    expect(failed(await h.delete(id))).toBe(`Could not delete Spacelift worker pool ${id}: 2 workers are busy; deleting the pool now would kill their runs. `
+      + 'Let the runs finish (or drain the pool) and retry the deletion, or set the deletion policy to retain');
+    expect(h.fake.pool(id)).toBeDefined();
+    expect(h.fake.count('workerPoolDelete')).toBe(0);
+  });
+
+  test('a pool that no longer exists: success', async () => {
+    const id = await createdId();
+    ok(await h.delete(id));
+    ok(await h.delete(id));
+    expect(h.fake.count('workerPoolDelete')).toBe(1);
+  });
+
+  test('a pool that disappears between the check and the delete: success', async () => {
+    const id = await createdId();
+    h.fake.injectFault({ kind: 'graphqlError', message: `worker pool ${id} not found` }, { match: 'workerPoolDelete' });
+    ok(await h.delete(id));
+  });
+
+  test('a Create that never succeeded (the framework placeholder, even with bad properties): success, no call', async () => {
+    ok(await h.delete('AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID', { Name: '' }));
+    expect(h.fake.operations()).toEqual([]);
+  });
+
+  test('a pool without this resource\'s label is left in place', async () => {
+    const id = h.fake.addPool({ name: 'someone-elses' }).id;
+    ok(await h.delete(id));
+    expect(h.fake.pool(id)).toBeDefined();
+    expect(h.logger.entries.map((e) => e.message)).toContain('the Spacelift worker pool does not carry this resource\'s label; it is left in place');
+  });
+
+  test('a permission error on delete names the role', async () => {
+    const id = await createdId();
+    h.fake.injectFault({ kind: 'graphqlError', message: 'forbidden' }, { match: 'workerPoolDelete' });
+    expect(failed(await h.delete(id))).toContain(`Could not delete Spacelift worker pool ${id}: API key ${h.fake.apiKeyId} is not allowed to manage worker pools in space "root"`);
+  });
+});
+
+describe('no secret material leaves the handler', () => {
+  test('not in Data, log lines or error messages, even when Spacelift echoes a CSR or key back', async () => {
+    const outcomes: Outcome[] = [];
+    outcomes.push(await h.create());
+    const id = outcomes[0].response!.PhysicalResourceId;
+    outcomes.push(await h.create());
+    outcomes.push(await h.update(id, props({ ResetGeneration: '2' })));
+    // An error that quotes a CSR-like PEM block and a long base64 blob.
+    const blob = Buffer.alloc(300, 0xab).toString('base64');
+    h.fake.injectFault({ kind: 'graphqlError', message: `invalid CSR -----BEGIN CERTIFICATE REQUEST-----\n${blob}\n-----END CERTIFICATE REQUEST----- (${blob})` },
+      { match: 'workerPoolReset' });
+    outcomes.push(await h.update(id, props({ ResetGeneration: '3' })));
+    h.timeoutMs = 200;
+    h.fake.injectFault({ kind: 'delay', ms: 1_000 }, { match: 'workerPoolReset', times: 2 });
+    outcomes.push(await h.update(id, props({ ResetGeneration: '4' })));
+    h.fake.injectFault({ kind: 'http', status: 401 }, { match: 'apiKeyUser' });
+    outcomes.push(await h.create());
+
+    for (const o of outcomes.filter((x) => x.response)) expect(Object.keys(o.response!.Data ?? {})).toEqual(['WorkerPoolId']);
+    expect(outcomes.filter((o) => o.error)).toHaveLength(3);
+    const output = h.output(outcomes);
+    expect(output).not.toContain(blob);
+    expect(output).not.toContain('BEGIN');
+    const secrets = [
+      ...h.fake.pools().map((p) => p.config),
+      ...h.writes().map((w) => w.value[DEFAULT_TOKEN_KEY]),
+      ...h.credentials.flatMap((c) => [c.privateKeyBase64, c.csrBase64, ...pemBodyLines(c.privateKeyBase64), ...pemBodyLines(c.csrBase64)]),
+      ...h.fake.issuedJwts(),
+      h.fake.apiKeySecret,
+      h.fake.configMarker,
+    ];
+    expect(h.credentials.length).toBeGreaterThanOrEqual(4);
+    for (const secret of secrets) expect(output).not.toContain(secret);
+  });
+});
+
+/** The base64 lines of the PEM inside a base64 value: any one of them in a log would leak part of the key. */
+function pemBodyLines(base64Pem: string): string[] {
+  return Buffer.from(base64Pem, 'base64').toString('utf8').split('\n').filter((line) => line.length === 64);
+}
