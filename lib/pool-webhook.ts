@@ -70,6 +70,9 @@ const MAX_BODY_BYTES = Size.mebibytes(6).toBytes();
  * asynchronously; and a function URL without IAM auth, because Spacelift cannot sign SigV4 requests:
  * the signature is the authentication. Internal: the pool exposes it as {@link IPoolWebhook}.
  */
+/** Reserved executions of the webhook function (see its use). */
+const WEBHOOK_CONCURRENCY = 10;
+
 export class PoolWebhook extends Construct implements IPoolWebhook {
   public readonly url: string;
   public readonly secret: secretsmanager.ISecret;
@@ -96,8 +99,11 @@ export class PoolWebhook extends Construct implements IPoolWebhook {
       asset: 'webhook',
       description: `Ticks the autoscaler of ${props.autoScalingGroup.node.path} on Spacelift webhooks`,
       timeout: Duration.seconds(10),
-      // One execution: its rate limit lives in memory, and a flood of deliveries cannot scale it out.
-      reservedConcurrentExecutions: 1,
+      // Spacelift delivers the updates of many runs at once (a push that queues ten stacks); a function URL answers
+      // 429 to requests beyond the reserved concurrency, and Spacelift disables a webhook after 10 failed deliveries
+      // in a row. Ten executions take such bursts, and bound what a flood can cost; each keeps its own rate limit, so
+      // at most ten pokes per interval, which the autoscaler's single execution takes one after the other.
+      reservedConcurrentExecutions: WEBHOOK_CONCURRENCY,
       callsSpaceliftApi: false,
       pool: props,
       environment: {

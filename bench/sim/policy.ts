@@ -35,8 +35,11 @@ export function emptyStats(): PolicyStats {
 
 /** Starts an extra asynchronous invocation (a webhook's poke); true when it started at once. */
 export interface Invoker {
-  invokeNow(): boolean;
+  invokeNow(event: unknown): boolean;
 }
+
+/** The event of a scheduled invocation (EventBridge). */
+export const SCHEDULED_EVENT = Object.freeze({ source: 'aws.events' });
 
 /**
  * EventBridge `rate(...)` invocations of a function with reserved concurrency 1. An invocation due
@@ -48,42 +51,41 @@ export function scheduleInvocations(
   world: World,
   options: { readonly everySeconds: number; readonly phaseSeconds: number; readonly maxEventAgeSeconds: number },
   stats: PolicyStats,
-  invoke: (done: () => void) => void,
+  invoke: (done: () => void, event: unknown) => void,
 ): Invoker {
   let running = false;
   let startedAt = 0;
-  let deferredSince: number | undefined;
+  // The oldest throttled event, retried once the running invocation ends (later ones merge into it).
+  let deferred: { since: number; event: unknown } | undefined;
   const done = () => {
     running = false;
     stats.invocationSpans.push([startedAt, world.now]);
-    if (deferredSince !== undefined && world.now - deferredSince <= options.maxEventAgeSeconds) {
-      deferredSince = undefined;
-      start();
-    }
-    deferredSince = undefined;
+    const retry = deferred;
+    deferred = undefined;
+    if (retry !== undefined && world.now - retry.since <= options.maxEventAgeSeconds) start(retry.event);
   };
-  const start = () => {
+  const start = (event: unknown) => {
     running = true;
     startedAt = world.now;
     stats.invocations++;
-    invoke(done);
+    invoke(done, event);
   };
   /** An asynchronous invocation now: throttled (and retried once the running one ends) while one runs. */
-  const invokeNow = (): boolean => {
+  const invokeNow = (event: unknown): boolean => {
     if (world.stopped) return false;
     if (running) {
       stats.throttled++;
-      deferredSince ??= world.now;
+      deferred ??= { since: world.now, event };
       return false;
     }
-    start();
+    start(event);
     return true;
   };
   const due = (at: number) => {
     world.at(at, () => {
       if (world.stopped) return false;
       due(at + options.everySeconds);
-      return invokeNow();
+      return invokeNow(SCHEDULED_EVENT);
     });
   };
   // On the same grid as `phaseSeconds`, starting within the warm-up.

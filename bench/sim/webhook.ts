@@ -9,11 +9,18 @@
  * dependency-chain traces when finishes poked too). The endpoint ignores such states, and the README's notification
  * policy sends only runs that become ready.
  *
+ * The rate limit is one container's: the endpoint has ten, so a burst of deliveries can poke a few times more, which
+ * only adds short invocations (they run one after the other).
+ *
  * Assumption: every delivery arrives (Spacelift retries 5xx up to 3 times); the scheduled invocations stay as the
  * fallback either way.
  */
+import { WEBHOOK_POKE_SOURCE } from '../../lambda/shared/metrics';
 import type { Invoker } from './policy';
 import type { World } from './world';
+
+/** What the endpoint invokes the autoscaler with; a poke's tick only scales out (lambda/autoscaler/handler.ts). */
+const POKE_EVENT = Object.freeze({ source: WEBHOOK_POKE_SOURCE });
 
 export interface WebhookModel {
   /** Run state change to autoscaler invocation. */
@@ -30,6 +37,6 @@ export function attachWebhook(world: World, invoker: Invoker, webhook: WebhookMo
   world.onRunChange((change) => {
     if (change !== 'queued' || world.now - lastPoke < webhook.minIntervalSeconds) return;
     lastPoke = world.now;
-    world.at(world.now + webhook.delaySeconds, () => invoker.invokeNow());
+    world.at(world.now + webhook.delaySeconds, () => invoker.invokeNow(POKE_EVENT));
   });
 }

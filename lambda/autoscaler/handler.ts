@@ -14,6 +14,7 @@
 import type { Context } from 'aws-lambda';
 import { nextTick, type NextTick } from '../core/next-tick';
 import type { Fleet, WorkerPoolApi } from '../core/ports';
+import { WEBHOOK_POKE_SOURCE } from '../shared/metrics';
 import type { AutoscalerConfig } from './config';
 import { createExecutor, type AutoscalerLogger } from './execute';
 import { runTick, type AutoscalerMetrics, type TickDeps, type TickState } from './tick';
@@ -76,7 +77,12 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
     clock: deps.clock,
   };
 
-  return async (_event, context) => {
+  // A poke's tick only scales out: the poke may come from any pool's run, moments after one of our workers went idle,
+  // and with a scale-down delay of 0 it would release that worker long before the next scheduled look would.
+  const pokeDeps: TickDeps = { ...tickDeps, scaling: { ...config.scaling, maxTerminatePerTick: 0 } };
+
+  return async (event, context) => {
+    const poked = typeof event === 'object' && event !== null && (event as { source?: unknown }).source === WEBHOOK_POKE_SOURCE;
     const timeLeftMs = () => context.getRemainingTimeInMillis();
     const interval = config.pollIntervalSeconds;
     const started = deps.clock();
@@ -84,7 +90,7 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
     let failedTicks = 0;
     let errors = 0;
     for (;;) {
-      const outcome = await runTick(tickDeps, state, timeLeftMs);
+      const outcome = await runTick(poked ? pokeDeps : tickDeps, state, timeLeftMs);
       ticks++;
       if (!outcome.completed) failedTicks++;
       errors += outcome.errors;

@@ -105,6 +105,9 @@ export const AutoscalerMetric = {
 export type AutoscalerMetricsLevel = 'alarms' | 'all';
 export const AUTOSCALER_METRICS_LEVELS: readonly AutoscalerMetricsLevel[] = ['alarms', 'all'];
 
+/** The `source` of the event the webhook endpoint invokes the autoscaler with (a poke). */
+export const WEBHOOK_POKE_SOURCE = 'cdk-ec2-workerpool.webhook';
+
 /** The autoscaler metrics lib/pool-monitoring.ts alarms on. */
 export const ALARM_METRICS: ReadonlySet<string> = new Set([
   AutoscalerMetric.Errors,

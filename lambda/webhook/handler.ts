@@ -74,7 +74,7 @@ interface Outcome {
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export function createHandler(deps: WebhookDeps): (event: LambdaFunctionURLEvent) => Promise<WebhookResult> {
-  // Per container: the construct reserves one concurrent execution, so these are the function's whole memory.
+  // Per container (the construct reserves ten executions): the rate limit and the replay memory of this one.
   const recent = new RecentDigests(deps.config.replayWindowSeconds);
   let lastPokeAt = Number.NEGATIVE_INFINITY;
 

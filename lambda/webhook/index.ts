@@ -7,7 +7,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE, WEBHOOK_SERVICE } from '../shared/metrics';
+import { METRICS_NAMESPACE, WEBHOOK_POKE_SOURCE, WEBHOOK_SERVICE } from '../shared/metrics';
 import { loadWebhookConfig } from './config';
 import { createHandler, type WebhookResult } from './handler';
 import { signingSecret } from './secret';
@@ -15,8 +15,8 @@ import { signingSecret } from './secret';
 const logger = new Logger({ serviceName: WEBHOOK_SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: WEBHOOK_SERVICE });
 
-/** What the autoscaler receives; it ignores its event, so this only tells a poke apart in its logs. */
-const POKE_PAYLOAD = JSON.stringify({ source: 'cdk-ec2-workerpool.webhook' });
+/** What the autoscaler receives: a poke's tick only scales out (lambda/autoscaler/handler.ts). */
+const POKE_PAYLOAD = JSON.stringify({ source: WEBHOOK_POKE_SOURCE });
 
 // Short timeouts and one retry, so a cold request (secret read and invoke) fits the construct's 10 s function
 // timeout: Spacelift waits on the answer, and retries a 5xx itself.

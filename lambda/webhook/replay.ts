@@ -9,10 +9,10 @@
  * - the digest of every delivery accepted within the window, kept in this container's memory: the same body
  *   again is a replay.
  *
- * Not covered: a replay reaching another container (a cold start forgets the digests; the construct reserves
- * one concurrent execution, so there is one container at a time) and, for a body without a `timestamp`, a replay
- * after the window. Both cost at most one extra poke per minimum interval, and a poke only makes the autoscaler
- * read the real state, as every scheduled tick does.
+ * Not covered: a replay reaching another container (each of the function's reserved executions has its own
+ * memory, and a cold start forgets the digests) and, for a body without a `timestamp`, a replay after the window.
+ * Each costs at most one extra poke per container and minimum interval, and a poke only makes the autoscaler read
+ * the real state, as every scheduled tick does.
  */
 
 /** Clock skew tolerated for a `timestamp` ahead of ours. */

@@ -4,6 +4,7 @@
  */
 import { loadAutoscalerConfig } from '../../lambda/autoscaler/config';
 import { AutoscalerMetric, createHandler, DEFAULT_TICK_RESERVE_MS } from '../../lambda/autoscaler/handler';
+import { WEBHOOK_POKE_SOURCE } from '../../lambda/shared/metrics';
 import { SpaceliftApiError } from '../../lambda/spacelift';
 import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
 
@@ -54,9 +55,9 @@ function setup(options: LoopSetup = {}) {
     },
     tickReserveMs: options.tickReserveMs,
   });
-  const invoke = () => {
+  const invoke = (event: unknown = { source: 'aws.events' }) => {
     const deadline = now * 1000 + (options.budgetMs ?? 120_000);
-    return handler({ source: 'aws.events' }, { getRemainingTimeInMillis: () => deadline - now * 1000 });
+    return handler(event, { getRemainingTimeInMillis: () => deadline - now * 1000 });
   };
   return { pool, fleet, logger, metrics, invoke, tickStarts, sleeps };
 }
@@ -96,6 +97,21 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(Object.values(sent).filter((value) => value === 0)).toEqual([]);
     expect(sent[AutoscalerMetric.BusyWorkers]).toBe(1);
     expect(sent[AutoscalerMetric.PendingRuns]).toBeUndefined();
+  });
+
+  test('a webhook poke only scales out: an idle worker due for release is left to the scheduled ticks', async () => {
+    const idleWorker = () => {
+      const s = setup({ env: needed });
+      s.pool.add(worker('w2', instanceId(2), { availableAt: NOW - 600 }));
+      s.fleet.group = { ...s.fleet.group, desiredCapacity: 2, instances: [...s.fleet.group.instances, instance(instanceId(2))] };
+      return s;
+    };
+    const poked = idleWorker();
+    await poked.invoke({ source: WEBHOOK_POKE_SOURCE });
+    expect(poked.fleet.calls.filter((call) => call.startsWith('terminate'))).toEqual([]);
+    const scheduled = idleWorker();
+    await scheduled.invoke();
+    expect(scheduled.fleet.calls.filter((call) => call.startsWith('terminate'))).toHaveLength(1);
   });
 
   test('a minimum idle floor keeps the 15 s grid', async () => {

@@ -78,7 +78,7 @@ describe('with webhook', () => {
   test('one concurrent execution, JSON logs to a log group of its own', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ WEBHOOK_SECRET_ARN: Match.anyValue() }) },
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: 10,
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('^PoolWebhookHandlerLogs') } },
     });
   });

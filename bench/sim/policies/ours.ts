@@ -155,7 +155,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
       };
 
       const invoker = scheduleInvocations(world, { everySeconds: scheduleSeconds, phaseSeconds: options.phaseSeconds ?? 0, maxEventAgeSeconds: 60 },
-        stats, (done) => {
+        stats, (done, event) => {
           const faults = world.model.faults;
           const coldStart = world.faultsActive() && rng.chance((faults.coldStartsPerHour * scheduleSeconds) / 3600);
           if (container === undefined || coldStart) {
@@ -178,7 +178,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
             return true;
           });
           const context = { getRemainingTimeInMillis: () => Math.max(0, (started + timeoutSeconds - world.now) * 1000) };
-          void current.handler({}, context).then(
+          void current.handler(event, context).then(
             (summary) => {
               if (finished) return;
               finished = true;
