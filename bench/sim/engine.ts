@@ -5,11 +5,12 @@
  * *steady* when nothing is launching or terminating, no worker is drained and no instance bills outside
  * the group (World.steady). A steady fleet costs the same every second until a policy changes desired
  * capacity, the billed instances or the warm pool, so the simulation ends once it has stayed steady and
- * unchanged for `quietSeconds`, and the result (`endTime`, instance-hours, stopped hours, the Lambda
- * time, the world's counters such as API calls) is taken at the **last change**, the start of that quiet
- * time. A fleet back at min size can release nothing more: it ends at once, at its last change. So
- * instance-hours include what each policy spends releasing idle instances after the last run, and
- * nothing of the idle instances a policy keeps for good (`minIdle`). If the fleet never stays steady (a
+ * unchanged for `quietSeconds`. A fleet back at min size can release nothing more: it ends at once, and the
+ * result (`endTime`, instance-hours, stopped hours, the Lambda time, the world's counters such as API calls)
+ * is taken at its last change. A fleet that holds instances above min size (`minIdle`, or a scale-down
+ * delay longer than the quiet time) is billed through the quiet time too, so that keeping instances is
+ * never free; its counters are still those of its last change. Instances held longer than the quiet time
+ * are billed for the quiet time only. If the fleet never stays steady (a
  * leak, or changes that never stop), the simulation stops `settleLimitSeconds` after the last run could
  * have finished, is billed up to then, and the result says `settled: false`.
  */
@@ -141,6 +142,7 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel, pr
   let lastState: string | undefined;
   let statsAtChange = world.stats;
   let settled = false;
+  let atMinSize = false;
   let cut = false;
   await world.run(() => {
     const state = world.steady() ? world.fleetState() : undefined;
@@ -149,12 +151,14 @@ export async function simulate(trace: Trace, policy: Policy, model: SimModel, pr
       if (state !== undefined) statsAtChange = structuredClone(world.stats);
     }
     lastState = state;
-    if (state !== undefined && (world.atMinSize() || world.now - lastChange >= model.quietSeconds)) return (settled = true);
+    if (state !== undefined && world.atMinSize()) return (settled = atMinSize = true);
+    if (state !== undefined && world.now - lastChange >= model.quietSeconds) return (settled = true);
     return (cut = world.now >= limit);
   });
   // With no event left (a policy that schedules none), a steady fleet can never change again.
   settled ||= !cut && lastState !== undefined;
-  const endTime = settled ? lastChange : world.now;
+  atMinSize ||= settled && world.atMinSize();
+  const endTime = !settled ? world.now : atMinSize ? lastChange : lastChange + model.quietSeconds;
 
   const waits: number[] = [];
   let unstarted = 0;

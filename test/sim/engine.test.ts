@@ -167,11 +167,11 @@ function scripted(steps: [number, number][]): Policy {
 }
 
 describe('when a simulation ends', () => {
-  test('a policy that keeps two idle workers ends without a tail, billed for them up to its last change', async () => {
+  test('a policy that keeps two idle workers ends without a long tail, billed for them through the quiet time', async () => {
     // minIdle 2: the warm-up launches two idle instances (billed from 0). The run at 10 takes one; the tick at
     // 15 launches a third (registered at 105); the run ends at 110; the tick at 120 releases one, gone at 140:
     // the last change. Two instances stay idle for good; the simulation ends 30 quiet minutes later and bills
-    // up to 140: 2 x 140 + (140 - 15) instance-seconds, not six hours of the two idle ones.
+    // them up to then (keeping instances is never free): 2 x 1940 + (140 - 15) instance-seconds, not six hours.
     const keepTwo = oursPolicy({
       scaling: { ...DEFAULT_SCALING_CONFIG, minIdle: 2, scaleDownDelay: ScaleDownDelay.fixed(0) },
       pollIntervalSeconds: 15,
@@ -179,18 +179,19 @@ describe('when a simulation ends', () => {
     });
     const result = await simulate(trace('10,100'), keepTwo, exact);
     expect(result.settled).toBe(true);
-    expect(result.endTime).toBe(140);
-    expect(result.instanceHours).toBeCloseTo((2 * 140 + (140 - 15)) / 3600, 10);
+    expect(result.endTime).toBe(140 + 1800);
+    expect(result.instanceHours).toBeCloseTo((2 * 1940 + (140 - 15)) / 3600, 10);
     expect(result.timeline[result.timeline.length - 1]).toEqual({ t: 140, queued: 0, busy: 0, instances: 2, desired: 2 });
   });
 
-  test('any change restarts the quiet time; billing stops at the last one', async () => {
+  test('any change restarts the quiet time; an instance held above min size is billed through it', async () => {
     // Desired 2 from 0: the run waits for a boot (90) and ends at 190. At 1000 desired drops to 1: one idle
-    // instance is gone at 1020, the last change (a quiet time counted from 190 would have ended at 1990).
+    // instance is gone at 1020, the last change (a quiet time counted from 190 would have ended at 1990); the
+    // other is held, and billed through the quiet time that follows.
     const result = await simulate(trace('0,100'), scripted([[0, 2], [1000, 1]]), exact);
     expect(result.settled).toBe(true);
-    expect(result.endTime).toBe(1020);
-    expect(result.instanceHours).toBeCloseTo((1020 + 1020) / 3600, 10);
+    expect(result.endTime).toBe(1020 + 1800);
+    expect(result.instanceHours).toBeCloseTo((1020 + 2820) / 3600, 10);
   });
 
   test('a policy back at min size ends at once, whatever the quiet time: as before', async () => {

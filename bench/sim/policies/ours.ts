@@ -8,7 +8,7 @@
  * - One warm container keeps the handler (and so the arrival estimate and pending undrains) between
  *   invocations, as Lambda does with reserved concurrency 1; a cold start (fault mode) or a timeout
  *   builds a new one.
- * - The function timeout is the one the construct sets: loop + 30 s + 30 s per termination + 10 s per
+ * - The function timeout is the one the construct sets: loop + 30 s + 30 s per termination + 30 s per
  *   stray (lib/worker-pool-autoscaler.ts). An invocation still running at its timeout is killed.
  * - The pool snapshot includes `availableAt` unless the model turns it off, as the Spacelift adapter
  *   feature-detects it. The adapters' caching of the API key and JWT is not modelled (no extra calls).
@@ -86,7 +86,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
   const scheduleSeconds = options.scheduleSeconds;
   const loopSeconds = options.loopSeconds ?? Math.max(0, scheduleSeconds - 10);
   const { maxTerminatePerTick, maxStraysPerTick } = options.scaling;
-  const timeoutSeconds = options.timeoutSeconds ?? loopSeconds + 30 + 30 * maxTerminatePerTick + 10 * maxStraysPerTick;
+  const timeoutSeconds = options.timeoutSeconds ?? loopSeconds + 30 + 30 * maxTerminatePerTick + 30 * maxStraysPerTick;
   const pollWhen = options.pollWhen ?? DEFAULT_POLL_WHEN;
   const webhook = options.webhook === undefined
     ? ''
