@@ -139,7 +139,7 @@ export interface AutoscalingOptions {
    * launch: the run would wait about as long for a new instance, which would then start idle. The autoscaler learns
    * run times from what it sees; until it has seen ten runs, no busy worker counts. `Duration.seconds(0)` launches
    * for every queued run.
-   * @default Duration.seconds(60)
+   * @default Duration.seconds(90)
    */
   readonly busyWorkerFinishingWithin?: Duration;
   /**

@@ -82,10 +82,11 @@ export interface ScalingConfig {
  *   while the idle count falls) and cost 4-14% more than Spacelift's autoscaler on traces it had not been tuned on;
  *   it stays an option. The sweep ranks settings by the goal (BENCHMARKS.md §3): dominance over Spacelift's
  *   autoscaler per trace, then instance-hours against the offline floor; `fixed:0` ranks first, `fixed:15` third.
- * - `busyFinishingWithinSeconds: 60`: a launch for a queued run that a busy worker takes first pays a boot, then
- *   idles. Counting busy workers whose run will likely end within 60 s as capacity (run-durations.ts) saves those
- *   launches; 90 s, a whole boot, saved more but raised the busy trace's p95 wait above Spacelift's autoscaler with
- *   raised caps (BENCHMARKS.md §3).
+ * - `busyFinishingWithinSeconds: 90`: a launch for a queued run that a busy worker takes first pays a boot, then
+ *   idles. Counting busy workers whose run will likely end within one boot (90 s) as capacity (run-durations.ts),
+ *   for one horizon at most (queue-cover.ts), saves those launches; the sweep ranks it first (BENCHMARKS.md §3).
+ *   (The poll interval stays 15 s although 30 s ranks a little higher there: the suite has no minIdle trace, where
+ *   the interval is how soon a run's idle worker is replaced.)
  * - `drainedReclaimSeconds: 900`: a worker that someone drained and nobody undrains (an undrain that
  *   failed in a container that then went cold, a rebalance-recommendation drain without capacity
  *   rebalancing, a manual drain) leaves its instance billing and holding a max-size slot for good,
@@ -112,7 +113,7 @@ export const DEFAULT_SCALING_CONFIG: ScalingConfig = Object.freeze({
   registrationGraceSeconds: 600,
   reapStrays: true,
   scaleDownDelay: ScaleDownDelay.fixed(0),
-  busyFinishingWithinSeconds: 60,
+  busyFinishingWithinSeconds: 90,
   drainedReclaimSeconds: 900,
   lostReclaimSeconds: 4800,
 });

@@ -35,7 +35,7 @@ describe('loadAutoscalerConfig', () => {
     // The defaults the simulator recommends (BENCHMARKS.md §3), pinned here as the Lambda sees them.
     expect(config.scaling.maxTerminatePerTick).toBe(5);
     expect(config.scaling.scaleDownDelay.toString()).toBe('fixed:0');
-    expect(config.scaling.busyFinishingWithinSeconds).toBe(60);
+    expect(config.scaling.busyFinishingWithinSeconds).toBe(90);
     expect(config.scaling.drainedReclaimSeconds).toBe(900);
     expect(config.scaling.lostReclaimSeconds).toBe(4800);
   });

@@ -27,7 +27,7 @@ describe('autoscaler', () => {
         MAX_STRAYS_PER_TICK: '1',
         REGISTRATION_GRACE_SECONDS: '600',
         DRAINED_RECLAIM_SECONDS: '900',
-        SCALE_DOWN_DELAY: 'fixed:0', POLL_WHEN: 'needed', BUSY_FINISHING_WITHIN_SECONDS: '60', METRICS: 'alarms',
+        SCALE_DOWN_DELAY: 'fixed:0', POLL_WHEN: 'needed', BUSY_FINISHING_WITHIN_SECONDS: '90', METRICS: 'alarms',
         MAX_CREATE_PER_TICK: Match.absent(),
       }) },
     });

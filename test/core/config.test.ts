@@ -17,7 +17,7 @@ describe('DEFAULT_SCALING_CONFIG', () => {
       drainedReclaimSeconds: 900,
     });
     expect(DEFAULT_SCALING_CONFIG.scaleDownDelay.toString()).toBe('fixed:0');
-    expect(DEFAULT_SCALING_CONFIG.busyFinishingWithinSeconds).toBe(60);
+    expect(DEFAULT_SCALING_CONFIG.busyFinishingWithinSeconds).toBe(90);
   });
 });
 
