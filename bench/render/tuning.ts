@@ -124,9 +124,9 @@ export function renderTuning(tuning: Tuning, results: readonly SimResult[]): str
     '',
     markdownTable(tuning.polls, [{ title: 'setting', value: (s) => settingCell(s.point), right: false }, ...scoreColumns(traces)]),
     '',
-    'The poll interval matters while runs are queued under `pollWhen` `queued` (or always, under `always`), and for the ' +
-      'tick at the moment an idle worker\'s delay runs out; a shorter poll buys seconds of wait for proportionally more API ' +
-      'calls and Lambda time.',
+    'The poll interval matters only while an invocation keeps ticking: while runs are queued under `pollWhen` `queued` ' +
+      '(always, under `always`), while busy workers stand in for launches, for a minimum idle floor (not in this suite) ' +
+      'and for retries; it sets the API calls and Lambda time those ticks cost, and changes the waits by a second or two.',
     '',
     ...recommendation(tuning, results),
   ];

@@ -13,7 +13,7 @@ import { SPACELIFT_V2_DEFAULTS, spaceliftV2Policy } from '../../bench/sim/polici
 import { loadTrace } from '../../bench/sim/trace';
 
 const MODEL: SimModel = { ...DEFAULT_MODEL, boot: { kind: 'fixed', value: 90 }, maxSize: 20 };
-const TRACES = ['night', 'night-sparse', 'chains', 'long-tail', 'burst-40'];
+const TRACES = ['night', 'night-sparse', 'weekend', 'chains', 'chains-deep', 'long-tail', 'business-day-light', 'burst-40'];
 
 describe.each(TRACES)('cost goal on %s', (name) => {
   test('ours at its defaults costs no more than Spacelift\'s defaults and waits no longer than its raised caps', async () => {
