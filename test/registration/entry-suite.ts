@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { capturedRun } from '../support/captured-run';
 import { FakeSpacelift } from '../support/fake-spacelift';
 import { publicKeyOfPrivate, sameKey, verifiedCsrKey } from './csr-check';
 import { LOGICAL_ID, SECRET_ARN, STACK_ID } from './harness';
@@ -64,24 +65,8 @@ export function entrySuite(modulePath: string): void {
     const writes = () => secrets.commandCalls(sdk!.PutSecretValueCommand).map((call) => call.args[0].input);
 
     async function call(e: CloudFormationCustomResourceEvent): Promise<{ response?: unknown; error?: Error; output: string }> {
-      const saved = { ...process.env };
-      for (const [name, value] of Object.entries(env)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-      const chunks: string[] = [];
-      const capture = (chunk: string | Uint8Array) => {
-        chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-        return true;
-      };
-      const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-      try {
-        const outcome = await entry!.handler(e, context).then((response) => ({ response }), (error: Error) => ({ error }));
-        return { ...outcome, output: chunks.join('') };
-      } finally {
-        for (const spy of spies) spy.mockRestore();
-        process.env = saved;
-      }
+      const { outcome, output } = await capturedRun(env, () => entry!.handler(e, context));
+      return 'value' in outcome ? { response: outcome.value, output } : { error: outcome.error as Error, output };
     }
     return { call, writes };
   }

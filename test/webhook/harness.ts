@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { capturedRun } from '../support/captured-run';
 
 export const SECRET = 'whsec-7d1c0f9e2b4a';
 export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pool-webhook-AbCdEf';
@@ -124,27 +125,10 @@ export function loadEndpoint(modulePath: string, env: Record<string, string | un
   secrets.onAnyCommand().resolves({ SecretString: SECRET });
 
   const run = async (event: LambdaFunctionURLEvent) => {
-    const saved = { ...process.env };
-    for (const [name, value] of Object.entries({ ...ENV, ...env })) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    const chunks: string[] = [];
-    // Powertools writes through a Console on process.stdout and process.stderr (warnings and errors), which looks
-    // up `write` on every line.
-    const capture = (chunk: string | Uint8Array) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    };
-    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-    try {
-      const outcome = await entry!.handler(event, context).then((reply) => ({ reply }), (error: unknown) => ({ error }));
-      return { ...outcome, output: chunks.join('') };
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-      process.env = saved;
-    }
+    const { outcome, output } = await capturedRun({ ...ENV, ...env }, () => entry!.handler(event, context));
+    return { ...('value' in outcome ? { reply: outcome.value } : { error: outcome.error }), output };
   };
+
   return {
     lambda,
     secrets,
