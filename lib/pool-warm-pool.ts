@@ -9,10 +9,12 @@ import type { WorkerDrain } from './worker-drain';
  * stopped, so that a scale-out starts them instead of launching new ones. A stopped instance costs
  * its EBS volumes only; the warm-up boot is billed like any running time.
  *
- * Instances in the warm pool never register a worker: the bootstrap waits while their target
- * lifecycle state is `Warmed:*` and starts the launcher only once it is `InService`. At a warm start
- * the bootstrap still reads the credentials, and downloads and verifies the launcher (its name
- * depends on the pool token, read only then), so the start time is the instance start plus that.
+ * Instances in the warm pool never register a worker: while their target lifecycle state is
+ * `Warmed:*`, the bootstrap downloads and verifies the launcher onto the root volume and reads no
+ * secret; it starts the launcher only once the state is `InService`. The warm start verifies the kept
+ * launcher again, reads the credentials and starts it, so its time is the instance start plus that.
+ * Auto Scaling does not wait for the warm-up boot: one stopped before the launcher was kept, and a
+ * FedRAMP pool (which only its token tells apart), download the launcher at the warm start instead.
  *
  * Instances are never returned to the warm pool on scale-in (`ReuseOnScaleIn` is not offered): an
  * instance going back to the warm pool skips the termination lifecycle hook, so its worker would not

@@ -132,8 +132,12 @@ function pack({ head, body }: { head: HeadLine[]; body: string }): string {
   const gzip = zlib.gzipSync(Buffer.from(program, 'utf8'), { level: 9 });
   gzip[9] = 3; // the OS byte, so that the output is the same on every build machine
   const packed = gzip.toString('base64');
+  // The shebang, then the head's code without its comments (plain text in the user data counts in full).
+  const [shebang, ...code] = inline.map((l) => l.text);
   return [
-    ...inline.map((l) => l.text),
+    shebang,
+    '# cdk-ec2-workerpool worker bootstrap (lib/bootstrap/worker-bootstrap.sh in the package, with its comments).',
+    ...stripComments(code.join('\n')),
     '# The literal parameters and the program, gzip+base64. To read them:',
     '#   sed -n "s/^packed=.\\(.*\\).$/\\1/p" <this file> | base64 -d | gunzip',
     `packed='${packed}'`,

@@ -85,9 +85,11 @@ UNIT
 #
 # Entry points (the first argument):
 #   (none)     user data, run once by cloud-init as root: prepares the host and installs the units;
-#   start      ExecStart: waits for InService (warm pools), reads and validates instance metadata,
-#              runs the pre-start hooks, reads the secrets, downloads and verifies the launcher,
-#              writes its environment to tmpfs and execs it;
+#   start      ExecStart: in a warm pool's warm-up boot (target state Warmed:*), downloads and
+#              verifies the launcher onto the root volume and waits for InService, reading no
+#              secret; then reads and validates instance metadata, runs the pre-start hooks, reads
+#              the secrets, verifies the launcher kept from the warm-up boot again (or downloads and
+#              verifies it), writes its environment to tmpfs and execs it;
 #   stop-post  ExecStopPost: removes the secrets and shuts the instance down, unless the launcher
 #              failed and powerOffOnError is off;
 #   ecr-login  docker login to the ECR registries (at start, then every 6 hours by a timer).
@@ -103,8 +105,10 @@ readonly CREDENTIALS_SECRET_ARN TOKEN_KEY PRIVATE_KEY_KEY INFO_LOG_GROUP ERROR_L
   CA_ANCHOR_DIR CLOUDWATCH_AGENT_DIR
 readonly UNIT=spacelift-launcher.service SELF="${LIBEXEC_DIR}/worker-bootstrap" ENV_FILE="${RUN_DIR}/env"
 readonly DOCKER_DIR="${RUN_DIR}/docker"
+# The launcher and its signed checksums, downloaded in a warm-up boot for the warm start (nothing secret).
+readonly KEPT_DIR="${LIBEXEC_DIR}/launcher"
 PHASE=${1:-install}
-token='' private_key='' fedramp='' instance_id='' ami_id='' region='' asg_name='' env_tmp=''
+token='' private_key='' fedramp='' instance_id='' ami_id='' region='' asg_name='' env_tmp='' problem='' verified_sha256=''
 declare -A SECRETS=()
 SECRET_NAMES=() SECRET_VALUES=()
 
@@ -250,6 +254,7 @@ wait_for_in_service() {
       InService) break ;;
       Warmed:*)
         if [[ "$state" != "$last" ]]; then log "warm pool instance (target state ${state}): waiting for InService"; fi
+        if [[ -z "$last" ]]; then prepare_launcher; fi
         last=$state
         sleep "$WARM_POOL_POLL_SECONDS"
         ;;
@@ -354,53 +359,129 @@ sums_entry() {
     NF { c++; h = $1 } END { if (c == 1) print h }' "$1" | head -n 1
 }
 
-# verify_signature FILE: FILE_SHA256SUMS must carry a valid signature by the pinned key.
-verify_signature() {
-  local status signer
-  local -x GNUPGHOME="${1%/*}/gnupg"
-  mkdir -m 0700 "$GNUPGHOME"
-  printf '%s\n' "$SIGNING_KEY" | gpg --batch -q --import 2>/dev/null || fail "could not import the launcher signing key"
-  gpg --batch --list-keys "$SIGNING_KEY_FINGERPRINT" >/dev/null 2>&1 ||
-    fail "the signing key does not contain the pinned fingerprint ${SIGNING_KEY_FINGERPRINT}"
-  # gpg --verify alone accepts a signature by any key in the keyring: check who signed.
-  if ! status=$(gpg --batch --status-fd 1 --verify "${1}_SHA256SUMS.sig" "${1}_SHA256SUMS" 2>/dev/null); then
-    signer=$(awk '$2 ~ /^(ERRSIG|BADSIG)$/ { print $3; exit }' <<<"$status")
-    fail "the launcher checksums signature is not valid for the pinned key ${SIGNING_KEY_FINGERPRINT} (key ${signer:-unknown})"
+# launcher_name VAR: sets VAR to the launcher's file name: the S3 object's, or the download site's
+# build for this architecture (FedRAMP pools have their own).
+launcher_name() {
+  local arch
+  arch=$(uname -m)
+  [[ "$arch" == x86_64 || "$arch" == aarch64 ]] || fail "unsupported architecture ${arch}"
+  if [[ -n "$LAUNCHER_S3_URI" ]]; then
+    printf -v "$1" '%s' "${LAUNCHER_S3_URI##*/}"
+  else
+    printf -v "$1" '%s' "spacelift-launcher${fedramp}-${arch}"
   fi
-  signer=$(awk -v f="$SIGNING_KEY_FINGERPRINT" '$2 == "VALIDSIG" { s = $3; if ($3 == f || $12 == f) ok = 1 }
-    END { print ok ? "ok" : s }' <<<"$status")
-  [[ "$signer" == ok ]] || fail "the launcher checksums are signed by ${signer}, not by the pinned key ${SIGNING_KEY_FINGERPRINT}"
+}
+
+# The three functions below return 1 with the reason in $problem instead of failing (which they leave
+# to their callers): a launcher kept from the warm-up boot that does not verify is downloaded again,
+# and the warm-up boot never fails on them. $problem means nothing after a success.
+
+# download_launcher DIR NAME: the launcher into DIR/NAME (with its signed checksums from the download
+# site), verified.
+download_launcher() {
+  local url suffix
+  if [[ -n "$LAUNCHER_S3_URI" ]]; then
+    problem="the launcher bucket owner '${LAUNCHER_BUCKET_OWNER}' is not an AWS account id"
+    [[ "$LAUNCHER_BUCKET_OWNER" =~ ^[0-9]{12}$ ]] || return 1
+    problem="could not download ${LAUNCHER_S3_URI} from a bucket of account ${LAUNCHER_BUCKET_OWNER}"
+    # A bucket of the same name in another account (after a deletion, or a typo) is never read.
+    aws s3 cp --only-show-errors --region "$region" --expected-bucket-owner "$LAUNCHER_BUCKET_OWNER" "$LAUNCHER_S3_URI" "${1}/${2}" || return 1
+  else
+    url="${DOWNLOAD_BASE_URL}/${2}"
+    for suffix in '' _SHA256SUMS _SHA256SUMS.sig; do
+      problem="could not download ${url}${suffix} (gave up after ${RETRY_COUNT} retries)"
+      fetch -o "${1}/${2}${suffix}" "${url}${suffix}" || return 1
+    done
+  fi
+  verify_launcher "$1" "$2"
+}
+
+# check_signature FILE: FILE_SHA256SUMS must carry a valid signature by the pinned key.
+check_signature() {
+  local status signer
+  # On tmpfs: the agent's socket path must stay short.
+  local -x GNUPGHOME
+  problem="cannot create a GnuPG home in ${RUN_DIR}"
+  GNUPGHOME=$(mktemp -d "${RUN_DIR}/gnupg.XXXXXX") || return 1
+  problem=''
+  if ! printf '%s\n' "$SIGNING_KEY" | gpg --batch -q --import 2>/dev/null; then
+    problem="could not import the launcher signing key"
+  elif ! gpg --batch --list-keys "$SIGNING_KEY_FINGERPRINT" >/dev/null 2>&1; then
+    problem="the signing key does not contain the pinned fingerprint ${SIGNING_KEY_FINGERPRINT}"
+  # gpg --verify alone accepts a signature by any key in the keyring: check who signed.
+  elif ! status=$(gpg --batch --status-fd 1 --verify "${1}_SHA256SUMS.sig" "${1}_SHA256SUMS" 2>/dev/null); then
+    signer=$(awk '$2 ~ /^(ERRSIG|BADSIG)$/ { print $3; exit }' <<<"$status")
+    problem="the launcher checksums signature is not valid for the pinned key ${SIGNING_KEY_FINGERPRINT} (key ${signer:-unknown})"
+  else
+    signer=$(awk -v f="$SIGNING_KEY_FINGERPRINT" '$2 == "VALIDSIG" { s = $3; if ($3 == f || $12 == f) ok = 1 }
+      END { print ok ? "ok" : s }' <<<"$status")
+    [[ "$signer" == ok ]] || problem="the launcher checksums are signed by ${signer}, not by the pinned key ${SIGNING_KEY_FINGERPRINT}"
+  fi
   gpgconf --kill all >/dev/null 2>&1 || true
+  rm -rf "$GNUPGHOME"
+  [[ -z "$problem" ]] || return 1
   log "the launcher checksums are signed by ${SIGNING_KEY_FINGERPRINT}"
 }
 
-install_launcher() {
-  local arch work name url suffix expected actual
-  arch=$(uname -m)
-  [[ "$arch" == x86_64 || "$arch" == aarch64 ]] || fail "unsupported architecture ${arch}"
-  work=$(mktemp -d "${RUN_DIR}/launcher.XXXXXX")
+# verify_launcher DIR NAME: DIR/NAME must match LAUNCHER_SHA256 (S3), or its SHA256 in the signed
+# checksums. Sets verified_sha256.
+verify_launcher() {
+  local expected actual
   if [[ -n "$LAUNCHER_S3_URI" ]]; then
-    name=${LAUNCHER_S3_URI##*/}
-    [[ "$LAUNCHER_BUCKET_OWNER" =~ ^[0-9]{12}$ ]] || fail "the launcher bucket owner '${LAUNCHER_BUCKET_OWNER}' is not an AWS account id"
-    # A bucket of the same name in another account (after a deletion, or a typo) is never read.
-    aws s3 cp --only-show-errors --region "$region" --expected-bucket-owner "$LAUNCHER_BUCKET_OWNER" "$LAUNCHER_S3_URI" "${work}/${name}" ||
-      fail "could not download ${LAUNCHER_S3_URI} from a bucket of account ${LAUNCHER_BUCKET_OWNER}"
     expected=${LAUNCHER_SHA256,,}
   else
-    name="spacelift-launcher${fedramp}-${arch}"
-    url="${DOWNLOAD_BASE_URL}/${name}"
-    for suffix in '' _SHA256SUMS _SHA256SUMS.sig; do
-      fetch -o "${work}/${name}${suffix}" "${url}${suffix}" || fail "could not download ${url}${suffix} (gave up after ${RETRY_COUNT} retries)"
-    done
-    verify_signature "${work}/${name}"
-    expected=$(sums_entry "${work}/${name}_SHA256SUMS" "$name")
+    check_signature "${1}/${2}" || return 1
+    expected=$(sums_entry "${1}/${2}_SHA256SUMS" "$2") || expected=''
   fi
-  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || fail "no SHA256 for ${name} in the launcher checksums"
-  actual=$(sha256sum "${work}/${name}" | cut -d' ' -f1)
-  [[ "$actual" == "$expected" ]] || fail "launcher checksum mismatch for ${name}: expected ${expected}, got ${actual}"
+  problem="no SHA256 for ${2} in the launcher checksums"
+  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || return 1
+  actual=$(sha256sum "${1}/${2}" | cut -d' ' -f1) || actual=''
+  problem="launcher checksum mismatch for ${2}: expected ${expected}, got ${actual}"
+  [[ "$actual" == "$expected" ]] || return 1
+  verified_sha256=$actual
+}
+
+# In a warm-up boot: the launcher, verified, into KEPT_DIR (renamed into place only once verified, as
+# Auto Scaling may stop the instance at any point), so that the warm start reads only the secrets. No
+# secret is read here, and the token is what tells a FedRAMP pool: its warm start finds no kept
+# FedRAMP build and downloads it. A failure too is left to the warm start, which downloads the
+# launcher as a cold boot does.
+prepare_launcher() {
+  local name dir
+  metadata region placement/region '^[a-z]{2}(-[a-z]+)+-[0-9]+$'
+  launcher_name name
+  rm -rf "$KEPT_DIR" "${LIBEXEC_DIR}"/.launcher.*
+  dir=$(mktemp -d "${LIBEXEC_DIR}/.launcher.XXXXXX")
+  if download_launcher "$dir" "$name"; then
+    mv "$dir" "$KEPT_DIR"
+    log "verified ${name} (sha256 ${verified_sha256}) and kept it for the warm start"
+  else
+    rm -rf "$dir"
+    log "${problem}; the warm start downloads the launcher" >&2
+  fi
+}
+
+# At start: the launcher kept from a warm-up boot, verified again (the root volume persisted while the
+# instance was stopped), or else a download, verified.
+install_launcher() {
+  local name work kept=''
+  launcher_name name
+  work=$(mktemp -d "${RUN_DIR}/launcher.XXXXXX")
+  problem="cannot copy ${KEPT_DIR}/${name}"
+  if [[ -f "${KEPT_DIR}/${name}" ]]; then
+    if cp "${KEPT_DIR}/${name}"* "$work" && verify_launcher "$work" "$name"; then
+      kept=', downloaded in the warm-up boot'
+    else
+      log "the launcher kept from the warm-up boot does not verify: ${problem}; downloading it again" >&2
+    fi
+  fi
+  rm -rf "$KEPT_DIR"
+  if [[ -z "$kept" ]]; then
+    download_launcher "$work" "$name" || fail "$problem"
+  fi
   install -m 0755 "${work}/${name}" "$LAUNCHER_PATH"
   rm -rf "$work"
-  log "installed ${name} (sha256 ${actual})"
+  log "installed ${name} (sha256 ${verified_sha256}${kept})"
 }
 
 # env_line NAME VALUE: one line of the environment file, quoted for bash.
@@ -474,7 +555,7 @@ main_start() {
 
 # --- stop-post (ExecStopPost) ------------------------------------------------------------------
 main_stop_post() {
-  rm -rf "$ENV_FILE" "$DOCKER_DIR" "${RUN_DIR}/tmp" "${RUN_DIR}"/launcher.*
+  rm -rf "$ENV_FILE" "$DOCKER_DIR" "${RUN_DIR}/tmp" "${RUN_DIR}"/launcher.* "${RUN_DIR}"/gnupg.*
   if [[ "$(systemctl is-system-running || true)" == stopping ]]; then
     log "the system is shutting down already"
   elif [[ "${SERVICE_RESULT:-}" == success ]]; then

@@ -101,7 +101,7 @@ test('shellcheck passes on the raw script, the rendered script and the packed us
     // The packed user data unpacks to the rendered script's program.
     expect(files['user-data-default.sh']).toContain('eval "$program"');
     expect(execFileSync('bash', ['-c', `sed -n "s/^packed=.\\(.*\\).$/\\1/p" '${path.join(sandbox.base, 'user-data-default.sh')}' | base64 -d | gunzip`],
-      { encoding: 'utf8' })).toContain('verify_signature "${work}/${name}"');
+      { encoding: 'utf8' })).toContain('check_signature "${1}/${2}"');
   } finally {
     sandbox.close();
   }
@@ -354,23 +354,133 @@ test('a warm-pool instance waits while its target state is Warmed:*, then procee
   }
 });
 
-test('a stopped warm-pool instance downloads and verifies the launcher at its warm start, once InService, not in the warm-up boot', async () => {
-  const sandbox = instance();
-  try {
-    publish(sandbox);
-    // The warm-up boot polls while Warmed:Stopped (the instance is then stopped); the warm start sees InService.
-    endpoints.lifecycle = ['Warmed:Stopped', 'Warmed:Stopped', 'InService'];
-    expect((await sandbox.install(params())).code).toBe(0);
-    const start = await sandbox.start();
-    expect(start.code).toBe(0);
-    const at = (text: string) => start.stdout.indexOf(text);
-    expect(at('warm pool instance (target state Warmed:Stopped): waiting for InService')).toBeGreaterThanOrEqual(0);
-    expect(at('the target lifecycle state is InService')).toBeGreaterThan(at('target state Warmed:Stopped'));
-    expect(at(`installed ${LAUNCHER_NAME}`)).toBeGreaterThan(at('the target lifecycle state is InService'));
-    expect(endpoints.hits.get('/latest/meta-data/autoscaling/target-lifecycle-state')).toBe(3);
-  } finally {
-    sandbox.close();
+describe('a warm pool instance: the warm-up boot prepares the launcher, the warm start only verifies it again', () => {
+  const PREPARED = 'kept it for the warm start';
+  const kept = (sandbox: Sandbox, name = LAUNCHER_NAME) => path.join(sandbox.internals.libexecDir, 'launcher', name);
+  const downloads = (name = LAUNCHER_NAME) => endpoints.hits.get(`/downloads/${name}`) ?? 0;
+  let sandbox: Sandbox;
+  afterEach(() => sandbox?.close());
+
+  /** The warm-up boot: user data, then ExecStart until the launcher is prepared, when Auto Scaling stops the instance. */
+  async function warmUp(parameters = params()) {
+    endpoints.lifecycle = ['Warmed:Pending:Wait'];
+    expect((await sandbox.install(parameters)).code).toBe(0);
+    const boot = await sandbox.startUntilStopped(PREPARED);
+    expect(boot.stopped).toBe(true);
+    return boot;
   }
+
+  /** The warm start: the instance is started again and its target state is InService. */
+  async function warmStart(parameters = params()) {
+    endpoints.lifecycle = ['InService'];
+    expect((await sandbox.install(parameters)).code).toBe(0);
+    return sandbox.start();
+  }
+
+  test('the warm-up boot downloads and verifies the launcher, and neither reads a secret nor starts it', async () => {
+    sandbox = instance();
+    const launcher = publish(sandbox);
+    const boot = await warmUp();
+    expect(boot.stderr).toBe('');
+    expect(boot.stdout).toContain('warm pool instance (target state Warmed:Pending:Wait): waiting for InService');
+    expect(boot.stdout).toContain(`the launcher checksums are signed by ${gpg.fingerprint('Pool Signer')}`);
+    expect(boot.stdout).toContain(`verified ${LAUNCHER_NAME} (sha256 ${sha256(launcher)}) and ${PREPARED}`);
+    expect(downloads()).toBe(1);
+    expect(fs.readFileSync(kept(sandbox), 'utf8')).toBe(launcher);
+    // Nothing registers: no secret read, no environment file, no launcher installed or run.
+    expect(sandbox.callsOf('aws')).toEqual([]);
+    expect(fs.existsSync(path.join(sandbox.internals.runDir, 'env'))).toBe(false);
+    expect(fs.existsSync(sandbox.internals.launcherPath)).toBe(false);
+    expect(sandbox.launcherEnvironment()).toBeUndefined();
+  });
+
+  test('the warm start downloads nothing: it verifies the kept launcher again, reads the secrets and starts it', async () => {
+    sandbox = instance();
+    const launcher = publish(sandbox);
+    await warmUp();
+    const start = await warmStart();
+    expect(start.stderr).toBe('');
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain(`the launcher checksums are signed by ${gpg.fingerprint('Pool Signer')}`);
+    expect(start.stdout).toContain(`installed ${LAUNCHER_NAME} (sha256 ${sha256(launcher)}, downloaded in the warm-up boot)`);
+    expect(downloads()).toBe(1);
+    expect(endpoints.hits.get(`/downloads/${LAUNCHER_NAME}_SHA256SUMS.sig`)).toBe(1);
+    expect(sandbox.launcherEnvironment()).toMatchObject({ SPACELIFT_TOKEN: TOKEN, SPACELIFT_POOL_PRIVATE_KEY: PRIVATE_KEY });
+    expect(fs.readFileSync(sandbox.internals.launcherPath, 'utf8')).toBe(launcher);
+    expect(fs.existsSync(kept(sandbox))).toBe(false);
+    // The secrets stay on tmpfs, as in a cold boot.
+    expect(sandbox.filesOutsideTmpfs().filter((file) => fs.readFileSync(file).includes(CANARY))).toEqual([]);
+  });
+
+  test.each([
+    ['a changed binary', (s: Sandbox) => fs.writeFileSync(kept(s), '#!/bin/bash\necho tampered\n'), 'launcher checksum mismatch'],
+    ['checksums signed by another key', (s: Sandbox) => {
+      const sums = `${sha256('#!/bin/bash\necho tampered\n')}  ${LAUNCHER_NAME}\n`;
+      fs.writeFileSync(kept(s), '#!/bin/bash\necho tampered\n');
+      fs.writeFileSync(`${kept(s)}_SHA256SUMS`, sums);
+      fs.writeFileSync(`${kept(s)}_SHA256SUMS.sig`, gpg.sign('Rogue Signer', sums));
+    }, 'the launcher checksums signature is not valid for the pinned key'],
+  ])('a kept launcher that no longer verifies (%s) is downloaded again and verified', async (_, tamper, reason) => {
+    sandbox = instance();
+    const launcher = publish(sandbox);
+    await warmUp();
+    tamper(sandbox);
+    const start = await warmStart();
+    expect(start.code).toBe(0);
+    expect(start.stderr).toContain(`the launcher kept from the warm-up boot does not verify: ${reason}`);
+    expect(start.stdout).toContain(`installed ${LAUNCHER_NAME} (sha256 ${sha256(launcher)})`);
+    expect(downloads()).toBe(2);
+    expect(fs.readFileSync(sandbox.internals.launcherPath, 'utf8')).toBe(launcher);
+    expect(start.stdout).not.toContain('tampered');
+  });
+
+  test('a warm-up boot whose download fails leaves it to the warm start, and is not an error', async () => {
+    sandbox = instance();
+    const launcher = publish(sandbox);
+    endpoints.failing.add(LAUNCHER_NAME);
+    endpoints.lifecycle = ['Warmed:Pending:Wait'];
+    expect((await sandbox.install(params())).code).toBe(0);
+    const boot = await sandbox.startUntilStopped('the warm start downloads the launcher');
+    expect(boot.stopped).toBe(true);
+    expect(boot.stderr).toContain(`could not download ${baseUrl}/downloads/${LAUNCHER_NAME} (gave up after 2 retries); the warm start downloads the launcher`);
+    expect(boot.stderr).not.toContain('FATAL');
+    expect(fs.readdirSync(sandbox.internals.libexecDir)).toEqual(['worker-bootstrap']);
+    endpoints.failing.clear();
+    const start = await warmStart();
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain(`installed ${LAUNCHER_NAME} (sha256 ${sha256(launcher)})\n`);
+  }, 20_000);
+
+  test('self-hosted: the warm-up boot copies the S3 object and checks the pinned SHA256; the warm start does not copy it again', async () => {
+    sandbox = instance();
+    const launcher = fakeLauncher(sandbox.launcherDump);
+    sandbox.putObject('s3://launchers/spacelift-launcher', launcher);
+    const parameters = params({ launcherS3Uri: 's3://launchers/spacelift-launcher', launcherSha256: sha256(launcher), launcherBucketOwner: '123456789012' });
+    await warmUp(parameters);
+    expect(sandbox.callsOf('aws')).toEqual([
+      expect.stringMatching(/^s3 cp --only-show-errors --region eu-west-1 --expected-bucket-owner 123456789012 s3:\/\/launchers\/spacelift-launcher /),
+    ]);
+    const start = await warmStart(parameters);
+    expect(start.stderr).toBe('');
+    expect(start.stdout).toContain(`installed spacelift-launcher (sha256 ${sha256(launcher)}, downloaded in the warm-up boot)`);
+    expect(sandbox.callsOf('aws').filter((c) => c.startsWith('s3 '))).toHaveLength(1);
+    expect(sandbox.launcherEnvironment()?.SPACELIFT_TOKEN).toBe(TOKEN);
+  });
+
+  test('a FedRAMP pool, which only its token tells apart, downloads its own build at the warm start', async () => {
+    const fedrampName = `spacelift-launcher-fedramp-${ARCH}`;
+    const parameters = params({ launcherEnvironment: { SPACELIFT_WORKER_COMMS_PROTOCOL: 'poll', SPACELIFT_WORKER_COMMS_URL: 'https://acme.app.fedramp.spacelift.io' } });
+    sandbox = instance(tokenFor('tls://a1b2c3.fedramp.spacelift.io:8883'));
+    publish(sandbox);
+    const fedrampLauncher = publish(sandbox, { name: fedrampName });
+    await warmUp(parameters);
+    expect(downloads()).toBe(1);
+    const start = await warmStart(parameters);
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain(`installed ${fedrampName} (sha256 ${sha256(fedrampLauncher)})\n`);
+    expect(downloads(fedrampName)).toBe(1);
+    expect(fs.existsSync(kept(sandbox))).toBe(false);
+  });
 });
 
 // With a warm pool cloud-init runs user data at every boot (lib/worker-user-data.ts), since Auto Scaling may stop

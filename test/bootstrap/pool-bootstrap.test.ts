@@ -94,7 +94,7 @@ describe('defaults', () => {
   test('the user data fits EC2\'s 16 KB limit with room to spare, and keeps the unit readable', () => {
     expect(Buffer.byteLength(s.plain)).toBeLessThan(15_000);
     expect(s.plain).toContain('ExecStopPost=/bin/sh -c \'${LIBEXEC_DIR}/worker-bootstrap stop-post || ${fallback}\'');
-    expect(s.program).toContain('verify_signature "${work}/${name}"');
+    expect(s.program).toContain('check_signature "${1}/${2}"');
   });
 
   test('the instance role gets nothing for the bootstrap beyond the credentials and logs', () => {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'child_process';
+import { execFile, execFileSync, spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -225,6 +225,37 @@ export class Sandbox {
     return this.run(command, args);
   }
 
+  /**
+   * The unit's ExecStart until its output (stdout or stderr) shows `text`, then the instance is stopped under it (its process
+   * group killed), as Auto Scaling stops a warm-up boot: whatever the script has not done by then never happens.
+   */
+  public startUntilStopped(text: string): Promise<RunResult & { stopped: boolean }> {
+    const [command, ...args] = this.unitSetting('ExecStart').split(' ');
+    const child = spawn(command, args, { env: this.env(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let stopped = false;
+    const stop = () => {
+      if (stopped || child.exitCode !== null) return;
+      stopped = true;
+      process.kill(-child.pid!, 'SIGKILL');
+    };
+    const timer = setTimeout(stop, 30_000);
+    const seen = () => stdout.includes(text) || stderr.includes(text);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (seen()) stop();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (seen()) stop();
+    });
+    return new Promise((resolve) => child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, output: `${stdout}\n${stderr}`, stopped: stopped && seen() });
+    }));
+  }
+
   /** The unit's ExecStopPost, with the variables systemd sets for it. */
   public stopPost(serviceResult: string, exitStatus = '0'): Promise<RunResult> {
     const line = this.unitSetting('ExecStopPost');
@@ -270,8 +301,12 @@ export class Sandbox {
     fs.rmSync(this.shm, { recursive: true, force: true });
   }
 
+  private env(extraEnv: Record<string, string> = {}): Record<string, string> {
+    return { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, HOME: this.path('/root'), LANG: 'C.UTF-8', ...extraEnv };
+  }
+
   private run(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
-    const env = { PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin`, HOME: this.path('/root'), LANG: 'C.UTF-8', ...extraEnv };
+    const env = this.env(extraEnv);
     return new Promise((resolve) => {
       execFile(command, args, { env, timeout: 30_000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
         const code = error ? (typeof (error as any).code === 'number' ? (error as any).code : 1) : 0;
