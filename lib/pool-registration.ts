@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { RESOURCE_LABEL_PREFIX } from '../lambda/registration/resource-label';
 import { HandlerFunction, type HandlerPoolProps } from './handler-function';
 import { acknowledgeWildcards } from './nag';
 import { WorkerPoolConfigError } from './validation';
@@ -91,6 +92,14 @@ export class PoolRegistration extends Construct {
     if (props.space !== undefined && !Token.isUnresolved(props.space) && props.space.trim() === '') {
       throw new WorkerPoolConfigError(this, 'credentials (space)', 'must not be empty; omit it for the root space');
     }
+    (props.labels ?? []).forEach((label, index) => {
+      if (Token.isUnresolved(label)) return;
+      if (label.trim() === '') throw new WorkerPoolConfigError(this, `credentials (labels[${index}])`, 'must not be empty');
+      if (label.startsWith(RESOURCE_LABEL_PREFIX)) {
+        throw new WorkerPoolConfigError(this, `credentials (labels[${index}])`,
+          `must not start with "${RESOURCE_LABEL_PREFIX}": the registration sets that label itself to find its pool again`);
+      }
+    });
 
     const handler = new HandlerFunction(this, 'Handler', {
       asset: 'registration',

@@ -263,9 +263,11 @@ describe('synth errors name the prop', () => {
   test.each<[string, WorkerPoolRegistrationOptions, string]>([
     ['an empty name', { name: ' ' }, 'credentials (name)'],
     ['an empty space', { name: 'pool', space: '' }, 'credentials (space)'],
+    ['a blank label', { name: 'pool', labels: ['team:a', ' '] }, 'credentials (labels[1])'],
+    ['a label the registration reserves', { name: 'pool', labels: ['cdk-ec2-workerpool:resource=x'] }, 'credentials (labels[0])'],
     ['a removal policy that cannot apply to a Spacelift pool', { name: 'pool', removalPolicy: RemovalPolicy.SNAPSHOT }, 'credentials (removalPolicy)'],
   ])('%s', (_case, registration, prop) => {
-    expect(() => synth(registration)).toThrow(new RegExp(`invalid "${prop.replace(/[()]/g, '\\$&')}"`));
+    expect(() => synth(registration)).toThrow(new RegExp(`invalid "${prop.replace(/[()[\]]/g, '\\$&')}"`));
   });
 });
 
