@@ -1,5 +1,6 @@
 import { type Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { WORKER_POOL_ID } from '../lambda/shared/pool-id';
 
 /** Thrown at synth for props that cannot work. The message always names the prop. */
 export class WorkerPoolConfigError extends Error {
@@ -8,9 +9,6 @@ export class WorkerPoolConfigError extends Error {
     this.name = 'WorkerPoolConfigError';
   }
 }
-
-/** Spacelift worker pool ids are ULIDs: 26 characters of Crockford base32. */
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /**
  * The pool id is given exactly when the credentials do not create the pool (`WorkerPoolCredentials.register()`),
@@ -27,7 +25,7 @@ export function validateWorkerPoolId(scope: IConstruct, id: string | undefined, 
       'is required, unless credentials is WorkerPoolCredentials.register(), which creates the pool in Spacelift');
   }
   if (Token.isUnresolved(id)) return;
-  if (!ULID.test(id)) {
+  if (!WORKER_POOL_ID.test(id)) {
     throw new WorkerPoolConfigError(scope, 'workerPoolId',
       `"${id}" is not a Spacelift worker pool id (26 upper-case ULID characters, e.g. 01HZXYZ0000000000000000000)`);
   }

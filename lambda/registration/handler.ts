@@ -5,6 +5,7 @@
  * the pool id. Nothing secret is logged, returned or put in an error message.
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { WORKER_POOL_ID } from '../shared/pool-id';
 import type { SpaceliftLogger } from '../spacelift/http';
 import type { WorkerPoolCredentials } from './credentials';
 import { explain, isPoolNotFound, RegistrationError, type FailureContext } from './failures';
@@ -43,8 +44,7 @@ interface Prepared {
 
 // Kept back from the Lambda timeout for the secret write and the response to the framework.
 const RESERVE_MS = 5_000;
-// Spacelift ids are ULIDs. Anything else (the framework's placeholder after a failed Create) names no pool.
-const POOL_ID = /^[0-9A-Z]{26}$/;
+// Pool ids are ULIDs (shared/pool-id.ts): anything else (the framework's placeholder after a failed Create) names no pool.
 
 export function createRegistrationHandler(deps: RegistrationDeps) {
   const { logger } = deps;
@@ -72,7 +72,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
         }
         case 'Delete':
           // A Create that failed before making a pool (even on bad properties) leaves the framework's placeholder.
-          if (POOL_ID.test(event.PhysicalResourceId)) await remove(prepare(event, retry), event.PhysicalResourceId);
+          if (WORKER_POOL_ID.test(event.PhysicalResourceId)) await remove(prepare(event, retry), event.PhysicalResourceId);
           else logger.info('no worker pool was created for this resource: nothing to delete', { physicalResourceId });
           return { PhysicalResourceId: event.PhysicalResourceId };
       }
@@ -110,6 +110,9 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
         if (attempt > 1 || await pauseBeforeRetry(retry, 'WorkerPoolCreate', err) !== 'retry') throw explain(step, err, ctx);
         continue;
       }
+      if (!WORKER_POOL_ID.test(created.id)) {
+        throw new RegistrationError(`create: Spacelift answered a worker pool id that is not a ULID (${JSON.stringify(created.id)})`);
+      }
       logger.info('created Spacelift worker pool', { workerPoolId: created.id });
       try {
         await deps.writeSecret(props.secretArn, secretString(props, created.config, credentials));
@@ -141,7 +144,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
 
   async function update({ api, props, input, ctx }: Prepared, id: string, old: RegistrationProperties): Promise<string> {
     const step = `Could not update Spacelift worker pool ${id}`;
-    if (!POOL_ID.test(id)) throw new RegistrationError(`${step}: the physical id is not a Spacelift worker pool id`);
+    if (!WORKER_POOL_ID.test(id)) throw new RegistrationError(`${step}: the physical id is not a Spacelift worker pool id`);
     try {
       await api.update(id, input);
     } catch (err) {

@@ -114,6 +114,13 @@ describe('Create', () => {
     expect(h.sleeps).toEqual([]);
   });
 
+  test('an id from Spacelift that is not a ULID fails the create before anything is written', async () => {
+    h.apiOverride = { create: async () => ({ id: 'pool-1', config: 'token' }) };
+    const message = failed(await h.create());
+    expect(message).toContain('Spacelift answered a worker pool id that is not a ULID ("pool-1")');
+    expect(h.writes()).toEqual([]);
+  });
+
   test('a secret write failure names the secret and the permission, and the new pool is taken back', async () => {
     h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error(
       'User: arn:aws:sts::123456789012:assumed-role/reg/fn is not authorized to perform: secretsmanager:PutSecretValue on resource: pool-credentials',

@@ -9,7 +9,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { generateWorkerPoolCredentials, type WorkerPoolCredentials } from '../../lambda/registration/credentials';
 import { createRegistrationHandler, type RegistrationResponse } from '../../lambda/registration/handler';
-import { createPoolManagementApi } from '../../lambda/registration/pools';
+import { createPoolManagementApi, type PoolManagementApi } from '../../lambda/registration/pools';
 import { secretsManagerWriter } from '../../lambda/registration/secret';
 import { recordingLogger } from '../spacelift/harness';
 import { FakeSpacelift } from '../support/fake-spacelift';
@@ -43,6 +43,8 @@ export class RegistrationHarness {
   stackId = STACK_ID;
   /** What the handler sends as the API key secret; default the fake's. */
   apiKeySecret: string | undefined;
+  /** Replaces some of the client's calls (for answers the fake never gives). */
+  apiOverride: Partial<PoolManagementApi> = {};
 
   async start(): Promise<this> {
     this.fake = await FakeSpacelift.start();
@@ -58,13 +60,16 @@ export class RegistrationHarness {
 
   private handler() {
     return createRegistrationHandler({
-      connect: (retry) => createPoolManagementApi({
-        url: `${this.fake.endpoint}/graphql`,
-        apiKeyId: this.fake.apiKeyId,
-        apiKeySecret: async () => this.apiKeySecret ?? this.fake.apiKeySecret,
-        timeoutMs: this.timeoutMs,
-        retry,
-        logger: this.logger,
+      connect: (retry) => ({
+        ...createPoolManagementApi({
+          url: `${this.fake.endpoint}/graphql`,
+          apiKeyId: this.fake.apiKeyId,
+          apiKeySecret: async () => this.apiKeySecret ?? this.fake.apiKeySecret,
+          timeoutMs: this.timeoutMs,
+          retry,
+          logger: this.logger,
+        }),
+        ...this.apiOverride,
       }),
       writeSecret: secretsManagerWriter(() => new SecretsManagerClient({ region: 'eu-west-1' })),
       newCredentials: () => {
