@@ -292,8 +292,8 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 }
 
 describe('decide, over random snapshots', () => {
-  test('never breaks a safety rule', () => {
-    // How often each action happened, so the property is known not to hold vacuously.
+  /** Runs the property; returns how often each action happened, so it is known not to hold vacuously. */
+  function checkRules(seed?: number) {
     const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0, failedReads: 0, lostReclaims: 0, unidentified: 0 };
     fc.assert(
       fc.property(inputArb, (input) => {
@@ -308,8 +308,18 @@ describe('decide, over random snapshots', () => {
         seen.unidentified += plan.counts.unidentified > 0 ? 1 : 0;
         expect(violations(input, plan)).toEqual([]);
       }),
-      { numRuns: 1500 },
+      { numRuns: 1500, ...(seed === undefined ? {} : { seed }) },
     );
+    return seen;
+  }
+
+  test('never breaks a safety rule', () => {
+    // New cases every run; which actions they reach varies, and a rare one (a reclaim at min size) may be missing.
+    checkRules();
+  });
+
+  test('never breaks a safety rule, over a fixed sample that reaches every kind of action', () => {
+    const seen = checkRules(20261126);
     expect(seen.scaleOut).toBeGreaterThan(100);
     expect(seen.terminate).toBeGreaterThan(20);
     expect(seen.strays).toBeGreaterThan(100);
