@@ -99,15 +99,6 @@ export interface WaitBound {
   readonly clusters: number;
 }
 
-/** One line for reports. */
-export function describeFloorRules(): string {
-  return (
-    'offline floor: launch at submit (the run starts one fastest boot later), keep an idle machine only across a gap ' +
-    'shorter than a boot (the newest idle one first), pay a shutdown on release; wait bound: no policy with that p95 ' +
-    'wait pays less than the run time plus, per instance, a boot, a shutdown and the idle gaps its on-time runs force'
-  );
-}
-
 interface Machine {
   readonly launchedAt: number;
   freeAt: number;

@@ -12,8 +12,8 @@
  * - a cap (maxTerminatePerTick, maxStraysPerTick) left idle workers to release or strays to replace;
  * - the last read looked wrong, a tick failed, or an undrain waits for a retry.
  * Otherwise the invocation ends after one tick and the schedule (every minute) is the next look, as for Spacelift's
- * own autoscaler. In the simulator (BENCHMARKS.md) polling every 15 s while runs are queued shortens the mean wait by
- * a few seconds and costs about as much Lambda time as the instance-hours the whole policy saves.
+ * own autoscaler. In the simulator (BENCHMARKS.md §3) polling every 15 s while runs are queued (`'queued'`) shortens
+ * the mean wait by about 3 s and costs about 5% more over the tuning traces.
  */
 import type { Plan } from './decide';
 
