@@ -50,8 +50,9 @@ export interface WorkerPoolRegistrationOptions {
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Any string: change it to reset the pool's credentials (a new key and token, written into the
-   * secret). Workers keep the credentials they read at start; replace them, with an instance refresh, to
-   * use the new ones.
+   * secret). It is also a tag of the workers' launch template, so the pool's instance refresh replaces
+   * the running workers, draining each, with workers that read the new credentials; with
+   * `instanceRefresh.enabled: false`, replace them yourself.
    * @default - the credentials are created once and never reset
    */
   readonly resetGeneration?: string;
@@ -147,15 +148,16 @@ export class PoolRegistration extends Construct {
   }
 
   /**
-   * PutSecretValue on the pool's secret only: the function writes the token and key and reads nothing
-   * back. With a customer managed key, what Secrets Manager needs of the caller who changes a secret value
-   * (GenerateDataKey and Decrypt, "Permissions for the KMS key"), for this secret and through Secrets
-   * Manager only; without secretsmanager:GetSecretValue it still cannot read the secret.
+   * PutSecretValue and GetSecretValue on the pool's secret only: the function writes the token and key, and
+   * reads the key back when it finishes a Create an earlier attempt began (the key stored before the pool was
+   * created is the one its certificate was issued for). With a customer managed key, what Secrets Manager needs
+   * of the caller who reads or changes a secret value (Decrypt, GenerateDataKey; "Permissions for the KMS
+   * key"), for this secret and through Secrets Manager only.
    * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
    */
   private grantWriteCredentials(role: iam.IRole, credentials: WorkerPoolCredentialsConfig): void {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['secretsmanager:PutSecretValue'],
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
       resources: [credentials.secret.secretArn],
     }));
     const key = credentials.secret.encryptionKey;

@@ -30,6 +30,11 @@ import { renderWorkerBootstrap } from './worker-user-data';
 
 /** The tag with the Spacelift pool id on every resource of the pool. */
 const WORKER_POOL_ID_TAG = 'WorkerPoolId';
+/**
+ * On the workers, from the launch template: a new `resetGeneration` changes the template, so the instance refresh
+ * replaces (and drains) the workers that hold the credentials the reset replaced.
+ */
+const CREDENTIALS_GENERATION_TAG = 'cdk-ec2-workerpool:credentials-generation';
 
 /** The root EBS volume of each worker. */
 export interface RootVolumeOptions {
@@ -477,6 +482,8 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       ...(warmPoolState === autoscaling.PoolState.HIBERNATED ? { hibernationConfigured: true } : {}),
       ...this.metadataOptions(props),
     });
+    const generation = credentials.registration?.resetGeneration;
+    if (generation !== undefined) Tags.of(this.launchTemplate).add(CREDENTIALS_GENERATION_TAG, generation);
     for (const extra of securityGroups.slice(1)) {
       this.launchTemplate.connections.addSecurityGroup(extra);
     }

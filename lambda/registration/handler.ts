@@ -4,6 +4,7 @@
  * The framework turns a throw into a FAILED response whose reason is the error message; the response data is only
  * the pool id. Nothing secret is logged, returned or put in an error message.
  */
+import { createPrivateKey } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { WORKER_POOL_ID } from '../shared/pool-id';
 import type { SpaceliftLogger } from '../spacelift/http';
@@ -14,7 +15,7 @@ import type { PoolManagementApi } from './pools';
 import { parseProperties, type RegistrationProperties } from './properties';
 import { resourceLabel, withResourceLabel } from './resource-label';
 import { pauseBeforeRetry, type RetryPolicy } from './retry';
-import type { SecretWriter } from './secret';
+import type { SecretStore } from './secret';
 
 export interface RegistrationResponse {
   readonly PhysicalResourceId: string;
@@ -24,7 +25,7 @@ export interface RegistrationResponse {
 export interface RegistrationDeps {
   /** A Spacelift client for one event, bounded by that event's retry policy (its remaining time). */
   readonly connect: (retry: RetryPolicy) => PoolManagementApi;
-  readonly writeSecret: SecretWriter;
+  readonly secret: SecretStore;
   readonly newCredentials: () => WorkerPoolCredentials;
   readonly logger: SpaceliftLogger;
   readonly sleep: (ms: number) => Promise<void>;
@@ -97,11 +98,17 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
 
   async function create({ api, props, input, label, ctx }: Prepared, retry: RetryPolicy): Promise<string> {
     const step = `Could not create Spacelift worker pool "${props.name}"`;
-    const credentials = deps.newCredentials();
+    let credentials: WorkerPoolCredentials | undefined;
     for (let attempt = 1; ; attempt++) {
       // A repeated Create, or a create that timed out but happened, left a pool with our label: adopt it.
       const own = await guard(step, ctx, () => findOwn(api, label));
-      if (own !== undefined) return adopt(api, own, props, input, credentials, ctx);
+      if (own.length > 0) return adopt(api, own, props, input, ctx);
+      if (credentials === undefined) {
+        credentials = deps.newCredentials();
+        // Stored before the pool exists: if this attempt dies after Spacelift made the pool, the next one finds the
+        // key the pool's certificate was issued for, and adopts the pool without resetting it.
+        await writeOrFail(step, props, secretString(props, undefined, credentials));
+      }
       let created: { id: string; config: string };
       try {
         created = await api.create(input, credentials.csrBase64);
@@ -115,10 +122,10 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       }
       logger.info('created Spacelift worker pool', { workerPoolId: created.id });
       try {
-        await deps.writeSecret(props.secretArn, secretString(props, created.config, credentials));
+        await deps.secret.write(props.secretArn, secretString(props, created.config, credentials));
       } catch (err) {
-        // The pool is useless without its stored key, and nothing runs on it yet: take it back so the next attempt
-        // does not trip over it (a name Spacelift may refuse to reuse).
+        // The pool is useless without its token stored, and nothing runs on it yet: take it back so the next attempt
+        // starts clean rather than from a half-written secret.
         const cleanup = await api.delete(created.id).then(() => 'it was deleted again', () => `it (${created.id}) is left in Spacelift; delete it by hand`);
         throw new RegistrationError(`${step}: the pool was created, but ${messageOf(err)}; ${cleanup}`);
       }
@@ -126,19 +133,36 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     }
   }
 
+  /**
+   * Takes over the pool an earlier attempt of this resource made. The secret still holds the key that attempt
+   * stored before creating it, so only the token is fetched again: no reset. A reset (new key, new token) is the
+   * fallback when the key is not there (the stack was created again, with a new secret, after a failed first deploy
+   * or a deletion that retained the pool) or when more than one pool carries the label (attempts raced, and the
+   * stored key may belong to either).
+   */
   async function adopt(
     api: PoolManagementApi,
-    id: string,
+    ids: readonly string[],
     props: RegistrationProperties,
     input: PoolInput,
-    credentials: WorkerPoolCredentials,
     ctx: FailureContext,
   ): Promise<string> {
-    logger.info('adopting the worker pool an earlier attempt of this Create made', { workerPoolId: id });
-    const step = `Could not take over Spacelift worker pool ${id}, created by an earlier attempt of this resource`;
+    const [id, ...others] = ids;
+    const step = `Could not take over Spacelift worker pool ${id}, created earlier for this resource`;
+    if (others.length > 0) {
+      logger.warn('more than one Spacelift worker pool carries this resource\'s label: adopting the oldest; delete the others by hand',
+        { workerPoolId: id, others });
+    }
+    logger.info('adopting the worker pool made earlier for this resource', { workerPoolId: id });
     await guard(step, ctx, () => api.update(id, input));
-    // Its private key from the earlier attempt is lost: a new CSR gives it a new token.
-    await rotate(api, id, props, credentials, ctx, step);
+    const stored = others.length === 0 ? storedPrivateKey(props, await readOrFail(step, props)) : undefined;
+    if (stored === undefined) {
+      await rotate(api, id, props, deps.newCredentials(), ctx, step);
+      return id;
+    }
+    const { config } = await guard(step, ctx, () => api.credentials(id));
+    await writeOrFail(step, props, secretString(props, config, stored));
+    logger.info('stored the adopted pool\'s token next to the key it was created with', { workerPoolId: id });
     return id;
   }
 
@@ -164,6 +188,22 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     return id;
   }
 
+  async function writeOrFail(step: string, props: RegistrationProperties, value: string): Promise<void> {
+    try {
+      await deps.secret.write(props.secretArn, value);
+    } catch (err) {
+      throw new RegistrationError(`${step}: ${messageOf(err)}`);
+    }
+  }
+
+  async function readOrFail(step: string, props: RegistrationProperties): Promise<string | undefined> {
+    try {
+      return await deps.secret.read(props.secretArn);
+    } catch (err) {
+      throw new RegistrationError(`${step}: ${messageOf(err)}`);
+    }
+  }
+
   async function rotate(
     api: PoolManagementApi,
     id: string,
@@ -174,7 +214,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
   ): Promise<void> {
     const reset = await guard(step, ctx, () => api.reset(id, credentials.csrBase64));
     try {
-      await deps.writeSecret(props.secretArn, secretString(props, reset.config, credentials));
+      await deps.secret.write(props.secretArn, secretString(props, reset.config, credentials));
     } catch (err) {
       throw new RegistrationError(`${step}: the pool's credentials were reset, but ${messageOf(err)}. Workers started from now on `
         + 'cannot register until the deployment is retried (the retry resets them again)');
@@ -211,9 +251,9 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
   }
 }
 
-async function findOwn(api: PoolManagementApi, label: string): Promise<string | undefined> {
-  const ids = (await api.list()).filter((pool) => pool.labels.includes(label)).map((pool) => pool.id).sort();
-  return ids[0];
+/** The pools that carry our label, oldest first (ULIDs sort by creation time). */
+async function findOwn(api: PoolManagementApi, label: string): Promise<string[]> {
+  return (await api.list()).filter((pool) => pool.labels.includes(label)).map((pool) => pool.id).sort();
 }
 
 async function guard<T>(step: string, ctx: FailureContext, action: () => Promise<T>): Promise<T> {
@@ -224,8 +264,27 @@ async function guard<T>(step: string, ctx: FailureContext, action: () => Promise
   }
 }
 
-function secretString(props: RegistrationProperties, config: string, credentials: WorkerPoolCredentials): string {
-  return JSON.stringify({ [props.tokenKey]: config, [props.privateKeyKey]: credentials.privateKeyBase64 });
+/** The secret's value: the key alone until Spacelift has issued the pool's token. */
+function secretString(props: RegistrationProperties, config: string | undefined, key: { privateKeyBase64: string }): string {
+  return JSON.stringify({ ...(config === undefined ? {} : { [props.tokenKey]: config }), [props.privateKeyKey]: key.privateKeyBase64 });
+}
+
+/** The RSA private key stored in the secret's value, or undefined when there is none (a placeholder, another value). */
+function storedPrivateKey(props: RegistrationProperties, secretValue: string | undefined): { privateKeyBase64: string } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(secretValue ?? '');
+  } catch {
+    return undefined;
+  }
+  const privateKeyBase64 = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[props.privateKeyKey] : undefined;
+  if (typeof privateKeyBase64 !== 'string') return undefined;
+  try {
+    const key = createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8'));
+    return key.asymmetricKeyType === 'rsa' ? { privateKeyBase64 } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function answer(id: string): RegistrationResponse {

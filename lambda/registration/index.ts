@@ -10,7 +10,7 @@ import { graphqlUrl, loadRegistrationEnv } from './config';
 import { generateWorkerPoolCredentials } from './credentials';
 import { createRegistrationHandler, type RegistrationResponse } from './handler';
 import { createPoolManagementApi } from './pools';
-import { secretsManagerWriter } from './secret';
+import { secretsManagerStore } from './secret';
 
 const logger = new Logger({ serviceName: 'spacelift-worker-pool-registration' });
 
@@ -27,7 +27,7 @@ function build(): ReturnType<typeof createRegistrationHandler> {
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   return createRegistrationHandler({
     connect: (retry) => createPoolManagementApi({ url, apiKeyId: env.apiKeyId, apiKeySecret, timeoutMs: SPACELIFT_TIMEOUT_MS, retry, logger }),
-    writeSecret: secretsManagerWriter(),
+    secret: secretsManagerStore(),
     newCredentials: () => generateWorkerPoolCredentials(),
     logger,
     sleep,

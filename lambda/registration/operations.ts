@@ -46,6 +46,15 @@ export function workerPoolRequest(id: string): GraphQLRequest {
   };
 }
 
+/** The pool's current token, to finish adopting a pool whose key we already hold. */
+export function workerPoolConfigRequest(id: string): GraphQLRequest {
+  return {
+    operationName: 'WorkerPoolConfig',
+    query: 'query WorkerPoolConfig($id: ID!) { workerPool(id: $id) { id config } }',
+    variables: { id },
+  };
+}
+
 export function workerPoolCreateRequest(input: PoolInput, csr: string): GraphQLRequest {
   return {
     operationName: 'WorkerPoolCreate',
@@ -108,7 +117,7 @@ export function parseWorkerPool(data: Record<string, unknown>): PoolWorkers | un
   return { id: pool.id, labels: pool.labels, busyWorkers: busy.filter(Boolean).length };
 }
 
-export function parseCredentialsReply(data: Record<string, unknown>, field: 'workerPoolCreate' | 'workerPoolReset'): PoolCredentialsReply {
+export function parseCredentialsReply(data: Record<string, unknown>, field: 'workerPoolCreate' | 'workerPoolReset' | 'workerPool'): PoolCredentialsReply {
   const pool = data[field];
   if (!isRecord(pool) || typeof pool.id !== 'string' || pool.id === '' || typeof pool.config !== 'string' || pool.config === '') {
     throw malformed(field, `${field} returned no id or config`);

@@ -11,6 +11,7 @@ import {
   parseCredentialsReply,
   parseWorkerPool,
   parseWorkerPools,
+  workerPoolConfigRequest,
   workerPoolCreateRequest,
   workerPoolDeleteRequest,
   workerPoolRequest,
@@ -28,6 +29,8 @@ export interface PoolManagementApi {
   list(): Promise<PoolSummary[]>;
   /** undefined when the pool does not exist. */
   get(id: string): Promise<PoolWorkers | undefined>;
+  /** The pool's id and current token; fails when the pool does not exist. */
+  credentials(id: string): Promise<PoolCredentialsReply>;
   /** Not retried (see above). */
   create(input: PoolInput, csr: string): Promise<PoolCredentialsReply>;
   update(id: string, input: PoolInput): Promise<void>;
@@ -91,6 +94,7 @@ export function createPoolManagementApi(opts: PoolManagementOptions): PoolManage
   return {
     list: async () => parseWorkerPools(await call(workerPoolsRequest(), { retry: true })),
     get: async (id) => parseWorkerPool(await call(workerPoolRequest(id), { retry: true })),
+    credentials: async (id) => parseCredentialsReply(await call(workerPoolConfigRequest(id), { retry: true }), 'workerPool'),
     create: async (input, csr) => parseCredentialsReply(
       await call(workerPoolCreateRequest(input, csr), { retry: false, sensitive: [csr] }),
       'workerPoolCreate',

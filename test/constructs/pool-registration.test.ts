@@ -112,6 +112,17 @@ describe('a pool registered by the stack', () => {
     expect(framework.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN).toEqual({ 'Fn::GetAtt': [registrationFunctionId, 'Arn'] });
   });
 
+  test('resetGeneration tags the workers from the launch template, so a reset changes the template and the instance refresh replaces them', () => {
+    const templateData = () => Object.values<any>(template.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData;
+    const instanceTags = (data: any) => data.TagSpecifications.find((t: any) => t.ResourceType === 'instance').Tags;
+    expect(instanceTags(templateData())).toContainEqual({ Key: 'cdk-ec2-workerpool:credentials-generation', Value: '3' });
+    expect(template.toJSON().Resources[id(pool.autoScalingGroup)].UpdatePolicy.AutoScalingInstanceRefresh).toBeDefined();
+
+    const without = synth({ ...REGISTRATION, resetGeneration: undefined }).template;
+    const data = Object.values<any>(without.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData;
+    expect(JSON.stringify(data)).not.toContain('credentials-generation');
+  });
+
   test('pool.workerPoolId is the custom resource\'s WorkerPoolId attribute', () => {
     expect(stack.resolve(pool.workerPoolId)).toEqual({ 'Fn::GetAtt': [resourceId, 'WorkerPoolId'] });
   });
@@ -122,12 +133,12 @@ describe('a pool registered by the stack', () => {
     expect(secret.SecretString).toBeUndefined();
   });
 
-  test('the registration role writes only this secret, reads only the API key, and writes only its logs', () => {
+  test('the registration role reads and writes only this secret, reads only the API key, and writes only its logs', () => {
     const statements = roleStatements(template, registrationRoleId);
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PoolRegistrationHandlerLogs/), 'Arn'] } },
       { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${API_KEY_SECRET_NAME}-??????` },
-      { Effect: 'Allow', Action: 'secretsmanager:PutSecretValue', Resource: { Ref: secretId } },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: { Ref: secretId } },
     ]);
     // No other role of the stack may write the pool credentials.
     const writers = Object.values<any>(template.findResources('AWS::IAM::Policy'))

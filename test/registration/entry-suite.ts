@@ -12,7 +12,7 @@ import { LOGICAL_ID, SECRET_ARN, STACK_ID } from './harness';
 
 const API_KEY_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:spacelift-api-key-AbCdEf';
 
-// Two real 4096-bit keys: a few seconds on a busy machine.
+// Real 4096-bit keys: a few seconds each on a busy machine.
 const KEYGEN_TIMEOUT_MS = 60_000;
 
 type Handler = (event: CloudFormationCustomResourceEvent, context: Context) => Promise<unknown>;
@@ -60,8 +60,14 @@ export function entrySuite(modulePath: string): void {
       entry = require(modulePath);
     });
     const secrets = mockClient(sdk!.SecretsManagerClient);
-    secrets.on(sdk!.GetSecretValueCommand).resolves({ SecretString: fake.apiKeySecret });
-    secrets.on(sdk!.PutSecretValueCommand).resolves({});
+    // The API key's secret, and the pool's secret as a store (a read returns the last value written).
+    let poolSecret: string | undefined = '{"placeholder":"x"}';
+    secrets.on(sdk!.GetSecretValueCommand).callsFake((input: { SecretId?: string }) =>
+      ({ SecretString: input.SecretId === SECRET_ARN ? poolSecret : fake.apiKeySecret }));
+    secrets.on(sdk!.PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
+      poolSecret = input.SecretString;
+      return {};
+    });
     const writes = () => secrets.commandCalls(sdk!.PutSecretValueCommand).map((call) => call.args[0].input);
 
     async function call(e: CloudFormationCustomResourceEvent): Promise<{ response?: unknown; error?: Error; output: string }> {
@@ -92,8 +98,10 @@ export function entrySuite(modulePath: string): void {
     expect(fake.pools()).toHaveLength(2);
 
     const written = entry.writes().map((input) => ({ id: input.SecretId, value: JSON.parse(input.SecretString!) }));
-    expect(written.map((w) => w.id)).toEqual([SECRET_ARN, SECRET_ARN]);
-    const last = written[1].value;
+    // The key before the create, the token next to it, and again (same key, same token) when the repeat adopts the pool.
+    expect(written.map((w) => w.id)).toEqual([SECRET_ARN, SECRET_ARN, SECRET_ARN]);
+    const last = written[2].value;
+    expect(last).toEqual(written[1].value);
     expect(Object.keys(last).sort()).toEqual(['SPACELIFT_POOL_PRIVATE_KEY', 'SPACELIFT_TOKEN']);
     expect(last.SPACELIFT_TOKEN).toBe(fake.pool(pool.id)!.config);
     const key = publicKeyOfPrivate(last.SPACELIFT_POOL_PRIVATE_KEY);
@@ -109,7 +117,7 @@ export function entrySuite(modulePath: string): void {
     const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['created Spacelift worker pool', 'deleted Spacelift worker pool']));
     for (const w of written) {
-      expect(output).not.toContain(w.value.SPACELIFT_TOKEN);
+      if (w.value.SPACELIFT_TOKEN !== undefined) expect(output).not.toContain(w.value.SPACELIFT_TOKEN);
       expect(output).not.toContain(w.value.SPACELIFT_POOL_PRIVATE_KEY);
       const pemLines = Buffer.from(w.value.SPACELIFT_POOL_PRIVATE_KEY, 'base64').toString('utf8').split('\n').filter((l: string) => l.length === 64);
       for (const line of pemLines) expect(output).not.toContain(line);

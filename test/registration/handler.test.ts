@@ -2,11 +2,11 @@
  * The registration handler against the fake Spacelift (schema-validated GraphQL) and a mocked Secrets Manager:
  * each event type, retries, and the message CloudFormation shows for each failure.
  */
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_PRIVATE_KEY_KEY, DEFAULT_TOKEN_KEY } from '../../lambda/registration/properties';
 import { RESOURCE_LABEL_PREFIX, resourceLabel } from '../../lambda/registration/resource-label';
 import { OPENSSL, opensslSubject, publicKeyOfPrivate, sameKey, verifiedCsrKey } from './csr-check';
-import { failed, LOGICAL_ID, ok, props, RegistrationHarness, SECRET_ARN, STACK_ID, type Outcome } from './harness';
+import { failed, LOGICAL_ID, ok, PLACEHOLDER_SECRET, props, RegistrationHarness, SECRET_ARN, STACK_ID, type Outcome } from './harness';
 
 let h: RegistrationHarness;
 beforeEach(async () => {
@@ -29,10 +29,11 @@ describe('Create', () => {
     expect(created()).toHaveLength(1);
     expect(response).toEqual({ PhysicalResourceId: pool.id, Data: { WorkerPoolId: pool.id } });
     expect(pool).toMatchObject({ name: 'ci-pool', description: 'CI runs', labels: ['team:ci', OWN_LABEL], space: 'ci-space-01ABC' });
-    expect(h.writes()).toEqual([{
-      secretId: SECRET_ARN,
-      value: { [DEFAULT_TOKEN_KEY]: pool.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 },
-    }]);
+    // The key first, before the pool exists; then the token next to it.
+    expect(h.writes()).toEqual([
+      { secretId: SECRET_ARN, value: { [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 } },
+      { secretId: SECRET_ARN, value: { [DEFAULT_TOKEN_KEY]: pool.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 } },
+    ]);
     // The CSR Spacelift received is for the key we stored.
     expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(h.credentials[0].privateKeyBase64))).toBe(true);
     if (OPENSSL) expect(opensslSubject(pool.certificateSigningRequest)).toBe('subject=CN=workers.spacelift.io');
@@ -41,7 +42,7 @@ describe('Create', () => {
   test('the default secret keys are the launcher variable names; TokenKey and PrivateKeyKey override them', async () => {
     expect([DEFAULT_TOKEN_KEY, DEFAULT_PRIVATE_KEY_KEY]).toEqual(['SPACELIFT_TOKEN', 'SPACELIFT_POOL_PRIVATE_KEY']);
     ok(await h.create(props({ TokenKey: 'token', PrivateKeyKey: 'privateKey' })));
-    expect(Object.keys(h.writes()[0].value).sort()).toEqual(['privateKey', 'token']);
+    expect(Object.keys(h.writes()[1].value).sort()).toEqual(['privateKey', 'token']);
   });
 
   test('without Description, Labels and Space: nulls, and only our label', async () => {
@@ -50,19 +51,63 @@ describe('Create', () => {
     expect(OWN_LABEL).toMatch(new RegExp(`^${RESOURCE_LABEL_PREFIX}[0-9a-f]{32}$`));
   });
 
-  test('the same Create twice makes one pool: the second adopts it with a new key and token', async () => {
+  test('the same Create twice makes one pool: the second adopts it with the stored key and its token, no reset', async () => {
     const first = ok(await h.create());
-    const firstConfig = created()[0].config;
+    const [pool] = created();
+    const firstConfig = pool.config;
     const second = ok(await h.create());
 
     expect(created()).toHaveLength(1);
     expect(second).toEqual(first);
     expect(h.fake.count('workerPoolCreate')).toBe(1);
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+    expect(h.credentials).toHaveLength(1);
+    expect(created()[0].config).toBe(firstConfig);
+    expect(h.writes().at(-1)!.value).toEqual({ [DEFAULT_TOKEN_KEY]: firstConfig, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 });
+    expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(h.credentials[0].privateKeyBase64))).toBe(true);
+  });
+
+  test('the stack created again under its name (new secret, placeholder value) adopts the retained pool with new credentials', async () => {
+    const first = ok(await h.create());
+    const before = h.fake.pool(first.PhysicalResourceId)!;
+    h.stackId = STACK_ID.replace(/[^/]+$/, '0c0ffee0-1111-11ef-8000-0a1b2c3d4e5f');
+    h.secretValue = PLACEHOLDER_SECRET;
+
+    expect(ok(await h.create())).toEqual(first);
+
+    const after = h.fake.pool(first.PhysicalResourceId)!;
+    expect(created()).toHaveLength(1);
     expect(h.fake.count('workerPoolReset')).toBe(1);
-    const [pool] = created();
-    expect(pool.config).not.toBe(firstConfig);
-    expect(h.writes()[1].value).toEqual({ [DEFAULT_TOKEN_KEY]: pool.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
-    expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
+    expect(after.config).not.toBe(before.config);
+    expect(h.writes().at(-1)!.value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
+    expect(sameKey(verifiedCsrKey(after.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
+  });
+
+  test('a stored value that is not an RSA key (corrupt, or another key type) is not trusted: reset', async () => {
+    ok(await h.create());
+    h.secretValue = JSON.stringify({ [DEFAULT_PRIVATE_KEY_KEY]: Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n').toString('base64') });
+    ok(await h.create());
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+  });
+
+  test('two pools with our label (attempts that raced): the oldest is adopted with new credentials, and the others are named', async () => {
+    // ULIDs sort by creation time.
+    const newer = h.fake.addPool({ id: '01J0000000000000000000000B', name: 'ci-pool', labels: [OWN_LABEL] }).id;
+    const older = h.fake.addPool({ id: '01J0000000000000000000000A', name: 'ci-pool', labels: [OWN_LABEL] }).id;
+
+    expect(ok(await h.create()).PhysicalResourceId).toBe(older);
+
+    expect(h.fake.count('workerPoolCreate')).toBe(0);
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    const warning = h.logger.entries.find((e) => e.level === 'warn');
+    expect(warning).toMatchObject({ message: expect.stringContaining('delete the others by hand'), attributes: { workerPoolId: older, others: [newer] } });
+  });
+
+  test('a secret that cannot be read back fails the adoption with the permission it needs', async () => {
+    ok(await h.create());
+    h.secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('not authorized to perform: secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' }));
+    expect(failed(await h.create())).toMatch(/^Could not take over Spacelift worker pool \w+, created earlier for this resource: the credentials could not be read back .*needs secretsmanager:GetSecretValue on this secret$/);
+    expect(h.fake.count('workerPoolReset')).toBe(0);
   });
 
   test('a pool of another resource (other stack) is not adopted', async () => {
@@ -82,8 +127,11 @@ describe('Create', () => {
     expect(created()).toHaveLength(1);
     expect(response.PhysicalResourceId).toBe(created()[0].id);
     expect(h.fake.count('workerPoolCreate')).toBe(1);
-    expect(h.fake.count('workerPoolReset')).toBe(1);
-    expect(h.writes()).toHaveLength(1);
+    // The key stored before the create is the one the pool's CSR came from: no reset.
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+    expect(h.credentials).toHaveLength(1);
+    const stored = { [DEFAULT_TOKEN_KEY]: created()[0].config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 };
+    expect(h.writes().at(-1)!.value).toEqual(stored);
     expect(h.sleeps).toEqual([1_500]);
   });
 
@@ -114,23 +162,34 @@ describe('Create', () => {
     expect(h.sleeps).toEqual([]);
   });
 
-  test('an id from Spacelift that is not a ULID fails the create before anything is written', async () => {
+  test('an id from Spacelift that is not a ULID fails the create before its token is written', async () => {
     h.apiOverride = { create: async () => ({ id: 'pool-1', config: 'token' }) };
     const message = failed(await h.create());
     expect(message).toContain('Spacelift answered a worker pool id that is not a ULID ("pool-1")');
-    expect(h.writes()).toEqual([]);
+    expect(h.writes().map((w) => Object.keys(w.value))).toEqual([[DEFAULT_PRIVATE_KEY_KEY]]);
   });
 
-  test('a secret write failure names the secret and the permission, and the new pool is taken back', async () => {
+  test('a secret that cannot be written fails before any pool is made, naming the secret and the permission', async () => {
     h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error(
       'User: arn:aws:sts::123456789012:assumed-role/reg/fn is not authorized to perform: secretsmanager:PutSecretValue on resource: pool-credentials',
     ), { name: 'AccessDeniedException' }));
 
     const message = failed(await h.create());
 
-    expect(message).toBe(`Could not create Spacelift worker pool "ci-pool": the pool was created, but the credentials could not be written to secret ${SECRET_ARN}: `
+    expect(message).toBe(`Could not create Spacelift worker pool "ci-pool": the credentials could not be written to secret ${SECRET_ARN}: `
       + 'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/reg/fn is not authorized to perform: secretsmanager:PutSecretValue '
-      + 'on resource: pool-credentials. The function\'s role needs secretsmanager:PutSecretValue on this secret; it was deleted again');
+      + 'on resource: pool-credentials. The function\'s role needs secretsmanager:PutSecretValue on this secret');
+    expect(h.fake.count('workerPoolCreate')).toBe(0);
+    expect(created()).toEqual([]);
+  });
+
+  test('a token write that fails after the create takes the new pool back', async () => {
+    h.secrets.on(PutSecretValueCommand)
+      .resolvesOnce({ ARN: SECRET_ARN })
+      .rejects(Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' }));
+
+    expect(failed(await h.create())).toMatch(/^Could not create Spacelift worker pool "ci-pool": the pool was created, but the credentials could not be written .*The secret does not exist.*; it was deleted again$/);
+    expect(h.fake.count('workerPoolCreate')).toBe(1);
     expect(created()).toEqual([]);
   });
 
@@ -195,7 +254,7 @@ describe('Update', () => {
     expect(response).toEqual({ PhysicalResourceId: id, Data: { WorkerPoolId: id } });
     expect(h.fake.pool(id)).toMatchObject({ name: 'ci-pool-2', description: 'd', labels: ['b', OWN_LABEL], space: 's1', config });
     expect(h.fake.count('workerPoolReset')).toBe(0);
-    expect(h.writes()).toHaveLength(1);
+    expect(h.writes()).toHaveLength(2);
   });
 
   test('a new ResetGeneration rotates the credentials: new CSR, new token, new key in the secret', async () => {
@@ -208,7 +267,7 @@ describe('Update', () => {
     expect(h.fake.count('workerPoolReset')).toBe(1);
     expect(after.config).not.toBe(before.config);
     expect(after.certificateSigningRequest).not.toBe(before.certificateSigningRequest);
-    expect(h.writes()[1].value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
+    expect(h.writes()[2].value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
     expect(sameKey(verifiedCsrKey(after.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
   });
 
@@ -223,7 +282,7 @@ describe('Update', () => {
     const newSecret = `${SECRET_ARN}2`;
     ok(await h.update(id, props({ Labels: ['a'], SecretArn: newSecret }), props({ Labels: ['a'] })));
     expect(h.fake.count('workerPoolReset')).toBe(1);
-    expect(h.writes()[1].secretId).toBe(newSecret);
+    expect(h.writes()[2].secretId).toBe(newSecret);
   });
 
   test('a pool deleted outside CloudFormation fails with a clear message', async () => {
@@ -334,7 +393,7 @@ describe('no secret material leaves the handler', () => {
     expect(output).not.toContain('BEGIN');
     const secrets = [
       ...h.fake.pools().map((p) => p.config),
-      ...h.writes().map((w) => w.value[DEFAULT_TOKEN_KEY]),
+      ...h.writes().flatMap((w) => w.value[DEFAULT_TOKEN_KEY] ?? []),
       ...h.credentials.flatMap((c) => [c.privateKeyBase64, c.csrBase64, ...pemBodyLines(c.privateKeyBase64), ...pemBodyLines(c.csrBase64)]),
       ...h.fake.issuedJwts(),
       h.fake.apiKeySecret,

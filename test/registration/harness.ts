@@ -4,13 +4,13 @@
  * through the entry points.
  */
 import { randomUUID } from 'node:crypto';
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { generateWorkerPoolCredentials, type WorkerPoolCredentials } from '../../lambda/registration/credentials';
 import { createRegistrationHandler, type RegistrationResponse } from '../../lambda/registration/handler';
 import { createPoolManagementApi, type PoolManagementApi } from '../../lambda/registration/pools';
-import { secretsManagerWriter } from '../../lambda/registration/secret';
+import { secretsManagerStore } from '../../lambda/registration/secret';
 import { recordingLogger } from '../spacelift/harness';
 import { FakeSpacelift } from '../support/fake-spacelift';
 
@@ -19,6 +19,9 @@ export const LOGICAL_ID = 'PoolRegistration1A2B3C4D';
 export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pool-credentials-AbCdEf';
 
 export type Props = Record<string, unknown>;
+
+/** What lib/worker-pool-credentials.ts's generated placeholder looks like. */
+export const PLACEHOLDER_SECRET = '{"placeholder":"Xq3v9AbCdEfGhIjKlMnOpQrStUvWxYz0"}';
 
 export function props(overrides: Props = {}): Props {
   return { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', Name: 'ci-pool', SecretArn: SECRET_ARN, ...overrides };
@@ -41,6 +44,8 @@ export class RegistrationHarness {
   /** Real time each backoff sleep takes (default none). */
   sleepRealMs = 0;
   stackId = STACK_ID;
+  /** The secret's current value; a new stack's secret starts with the placeholder CloudFormation generated. */
+  secretValue: string | undefined;
   /** What the handler sends as the API key secret; default the fake's. */
   apiKeySecret: string | undefined;
   /** Replaces some of the client's calls (for answers the fake never gives). */
@@ -49,7 +54,13 @@ export class RegistrationHarness {
   async start(): Promise<this> {
     this.fake = await FakeSpacelift.start();
     this.secrets.reset();
-    this.secrets.on(PutSecretValueCommand).resolves({ ARN: SECRET_ARN });
+    this.secretValue = PLACEHOLDER_SECRET;
+    // Secrets Manager as a store: a read returns the last value written.
+    this.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
+      this.secretValue = input.SecretString;
+      return { ARN: SECRET_ARN };
+    });
+    this.secrets.on(GetSecretValueCommand).callsFake(() => ({ ARN: SECRET_ARN, SecretString: this.secretValue }));
     return this;
   }
 
@@ -71,7 +82,7 @@ export class RegistrationHarness {
         }),
         ...this.apiOverride,
       }),
-      writeSecret: secretsManagerWriter(() => new SecretsManagerClient({ region: 'eu-west-1' })),
+      secret: secretsManagerStore(() => new SecretsManagerClient({ region: 'eu-west-1' })),
       newCredentials: () => {
         const credentials = generateWorkerPoolCredentials(1024);
         this.credentials.push(credentials);

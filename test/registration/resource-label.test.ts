@@ -10,9 +10,19 @@ describe('resource label', () => {
     expect(resourceLabel(STACK, 'Pool')).toBe(label);
   });
 
-  test('differs by stack id (a re-created stack) and by logical id', () => {
+  test('the same for the stack created again under its name (a new unique suffix), so the retained pool is adopted', () => {
+    expect(resourceLabel(STACK.replace('6a8b', '7a8b'), 'Pool')).toBe(resourceLabel(STACK, 'Pool'));
+  });
+
+  test('differs by partition, region, account, stack name and logical id', () => {
     const label = resourceLabel(STACK, 'Pool');
-    expect(resourceLabel(STACK.replace('6a8b', '7a8b'), 'Pool')).not.toBe(label);
+    const others = [
+      STACK.replace('arn:aws:', 'arn:aws-cn:'),
+      STACK.replace('eu-west-1', 'eu-west-2'),
+      STACK.replace('123456789012', '210987654321'),
+      STACK.replace('stack/s/', 'stack/s2/'),
+    ];
+    for (const other of others) expect(resourceLabel(other, 'Pool')).not.toBe(label);
     expect(resourceLabel(STACK, 'Pool2')).not.toBe(label);
     // The separator keeps ("ab", "c") and ("a", "bc") apart.
     expect(resourceLabel('ab', 'c')).not.toBe(resourceLabel('a', 'bc'));
