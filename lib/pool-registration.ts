@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { RESOURCE_LABEL_PREFIX } from '../lambda/registration/resource-label';
+import { RESERVED_LABEL_PREFIX } from '../lambda/registration/pool-labels';
 import { HandlerFunction, type HandlerPoolProps } from './handler-function';
 import { acknowledgeWildcards } from './nag';
 import { WorkerPoolConfigError } from './validation';
@@ -50,9 +50,9 @@ export interface WorkerPoolRegistrationOptions {
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Any string: change it to reset the pool's credentials (a new key and token, written into the
-   * secret). It is also a tag of the workers' launch template, so the pool's instance refresh replaces
-   * the running workers, draining each, with workers that read the new credentials; with
-   * `instanceRefresh.enabled: false`, replace them yourself.
+   * secret). The workers' launch template carries a fingerprint of the key, so every reset changes it and
+   * the pool's instance refresh replaces the running workers, draining each, with workers that read the
+   * new credentials; with `instanceRefresh.enabled: false`, replace them yourself.
    * @default - the credentials are created once and never reset
    */
   readonly resetGeneration?: string;
@@ -81,6 +81,11 @@ export const REGISTRATION_RESOURCE_TYPE = 'Custom::SpaceliftWorkerPool';
 export class PoolRegistration extends Construct {
   /** The Spacelift worker pool id, known at deploy time (the custom resource's `WorkerPoolId`). */
   public readonly workerPoolId: string;
+  /**
+   * A hash of the public half of the key now in the secret (the custom resource's `CredentialsFingerprint`):
+   * it changes with every reset of the credentials, rollbacks included. Not secret.
+   */
+  public readonly credentialsFingerprint: string;
   /** The custom resource: what needs the pool and its credentials depends on it. */
   public readonly resource: CustomResource;
 
@@ -96,9 +101,9 @@ export class PoolRegistration extends Construct {
     (props.labels ?? []).forEach((label, index) => {
       if (Token.isUnresolved(label)) return;
       if (label.trim() === '') throw new WorkerPoolConfigError(this, `credentials (labels[${index}])`, 'must not be empty');
-      if (label.startsWith(RESOURCE_LABEL_PREFIX)) {
+      if (label.startsWith(RESERVED_LABEL_PREFIX)) {
         throw new WorkerPoolConfigError(this, `credentials (labels[${index}])`,
-          `must not start with "${RESOURCE_LABEL_PREFIX}": the registration sets that label itself to find its pool again`);
+          `must not start with "${RESERVED_LABEL_PREFIX}": the registration sets labels with that prefix itself, to find its pool and its key again`);
       }
     });
 
@@ -110,7 +115,7 @@ export class PoolRegistration extends Construct {
       pool: props.pool,
       environment: {},
     });
-    this.grantWriteCredentials(handler.role, props.credentials);
+    this.grantCredentialsAccess(handler.role, props.credentials);
 
     const framework = this.frameworkIdentity(props.pool);
     const provider = new cr.Provider(this, 'Provider', { onEventHandler: handler.function, ...framework });
@@ -134,6 +139,7 @@ export class PoolRegistration extends Construct {
       },
     });
     this.workerPoolId = this.resource.getAttString('WorkerPoolId');
+    this.credentialsFingerprint = this.resource.getAttString('CredentialsFingerprint');
   }
 
   /** The handler's deletion policy: the Spacelift pool outlives the stack unless the user says otherwise. */
@@ -149,13 +155,13 @@ export class PoolRegistration extends Construct {
 
   /**
    * PutSecretValue and GetSecretValue on the pool's secret only: the function writes the token and key, and
-   * reads the key back when it finishes a Create an earlier attempt began (the key stored before the pool was
-   * created is the one its certificate was issued for). With a customer managed key, what Secrets Manager needs
-   * of the caller who reads or changes a secret value (Decrypt, GenerateDataKey; "Permissions for the KMS
-   * key"), for this secret and through Secrets Manager only.
+   * reads the key back when it takes over a pool an earlier attempt created (the key stored before the create,
+   * trusted only when the pool carries that key's fingerprint label). With a customer managed key, what Secrets
+   * Manager needs of the caller who reads or changes a secret value (Decrypt, GenerateDataKey; "Permissions for
+   * the KMS key"), for this secret and through Secrets Manager only.
    * @see https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz
    */
-  private grantWriteCredentials(role: iam.IRole, credentials: WorkerPoolCredentialsConfig): void {
+  private grantCredentialsAccess(role: iam.IRole, credentials: WorkerPoolCredentialsConfig): void {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
       resources: [credentials.secret.secretArn],

@@ -31,10 +31,11 @@ import { renderWorkerBootstrap } from './worker-user-data';
 /** The tag with the Spacelift pool id on every resource of the pool. */
 const WORKER_POOL_ID_TAG = 'WorkerPoolId';
 /**
- * On the workers, from the launch template: a new `resetGeneration` changes the template, so the instance refresh
- * replaces (and drains) the workers that hold the credentials the reset replaced.
+ * On the workers, from the launch template, when the stack registers the pool: the fingerprint of the key in the
+ * secret. Every reset of the credentials (a new `resetGeneration`, or one a rollback makes) changes the template,
+ * so the instance refresh replaces, and drains, the workers that hold the credentials the reset replaced.
  */
-const CREDENTIALS_GENERATION_TAG = 'cdk-ec2-workerpool:credentials-generation';
+const CREDENTIALS_FINGERPRINT_TAG = 'cdk-ec2-workerpool:credentials-fingerprint';
 
 /** The root EBS volume of each worker. */
 export interface RootVolumeOptions {
@@ -482,8 +483,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       ...(warmPoolState === autoscaling.PoolState.HIBERNATED ? { hibernationConfigured: true } : {}),
       ...this.metadataOptions(props),
     });
-    const generation = credentials.registration?.resetGeneration;
-    if (generation !== undefined) Tags.of(this.launchTemplate).add(CREDENTIALS_GENERATION_TAG, generation);
+    if (registration) Tags.of(this.launchTemplate).add(CREDENTIALS_FINGERPRINT_TAG, registration.credentialsFingerprint);
     for (const extra of securityGroups.slice(1)) {
       this.launchTemplate.connections.addSecurityGroup(extra);
     }

@@ -52,8 +52,8 @@ const JSON_KEY = /^[A-Za-z0-9_.-]+$/;
 /**
  * The worker pool token and private key that the launcher registers with.
  *
- * Only the instance role can read them, and they never appear in the template or in user data:
- * instances fetch them at service start into tmpfs.
+ * Only the instance role (and, with `register()`, the function that writes them) can read them, and they
+ * never appear in the template or in user data: instances fetch them at service start into tmpfs.
  *
  * @see https://docs.spacelift.io/concepts/worker-pools
  */

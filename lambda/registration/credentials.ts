@@ -4,7 +4,7 @@
  * subject CN=workers.spacelift.io, signed with SHA256withRSA, the CSR sent as base64 of its PEM, the key kept as
  * base64 of a PKCS#8 PEM (what the launcher reads from SPACELIFT_POOL_PRIVATE_KEY).
  */
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { bitString, contextConstructed, integer, nullValue, objectIdentifier, sequence, setOf, utf8String } from './der';
 
 export const WORKER_POOL_KEY_BITS = 4096;
@@ -45,4 +45,13 @@ export function certificationRequestPem(privateKey: KeyObject, publicKey: KeyObj
 function pem(label: string, der: Buffer): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/**
+ * 32 hex characters of the SHA-256 of the key's SubjectPublicKeyInfo: names the key pair (pool-labels.ts) and is
+ * the custom resource's `CredentialsFingerprint`, so it must reveal nothing of the private key, and it does not.
+ */
+export function keyFingerprint(privateKeyBase64: string): string {
+  const publicKey = createPublicKey(createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8')));
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
 }

@@ -1,25 +1,32 @@
 /**
  * The custom resource's onEvent handler (aws-cdk-lib custom-resources Provider framework): creates, updates,
  * rotates and deletes the Spacelift worker pool, and writes its token and private key into the pool's secret.
- * The framework turns a throw into a FAILED response whose reason is the error message; the response data is only
- * the pool id. Nothing secret is logged, returned or put in an error message.
+ * The framework turns a throw into a FAILED response whose reason is the error message; the response data is the
+ * pool id and the fingerprint of the stored key's public half (pool-labels.ts). Nothing secret is logged, returned or
+ * put in an error message.
  */
 import { createPrivateKey } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { WORKER_POOL_ID } from '../shared/pool-id';
 import type { SpaceliftLogger } from '../spacelift/http';
-import type { WorkerPoolCredentials } from './credentials';
+import { keyFingerprint, type WorkerPoolCredentials } from './credentials';
 import { explain, isPoolNotFound, RegistrationError, type FailureContext } from './failures';
-import type { PoolInput } from './operations';
+import type { PoolInput, PoolSummary } from './operations';
+import { keyFingerprintOf, resourceLabel, withOwnLabels } from './pool-labels';
 import type { PoolManagementApi } from './pools';
 import { parseProperties, type RegistrationProperties } from './properties';
-import { resourceLabel, withResourceLabel } from './resource-label';
 import { pauseBeforeRetry, type RetryPolicy } from './retry';
 import type { SecretStore } from './secret';
 
 export interface RegistrationResponse {
   readonly PhysicalResourceId: string;
-  readonly Data?: { readonly WorkerPoolId: string };
+  readonly Data?: { readonly WorkerPoolId: string; readonly CredentialsFingerprint: string };
+}
+
+/** The pool, and the fingerprint of the key now stored for it (credentials.ts `keyFingerprint`). */
+interface Registered {
+  readonly id: string;
+  readonly fingerprint: string;
 }
 
 export interface RegistrationDeps {
@@ -38,7 +45,9 @@ export interface RegistrationDeps {
 interface Prepared {
   readonly api: PoolManagementApi;
   readonly props: RegistrationProperties;
+  /** The resource label (pool-labels.ts). */
   readonly label: string;
+  /** Name, description, space, and the labels without a key label. */
   readonly input: PoolInput;
   readonly ctx: FailureContext;
 }
@@ -91,27 +100,29 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       api: deps.connect(retry),
       props,
       label,
-      input: { name: props.name, description: props.description, labels: withResourceLabel(props.labels, label), space: props.space },
+      input: { name: props.name, description: props.description, labels: withOwnLabels(props.labels, label), space: props.space },
       ctx: { apiKeyId: deps.apiKeyId, endpoint: deps.endpoint, space: props.space, name: props.name },
     };
   }
 
-  async function create({ api, props, input, label, ctx }: Prepared, retry: RetryPolicy): Promise<string> {
+  async function create(prepared: Prepared, retry: RetryPolicy): Promise<Registered> {
+    const { api, props, input, ctx } = prepared;
     const step = `Could not create Spacelift worker pool "${props.name}"`;
     let credentials: WorkerPoolCredentials | undefined;
     for (let attempt = 1; ; attempt++) {
-      // A repeated Create, or a create that timed out but happened, left a pool with our label: adopt it.
-      const own = await guard(step, ctx, () => findOwn(api, label));
-      if (own.length > 0) return adopt(api, own, props, input, ctx);
+      // A repeated Create, or a create that timed out but happened, left a pool with our label: take it over.
+      const own = await guard(step, ctx, () => ownPools(api, prepared.label));
+      if (own.length > 0) return adopt(prepared, own);
       if (credentials === undefined) {
         credentials = deps.newCredentials();
         // Stored before the pool exists: if this attempt dies after Spacelift made the pool, the next one finds the
-        // key the pool's certificate was issued for, and adopts the pool without resetting it.
-        await writeOrFail(step, props, secretString(props, undefined, credentials));
+        // key the pool's certificate was issued for (the pool carries its key label), and takes it over with no reset.
+        await writeOrFail(step, props, secretString(props, undefined, credentials.privateKeyBase64));
       }
+      const fingerprint = keyFingerprint(credentials.privateKeyBase64);
       let created: { id: string; config: string };
       try {
-        created = await api.create(input, credentials.csrBase64);
+        created = await api.create({ ...input, labels: withOwnLabels(props.labels, prepared.label, fingerprint) }, credentials.csrBase64);
       } catch (err) {
         // Only a timeout or a transient error is worth a second look, once, and only with time left for it.
         if (attempt > 1 || await pauseBeforeRetry(retry, 'WorkerPoolCreate', err) !== 'retry') throw explain(step, err, ctx);
@@ -120,72 +131,89 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       if (!WORKER_POOL_ID.test(created.id)) {
         throw new RegistrationError(`create: Spacelift answered a worker pool id that is not a ULID (${JSON.stringify(created.id)})`);
       }
-      logger.info('created Spacelift worker pool', { workerPoolId: created.id });
+      logger.info('created Spacelift worker pool', { workerPoolId: created.id, credentialsFingerprint: fingerprint });
       try {
-        await deps.secret.write(props.secretArn, secretString(props, created.config, credentials));
+        await deps.secret.write(props.secretArn, secretString(props, created.config, credentials.privateKeyBase64));
       } catch (err) {
         // The pool is useless without its token stored, and nothing runs on it yet: take it back so the next attempt
         // starts clean rather than from a half-written secret.
         const cleanup = await api.delete(created.id).then(() => 'it was deleted again', () => `it (${created.id}) is left in Spacelift; delete it by hand`);
         throw new RegistrationError(`${step}: the pool was created, but ${messageOf(err)}; ${cleanup}`);
       }
-      return created.id;
+      return { id: created.id, fingerprint };
     }
   }
 
   /**
-   * Takes over the pool an earlier attempt of this resource made. The secret still holds the key that attempt
-   * stored before creating it, so only the token is fetched again: no reset. A reset (new key, new token) is the
-   * fallback when the key is not there (the stack was created again, with a new secret, after a failed first deploy
-   * or a deletion that retained the pool) or when more than one pool carries the label (attempts raced, and the
-   * stored key may belong to either).
+   * Takes over a pool made earlier for this resource. When the secret holds a key and a pool carries that key's
+   * label, the pool's certificate was issued for it: only the token is fetched again, no reset. Otherwise (the stack
+   * was created again, with a new secret, after a failed first deploy or a deletion that retained the pool; or a
+   * reset was never confirmed) the oldest pool gets new credentials. Other pools with our label (attempts that
+   * raced) are named for deletion by hand.
    */
-  async function adopt(
-    api: PoolManagementApi,
-    ids: readonly string[],
-    props: RegistrationProperties,
-    input: PoolInput,
-    ctx: FailureContext,
-  ): Promise<string> {
-    const [id, ...others] = ids;
+  async function adopt(prepared: Prepared, own: readonly PoolSummary[]): Promise<Registered> {
+    const { api, props, input, ctx } = prepared;
+    const stored = storedPrivateKey(props, await readOrFail(`Could not take over Spacelift worker pool ${own[0].id}, created earlier for this resource`, props));
+    const fingerprint = stored === undefined ? undefined : keyFingerprint(stored);
+    const match = fingerprint === undefined ? undefined : own.find((pool) => keyFingerprintOf(pool.labels) === fingerprint);
+    const id = (match ?? own[0]).id;
     const step = `Could not take over Spacelift worker pool ${id}, created earlier for this resource`;
+    const others = own.map((pool) => pool.id).filter((other) => other !== id);
     if (others.length > 0) {
-      logger.warn('more than one Spacelift worker pool carries this resource\'s label: adopting the oldest; delete the others by hand',
-        { workerPoolId: id, others });
+      logger.warn('more than one Spacelift worker pool carries this resource\'s label: delete the others by hand', { workerPoolId: id, others });
     }
-    logger.info('adopting the worker pool made earlier for this resource', { workerPoolId: id });
-    await guard(step, ctx, () => api.update(id, input));
-    const stored = others.length === 0 ? storedPrivateKey(props, await readOrFail(step, props)) : undefined;
-    if (stored === undefined) {
-      await rotate(api, id, props, deps.newCredentials(), ctx, step);
-      return id;
-    }
-    const { config } = await guard(step, ctx, () => api.credentials(id));
-    await writeOrFail(step, props, secretString(props, config, stored));
-    logger.info('stored the adopted pool\'s token next to the key it was created with', { workerPoolId: id });
-    return id;
+    logger.info('taking over the worker pool made earlier for this resource', { workerPoolId: id, storedKeyMatches: match !== undefined });
+    if (match === undefined || stored === undefined || fingerprint === undefined) return { id, fingerprint: await rotate(prepared, id, step) };
+    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, prepared.label, fingerprint) }));
+    const current = await guard(step, ctx, () => api.credentials(id));
+    if (current === undefined) throw new RegistrationError(`${step}: the pool disappeared from Spacelift while being taken over; retry the deployment`);
+    await writeOrFail(step, props, secretString(props, current.config, stored));
+    logger.info('stored the pool\'s token next to the key it was created with', { workerPoolId: id });
+    return { id, fingerprint };
   }
 
-  async function update({ api, props, input, ctx }: Prepared, id: string, old: RegistrationProperties): Promise<string> {
+  async function update(prepared: Prepared, id: string, old: RegistrationProperties): Promise<Registered> {
+    const { api, props, input, ctx } = prepared;
     const step = `Could not update Spacelift worker pool ${id}`;
     if (!WORKER_POOL_ID.test(id)) throw new RegistrationError(`${step}: the physical id is not a Spacelift worker pool id`);
-    try {
-      await api.update(id, input);
-    } catch (err) {
-      if (isPoolNotFound(err)) {
-        throw new RegistrationError(`${step}: Spacelift has no such pool (deleted outside CloudFormation?). `
-          + 'Remove the resource from the stack and add it again to create a new pool');
-      }
-      throw explain(step, err, ctx);
+    const pool = await guard(step, ctx, () => api.get(id));
+    if (pool === undefined) {
+      throw new RegistrationError(`${step}: Spacelift has no such pool (deleted outside CloudFormation?). `
+        + 'Remove the resource from the stack and add it again to create a new pool');
     }
-    logger.info('updated Spacelift worker pool', { workerPoolId: id });
-    // A new generation asks for new credentials; a different secret or key names need them written there.
+    const current = keyFingerprintOf(pool.labels);
+    // A new generation asks for new credentials; a different secret or key names need them written there; a pool
+    // without a key label is mid-reset (one that failed), so its key is unknown.
     const rotateNow = props.resetGeneration !== old.resetGeneration
       || props.secretArn !== old.secretArn
       || props.tokenKey !== old.tokenKey
-      || props.privateKeyKey !== old.privateKeyKey;
-    if (rotateNow) await rotate(api, id, props, deps.newCredentials(), ctx, `Could not reset the credentials of Spacelift worker pool ${id}`);
-    return id;
+      || props.privateKeyKey !== old.privateKeyKey
+      || current === undefined;
+    if (rotateNow) return { id, fingerprint: await rotate(prepared, id, `Could not reset the credentials of Spacelift worker pool ${id}`) };
+    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, prepared.label, current) }));
+    logger.info('updated Spacelift worker pool', { workerPoolId: id });
+    return { id, fingerprint: current };
+  }
+
+  /**
+   * New credentials for the pool (workerPoolReset with a new CSR). Its key label comes off first and goes back on,
+   * for the new key, only once the reset's token and key are stored: if anything in between fails, or the reset
+   * happens but its answer is lost, the pool carries no key label and the next attempt resets again.
+   */
+  async function rotate({ api, props, input, label, ctx }: Prepared, id: string, step: string): Promise<string> {
+    const credentials = deps.newCredentials();
+    const fingerprint = keyFingerprint(credentials.privateKeyBase64);
+    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, label) }));
+    const reset = await guard(step, ctx, () => api.reset(id, credentials.csrBase64));
+    try {
+      await deps.secret.write(props.secretArn, secretString(props, reset.config, credentials.privateKeyBase64));
+    } catch (err) {
+      throw new RegistrationError(`${step}: the pool's credentials were reset, but ${messageOf(err)}. Workers started from now on `
+        + 'cannot register until the deployment is retried (the retry resets them again)');
+    }
+    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, label, fingerprint) }));
+    logger.info('reset the worker pool credentials and stored them in its secret', { workerPoolId: id, credentialsFingerprint: fingerprint });
+    return fingerprint;
   }
 
   async function writeOrFail(step: string, props: RegistrationProperties, value: string): Promise<void> {
@@ -202,24 +230,6 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     } catch (err) {
       throw new RegistrationError(`${step}: ${messageOf(err)}`);
     }
-  }
-
-  async function rotate(
-    api: PoolManagementApi,
-    id: string,
-    props: RegistrationProperties,
-    credentials: WorkerPoolCredentials,
-    ctx: FailureContext,
-    step: string,
-  ): Promise<void> {
-    const reset = await guard(step, ctx, () => api.reset(id, credentials.csrBase64));
-    try {
-      await deps.secret.write(props.secretArn, secretString(props, reset.config, credentials));
-    } catch (err) {
-      throw new RegistrationError(`${step}: the pool's credentials were reset, but ${messageOf(err)}. Workers started from now on `
-        + 'cannot register until the deployment is retried (the retry resets them again)');
-    }
-    logger.info('reset the worker pool credentials and stored them in its secret', { workerPoolId: id });
   }
 
   async function remove({ api, props, label, ctx }: Prepared, id: string): Promise<void> {
@@ -251,9 +261,9 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
   }
 }
 
-/** The pools that carry our label, oldest first (ULIDs sort by creation time). */
-async function findOwn(api: PoolManagementApi, label: string): Promise<string[]> {
-  return (await api.list()).filter((pool) => pool.labels.includes(label)).map((pool) => pool.id).sort();
+/** The pools that carry our resource label, oldest first (ULIDs sort by creation time). */
+async function ownPools(api: PoolManagementApi, label: string): Promise<PoolSummary[]> {
+  return (await api.list()).filter((pool) => pool.labels.includes(label)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 async function guard<T>(step: string, ctx: FailureContext, action: () => Promise<T>): Promise<T> {
@@ -265,12 +275,12 @@ async function guard<T>(step: string, ctx: FailureContext, action: () => Promise
 }
 
 /** The secret's value: the key alone until Spacelift has issued the pool's token. */
-function secretString(props: RegistrationProperties, config: string | undefined, key: { privateKeyBase64: string }): string {
-  return JSON.stringify({ ...(config === undefined ? {} : { [props.tokenKey]: config }), [props.privateKeyKey]: key.privateKeyBase64 });
+function secretString(props: RegistrationProperties, config: string | undefined, privateKeyBase64: string): string {
+  return JSON.stringify({ ...(config === undefined ? {} : { [props.tokenKey]: config }), [props.privateKeyKey]: privateKeyBase64 });
 }
 
-/** The RSA private key stored in the secret's value, or undefined when there is none (a placeholder, another value). */
-function storedPrivateKey(props: RegistrationProperties, secretValue: string | undefined): { privateKeyBase64: string } | undefined {
+/** The RSA private key (base64 of its PEM) in the secret's value, or undefined when there is none (a placeholder, another value). */
+function storedPrivateKey(props: RegistrationProperties, secretValue: string | undefined): string | undefined {
   let value: unknown;
   try {
     value = JSON.parse(secretValue ?? '');
@@ -281,14 +291,14 @@ function storedPrivateKey(props: RegistrationProperties, secretValue: string | u
   if (typeof privateKeyBase64 !== 'string') return undefined;
   try {
     const key = createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8'));
-    return key.asymmetricKeyType === 'rsa' ? { privateKeyBase64 } : undefined;
+    return key.asymmetricKeyType === 'rsa' ? privateKeyBase64 : undefined;
   } catch {
     return undefined;
   }
 }
 
-function answer(id: string): RegistrationResponse {
-  return { PhysicalResourceId: id, Data: { WorkerPoolId: id } };
+function answer({ id, fingerprint }: Registered): RegistrationResponse {
+  return { PhysicalResourceId: id, Data: { WorkerPoolId: id, CredentialsFingerprint: fingerprint } };
 }
 
 function messageOf(err: unknown): string {

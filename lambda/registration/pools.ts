@@ -29,8 +29,8 @@ export interface PoolManagementApi {
   list(): Promise<PoolSummary[]>;
   /** undefined when the pool does not exist. */
   get(id: string): Promise<PoolWorkers | undefined>;
-  /** The pool's id and current token; fails when the pool does not exist. */
-  credentials(id: string): Promise<PoolCredentialsReply>;
+  /** The pool's id and current token; undefined when the pool does not exist. */
+  credentials(id: string): Promise<PoolCredentialsReply | undefined>;
   /** Not retried (see above). */
   create(input: PoolInput, csr: string): Promise<PoolCredentialsReply>;
   update(id: string, input: PoolInput): Promise<void>;
@@ -94,7 +94,10 @@ export function createPoolManagementApi(opts: PoolManagementOptions): PoolManage
   return {
     list: async () => parseWorkerPools(await call(workerPoolsRequest(), { retry: true })),
     get: async (id) => parseWorkerPool(await call(workerPoolRequest(id), { retry: true })),
-    credentials: async (id) => parseCredentialsReply(await call(workerPoolConfigRequest(id), { retry: true }), 'workerPool'),
+    credentials: async (id) => {
+      const data = await call(workerPoolConfigRequest(id), { retry: true });
+      return data.workerPool === null || data.workerPool === undefined ? undefined : parseCredentialsReply(data, 'workerPool');
+    },
     create: async (input, csr) => parseCredentialsReply(
       await call(workerPoolCreateRequest(input, csr), { retry: false, sensitive: [csr] }),
       'workerPoolCreate',

@@ -112,15 +112,20 @@ describe('a pool registered by the stack', () => {
     expect(framework.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN).toEqual({ 'Fn::GetAtt': [registrationFunctionId, 'Arn'] });
   });
 
-  test('resetGeneration tags the workers from the launch template, so a reset changes the template and the instance refresh replaces them', () => {
+  test('the workers\' launch template carries the key fingerprint the registration answers, so every reset replaces them', () => {
     const templateData = () => Object.values<any>(template.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData;
     const instanceTags = (data: any) => data.TagSpecifications.find((t: any) => t.ResourceType === 'instance').Tags;
-    expect(instanceTags(templateData())).toContainEqual({ Key: 'cdk-ec2-workerpool:credentials-generation', Value: '3' });
+    expect(instanceTags(templateData())).toContainEqual({
+      Key: 'cdk-ec2-workerpool:credentials-fingerprint',
+      Value: { 'Fn::GetAtt': [resourceId, 'CredentialsFingerprint'] },
+    });
     expect(template.toJSON().Resources[id(pool.autoScalingGroup)].UpdatePolicy.AutoScalingInstanceRefresh).toBeDefined();
+  });
 
-    const without = synth({ ...REGISTRATION, resetGeneration: undefined }).template;
-    const data = Object.values<any>(without.findResources('AWS::EC2::LaunchTemplate'))[0].Properties.LaunchTemplateData;
-    expect(JSON.stringify(data)).not.toContain('credentials-generation');
+  test('a pool with credentials of its own has no fingerprint tag', () => {
+    const { stack, props } = poolOnlyStack();
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::EC2::LaunchTemplate'))).not.toContain('credentials-fingerprint');
   });
 
   test('pool.workerPoolId is the custom resource\'s WorkerPoolId attribute', () => {

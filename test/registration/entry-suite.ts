@@ -92,7 +92,7 @@ export function entrySuite(modulePath: string): void {
     const first = await entry.call(event('Create'));
     expect(first.error).toBeUndefined();
     const [pool] = fake.pools().filter((p) => p.id !== fake.workerPoolId);
-    expect(first.response).toEqual({ PhysicalResourceId: pool.id, Data: { WorkerPoolId: pool.id } });
+    expect(first.response).toEqual({ PhysicalResourceId: pool.id, Data: { WorkerPoolId: pool.id, CredentialsFingerprint: expect.stringMatching(/^[0-9a-f]{32}$/) } });
     const second = await entry.call(event('Create'));
     expect(second.response).toEqual(first.response);
     expect(fake.pools()).toHaveLength(2);

@@ -2,9 +2,11 @@
  * The registration handler against the fake Spacelift (schema-validated GraphQL) and a mocked Secrets Manager:
  * each event type, retries, and the message CloudFormation shows for each failure.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { keyFingerprint } from '../../lambda/registration/credentials';
+import { keyFingerprintOf, keyLabel, RESERVED_LABEL_PREFIX, resourceLabel } from '../../lambda/registration/pool-labels';
 import { DEFAULT_PRIVATE_KEY_KEY, DEFAULT_TOKEN_KEY } from '../../lambda/registration/properties';
-import { RESOURCE_LABEL_PREFIX, resourceLabel } from '../../lambda/registration/resource-label';
 import { OPENSSL, opensslSubject, publicKeyOfPrivate, sameKey, verifiedCsrKey } from './csr-check';
 import { failed, LOGICAL_ID, ok, PLACEHOLDER_SECRET, props, RegistrationHarness, SECRET_ARN, STACK_ID, type Outcome } from './harness';
 
@@ -16,19 +18,39 @@ afterEach(() => h.close());
 
 const OWN_LABEL = resourceLabel(STACK_ID, LOGICAL_ID);
 
+/** The private key in the secret now. */
+function storedKey(): string {
+  return JSON.parse(h.secretValue!)[DEFAULT_PRIVATE_KEY_KEY];
+}
+
+/**
+ * What every successful event must leave: the pool's certificate request is for the stored key, the stored token is
+ * the pool's current one, the pool's key label and the answered fingerprint name that key.
+ */
+function expectConsistent(response: { PhysicalResourceId: string; Data?: { CredentialsFingerprint: string } }): void {
+  const pool = h.fake.pool(response.PhysicalResourceId)!;
+  const key = storedKey();
+  expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(key))).toBe(true);
+  expect(JSON.parse(h.secretValue!)[DEFAULT_TOKEN_KEY]).toBe(pool.config);
+  expect(keyFingerprintOf(pool.labels)).toBe(keyFingerprint(key));
+  expect(response.Data?.CredentialsFingerprint).toBe(keyFingerprint(key));
+}
+
 /** Pools other than the fake's own default pool. */
 function created() {
   return h.fake.pools().filter((p) => p.id !== h.fake.workerPoolId);
 }
 
 describe('Create', () => {
-  test('creates the pool with our label, stores token and key in the secret, answers only the pool id', async () => {
+  test('creates the pool with our labels, stores token and key in the secret, answers the pool id and the key fingerprint', async () => {
     const response = ok(await h.create(props({ Description: 'CI runs', Labels: ['team:ci'], Space: 'ci-space-01ABC' })));
 
     const [pool] = created();
+    const fingerprint = keyFingerprint(h.credentials[0].privateKeyBase64);
     expect(created()).toHaveLength(1);
-    expect(response).toEqual({ PhysicalResourceId: pool.id, Data: { WorkerPoolId: pool.id } });
-    expect(pool).toMatchObject({ name: 'ci-pool', description: 'CI runs', labels: ['team:ci', OWN_LABEL], space: 'ci-space-01ABC' });
+    expect(response).toEqual({ PhysicalResourceId: pool.id, Data: { WorkerPoolId: pool.id, CredentialsFingerprint: fingerprint } });
+    expect(pool).toMatchObject({ name: 'ci-pool', description: 'CI runs', labels: ['team:ci', OWN_LABEL, keyLabel(fingerprint)], space: 'ci-space-01ABC' });
+    expectConsistent(response);
     // The key first, before the pool exists; then the token next to it.
     expect(h.writes()).toEqual([
       { secretId: SECRET_ARN, value: { [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 } },
@@ -45,10 +67,10 @@ describe('Create', () => {
     expect(Object.keys(h.writes()[1].value).sort()).toEqual(['privateKey', 'token']);
   });
 
-  test('without Description, Labels and Space: nulls, and only our label', async () => {
+  test('without Description, Labels and Space: nulls, and only our labels', async () => {
     ok(await h.create());
-    expect(created()[0]).toMatchObject({ description: null, labels: [OWN_LABEL], space: 'root' });
-    expect(OWN_LABEL).toMatch(new RegExp(`^${RESOURCE_LABEL_PREFIX}[0-9a-f]{32}$`));
+    expect(created()[0]).toMatchObject({ description: null, labels: [OWN_LABEL, keyLabel(keyFingerprint(h.credentials[0].privateKeyBase64))], space: 'root' });
+    expect(OWN_LABEL).toMatch(new RegExp(`^${RESERVED_LABEL_PREFIX}resource=[0-9a-f]{32}$`));
   });
 
   test('the same Create twice makes one pool: the second adopts it with the stored key and its token, no reset', async () => {
@@ -64,7 +86,7 @@ describe('Create', () => {
     expect(h.credentials).toHaveLength(1);
     expect(created()[0].config).toBe(firstConfig);
     expect(h.writes().at(-1)!.value).toEqual({ [DEFAULT_TOKEN_KEY]: firstConfig, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[0].privateKeyBase64 });
-    expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(h.credentials[0].privateKeyBase64))).toBe(true);
+    expectConsistent(second);
   });
 
   test('the stack created again under its name (new secret, placeholder value) adopts the retained pool with new credentials', async () => {
@@ -73,34 +95,76 @@ describe('Create', () => {
     h.stackId = STACK_ID.replace(/[^/]+$/, '0c0ffee0-1111-11ef-8000-0a1b2c3d4e5f');
     h.secretValue = PLACEHOLDER_SECRET;
 
-    expect(ok(await h.create())).toEqual(first);
+    const second = ok(await h.create());
+    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
 
     const after = h.fake.pool(first.PhysicalResourceId)!;
     expect(created()).toHaveLength(1);
     expect(h.fake.count('workerPoolReset')).toBe(1);
     expect(after.config).not.toBe(before.config);
-    expect(h.writes().at(-1)!.value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
-    expect(sameKey(verifiedCsrKey(after.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
+    expect(storedKey()).toBe(h.credentials[1].privateKeyBase64);
+    expectConsistent(second);
   });
 
-  test('a stored value that is not an RSA key (corrupt, or another key type) is not trusted: reset', async () => {
+  test.each([
+    ['corrupt', Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n').toString('base64')],
+    ['an Ed25519 key', Buffer.from(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()).toString('base64')],
+  ])('a stored value that is not an RSA key (%s) is not trusted: reset', async (_, value) => {
     ok(await h.create());
-    h.secretValue = JSON.stringify({ [DEFAULT_PRIVATE_KEY_KEY]: Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n').toString('base64') });
-    ok(await h.create());
+    h.secretValue = JSON.stringify({ [DEFAULT_PRIVATE_KEY_KEY]: value });
+    expectConsistent(ok(await h.create()));
     expect(h.fake.count('workerPoolReset')).toBe(1);
   });
 
-  test('two pools with our label (attempts that raced): the oldest is adopted with new credentials, and the others are named', async () => {
-    // ULIDs sort by creation time.
+  test('a stored RSA key that the pool\'s key label does not name (another pool\'s, or a reset never confirmed) is not trusted: reset', async () => {
+    ok(await h.create());
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    h.secretValue = JSON.stringify({ [DEFAULT_PRIVATE_KEY_KEY]: Buffer.from(stranger).toString('base64') });
+    expectConsistent(ok(await h.create()));
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+  });
+
+  test('two pools with our label: the one whose key label names the stored key is taken over, no reset; the other is named', async () => {
+    const first = ok(await h.create());
+    // Older than the first (ULIDs sort by creation time), and without a key label: an attempt that raced.
+    const other = h.fake.addPool({ id: '01A0000000000000000000000A', name: 'ci-pool', labels: [OWN_LABEL] }).id;
+
+    const second = ok(await h.create());
+
+    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+    expectConsistent(second);
+    const warning = h.logger.entries.find((e) => e.level === 'warn');
+    expect(warning).toMatchObject({ message: expect.stringContaining('delete the others by hand'), attributes: { others: [other] } });
+  });
+
+  test('two pools with our label and no stored key: the oldest gets new credentials, the other is named', async () => {
     const newer = h.fake.addPool({ id: '01J0000000000000000000000B', name: 'ci-pool', labels: [OWN_LABEL] }).id;
     const older = h.fake.addPool({ id: '01J0000000000000000000000A', name: 'ci-pool', labels: [OWN_LABEL] }).id;
 
-    expect(ok(await h.create()).PhysicalResourceId).toBe(older);
+    const response = ok(await h.create());
 
+    expect(response.PhysicalResourceId).toBe(older);
     expect(h.fake.count('workerPoolCreate')).toBe(0);
     expect(h.fake.count('workerPoolReset')).toBe(1);
+    expectConsistent(response);
     const warning = h.logger.entries.find((e) => e.level === 'warn');
     expect(warning).toMatchObject({ message: expect.stringContaining('delete the others by hand'), attributes: { workerPoolId: older, others: [newer] } });
+  });
+
+  test('a reset that happened but whose answer was lost leaves no key label: the next Create resets again, consistently', async () => {
+    const first = ok(await h.create());
+    // A reset answered too late, twice: Spacelift issued a certificate for a key the secret never got.
+    h.timeoutMs = 200;
+    h.fake.injectFault({ kind: 'delay', ms: 400 }, { match: 'workerPoolReset', times: 2 });
+    failed(await h.update(first.PhysicalResourceId, props({ ResetGeneration: '2' })));
+    expect(keyFingerprintOf(h.fake.pool(first.PhysicalResourceId)!.labels)).toBeUndefined();
+    expect(storedKey()).toBe(h.credentials[0].privateKeyBase64);
+
+    const repeated = ok(await h.create());
+
+    expectConsistent(repeated);
+    expect(storedKey()).toBe(h.credentials[2].privateKeyBase64);
   });
 
   test('a secret that cannot be read back fails the adoption with the permission it needs', async () => {
@@ -249,10 +313,13 @@ describe('Update', () => {
     const id = await createdId();
     const config = h.fake.pool(id)!.config;
 
-    const response = ok(await h.update(id, props({ Name: 'ci-pool-2', Description: 'd', Labels: ['b', `${RESOURCE_LABEL_PREFIX}forged`], Space: 's1' }), props({ Labels: ['a'] })));
+    const forged = [`${RESERVED_LABEL_PREFIX}resource=forged`, `${RESERVED_LABEL_PREFIX}key=forged`];
+    const response = ok(await h.update(id, props({ Name: 'ci-pool-2', Description: 'd', Labels: ['b', ...forged], Space: 's1' }), props({ Labels: ['a'] })));
 
-    expect(response).toEqual({ PhysicalResourceId: id, Data: { WorkerPoolId: id } });
-    expect(h.fake.pool(id)).toMatchObject({ name: 'ci-pool-2', description: 'd', labels: ['b', OWN_LABEL], space: 's1', config });
+    const fingerprint = keyFingerprint(h.credentials[0].privateKeyBase64);
+    expect(response).toEqual({ PhysicalResourceId: id, Data: { WorkerPoolId: id, CredentialsFingerprint: fingerprint } });
+    expect(h.fake.pool(id)).toMatchObject({ name: 'ci-pool-2', description: 'd', labels: ['b', OWN_LABEL, keyLabel(fingerprint)], space: 's1', config });
+    expectConsistent(response);
     expect(h.fake.count('workerPoolReset')).toBe(0);
     expect(h.writes()).toHaveLength(2);
   });
@@ -261,14 +328,40 @@ describe('Update', () => {
     const id = await createdId();
     const before = h.fake.pool(id)!;
 
-    ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'], ResetGeneration: '1' })));
+    const response = ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'], ResetGeneration: '1' })));
 
+    expectConsistent(response);
+    expect(response.Data!.CredentialsFingerprint).not.toBe(keyFingerprint(h.credentials[0].privateKeyBase64));
     const after = h.fake.pool(id)!;
     expect(h.fake.count('workerPoolReset')).toBe(1);
     expect(after.config).not.toBe(before.config);
     expect(after.certificateSigningRequest).not.toBe(before.certificateSigningRequest);
     expect(h.writes()[2].value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
-    expect(sameKey(verifiedCsrKey(after.certificateSigningRequest), publicKeyOfPrivate(h.credentials[1].privateKeyBase64))).toBe(true);
+  });
+
+  test('an Update of a pool without a key label (a reset that failed midway) resets, whatever changed', async () => {
+    const id = await createdId();
+    h.fake.setPoolLabels(id, ['a', OWN_LABEL]);
+
+    const response = ok(await h.update(id, props({ Labels: ['a'], Description: 'x' }), props({ Labels: ['a'] })));
+
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expectConsistent(response);
+  });
+
+  test('the rollback of a failed reset (UPDATE_ROLLBACK) resets again and ends consistent', async () => {
+    const id = await createdId();
+    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] })));
+    h.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
+      h.secretValue = input.SecretString;
+      return { ARN: SECRET_ARN };
+    });
+
+    const rollback = ok(await h.update(id, props({ Labels: ['a'] }), props({ Labels: ['a'], ResetGeneration: '2' })));
+
+    expect(h.fake.count('workerPoolReset')).toBe(2);
+    expectConsistent(rollback);
   });
 
   test('the same ResetGeneration does not rotate', async () => {
@@ -386,7 +479,11 @@ describe('no secret material leaves the handler', () => {
     h.fake.injectFault({ kind: 'http', status: 401 }, { match: 'apiKeyUser' });
     outcomes.push(await h.create());
 
-    for (const o of outcomes.filter((x) => x.response)) expect(Object.keys(o.response!.Data ?? {})).toEqual(['WorkerPoolId']);
+    // The pool id and a hash of the public key only.
+    for (const o of outcomes.filter((x) => x.response)) {
+      expect(Object.keys(o.response!.Data ?? {})).toEqual(['WorkerPoolId', 'CredentialsFingerprint']);
+      expect(o.response!.Data!.CredentialsFingerprint).toMatch(/^[0-9a-f]{32}$/);
+    }
     expect(outcomes.filter((o) => o.error)).toHaveLength(3);
     const output = h.output(outcomes);
     expect(output).not.toContain(blob);

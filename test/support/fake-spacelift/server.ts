@@ -268,6 +268,11 @@ export class FakeSpacelift {
     return [...this.poolMap.values()].map((p) => ({ ...p, labels: [...p.labels] }));
   }
 
+  /** Changes a pool's labels as a user editing it in Spacelift would. */
+  setPoolLabels(id: string, labels: readonly string[]): void {
+    this.mustGetPool(id).labels = [...labels];
+  }
+
   /** Going idle stamps `availableAt` with now, as Spacelift does. */
   setBusy(id: string, busy: boolean): void {
     const worker = this.mustGet(id);

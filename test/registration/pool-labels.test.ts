@@ -1,5 +1,6 @@
+import { generateWorkerPoolCredentials, keyFingerprint } from '../../lambda/registration/credentials';
 import { scrub } from '../../lambda/registration/failures';
-import { RESOURCE_LABEL_PREFIX, resourceLabel, withResourceLabel } from '../../lambda/registration/resource-label';
+import { keyFingerprintOf, keyLabel, RESERVED_LABEL_PREFIX, resourceLabel, withOwnLabels } from '../../lambda/registration/pool-labels';
 
 const STACK = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/s/6a8b5f10-0000-11ef-8000-0a1b2c3d4e5f';
 
@@ -30,7 +31,30 @@ describe('resource label', () => {
 
   test('ours is appended once; user labels that imitate it are dropped; duplicates collapse', () => {
     const own = resourceLabel(STACK, 'Pool');
-    expect(withResourceLabel(['a', `${RESOURCE_LABEL_PREFIX}x`, 'a', own], own)).toEqual(['a', own]);
+    expect(withOwnLabels(['a', `${RESERVED_LABEL_PREFIX}resource=x`, `${RESERVED_LABEL_PREFIX}key=y`, 'a', own], own)).toEqual(['a', own]);
+  });
+});
+
+describe('key label', () => {
+  const first = generateWorkerPoolCredentials(1024);
+  const second = generateWorkerPoolCredentials(1024);
+
+  test('names the public key: 32 hex characters, the same for the same key, different for another', () => {
+    const fingerprint = keyFingerprint(first.privateKeyBase64);
+    expect(fingerprint).toMatch(/^[0-9a-f]{32}$/);
+    expect(keyFingerprint(first.privateKeyBase64)).toBe(fingerprint);
+    expect(keyFingerprint(second.privateKeyBase64)).not.toBe(fingerprint);
+    expect(first.privateKeyBase64).not.toContain(fingerprint);
+  });
+
+  test('appended after the resource label, read back from a pool\'s labels, absent when there is none', () => {
+    const own = resourceLabel(STACK, 'Pool');
+    const fingerprint = keyFingerprint(first.privateKeyBase64);
+    const labels = withOwnLabels(['a'], own, fingerprint);
+    expect(labels).toEqual(['a', own, keyLabel(fingerprint)]);
+    expect(keyLabel(fingerprint)).toBe(`cdk-ec2-workerpool:key=${fingerprint}`);
+    expect(keyFingerprintOf(labels)).toBe(fingerprint);
+    expect(keyFingerprintOf(withOwnLabels(['a'], own))).toBeUndefined();
   });
 });
 
