@@ -5,7 +5,7 @@
  *
  * With a warm pool, DescribeAutoScalingGroups lists only the group's own instances: those waiting in the warm pool
  * are listed by DescribeWarmPool, which is never called (nor granted), so stopped warm instances are never
- * capacity. One leaving the warm pool is listed as `Pending` (the pool has no launching hook), like a launch.
+ * capacity. One leaving the warm pool is listed as `Pending` (the pool has no launching hook: README, Warm pool), like a launch.
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeWarmPool.html
  */
 import {
