@@ -30,13 +30,14 @@
  * Sound for any schedule on the model, speculative launches included, whose nearest-rank p95 wait is at
  * most `W`, assuming no faults (every run runs its full duration once, on one instance), at most the
  * initial instances alive at time 0 (nothing launched in the simulator's warm-up), and, when `minSize` is
- * 0, every instance terminated before the end (the simulation settles). Run `r` lasts `d_r`; `a_r` is its
- * earliest start (`earliestStarts`: its submit `s_r`, or for a chained run its parent's earliest end plus
- * its delay) and `e_r = a_r + d_r`; in the schedule it starts at `t_r >= a_r` and ends at `t_r + d_r >= e_r`.
- * `B` is the fastest launch to registration (a boot or a warm-pool resume), `T` the terminate time when
- * `minSize` is 0 (else 0), `c = B + T`. Proof:
+ * 0, every instance terminated before the end (the simulation settles). `B` is the fastest launch to
+ * registration (a boot or a warm-pool resume), `T` the terminate time when `minSize` is 0 (else 0), `c = B + T`.
+ * Run `r` lasts `d_r`; `a_r` is its earliest start (`earliestStarts`: its submit `s_r`, or for a chained run its
+ * parent's earliest end plus its delay; with no initial instance, at least `B`, since every instance is then
+ * launched at or after 0 and registers at least `B` later) and `e_r = a_r + d_r`; in the schedule it starts at
+ * `t_r >= a_r` and ends at `t_r + d_r >= e_r`. Proof:
  * 1. p95 <= W: at most `k = n - ceil(0.95 n)` runs wait longer than `W` (late). An unchained run that is
- *    not late ends by `e_r + W`; a chained run's submit depends on the schedule: nothing bounds its end.
+ *    not late ends by `s_r + d_r + W`; a chained run's submit depends on the schedule: nothing bounds its end.
  * 2. An instance runs its runs one at a time, `r_1, ..., r_m` in order. Its billed time is at least its
  *    busy time plus disjoint parts: before `r_1`, at least `B` if it was launched (at or after 0, and
  *    registered `B` later), at least `t_{r_1} >= a_{r_1}` if it is an initial one (billed from 0); the gap
@@ -44,8 +45,8 @@
  *    the run time plus a charge per run: `c` for the first run of a launched instance, at least `a_i + T`
  *    for the first run of an initial one, the gap for a follower.
  * 3. `i` can follow `j != i` only if `e_j <= t_i`: if `i` is unchained and not late, only if
- *    `e_j <= s_i + W`. The gap is at least `g(j, i) = max(0, a_i - e_j - W)` if `j` is unchained and not
- *    late, and 0 otherwise. Let `cost(i, j) = min(c, g(j, i))` if `i` can follow `j` ignoring lateness,
+ *    `e_j <= s_i + W`. The gap is at least `g(j, i) = max(0, a_i - s_j - d_j - W)` if `j` is unchained and
+ *    not late, and 0 otherwise. Let `cost(i, j) = min(c, g(j, i))` if `i` can follow `j` ignoring lateness,
  *    else `c` (also for `j = i`).
  * 4. Assignment bound: give each run (row) a distinct column: one per run (`cost(i, j)`), `k` late ones
  *    (cost 0), `k` late-predecessor ones (0 if `i` can follow some run by 3., else `c`), one per initial
@@ -287,14 +288,17 @@ export function waitBoundedCostBound(trace: Trace, model: SimModel, p95Limit: nu
   const shutdown = model.minSize === 0 ? model.terminateSeconds : 0;
   const launch = boot + shutdown;
   const runSeconds = runs.reduce((sum, run) => sum + run.duration, 0);
-  const earliest = earliestStarts(trace);
+  // With no instance alive at time 0, none registers before B: no run starts sooner.
+  const earliest = earliestStarts(trace, initial === 0 ? boot : 0);
   const earliestEnd = runs.map((run) => earliest[run.id] + run.duration);
+  // The latest an unchained run that is not late can end, W after it would end if it started at its submit.
+  const latestOnTimeEnd = runs.map((run) => run.submit + run.duration + p95Limit);
 
   // Step 3: cost(i, j) of run i following run j.
   const pairCost = (i: TraceRun, j: TraceRun): number => {
     if (i.id === j.id) return launch;
     if (i.after === undefined && earliestEnd[j.id] > i.submit + p95Limit + TOLERANCE) return launch;
-    const gap = j.after === undefined ? earliest[i.id] - earliestEnd[j.id] - p95Limit : 0;
+    const gap = j.after === undefined ? earliest[i.id] - latestOnTimeEnd[j.id] : 0;
     return Math.min(launch, Math.max(0, gap));
   };
 

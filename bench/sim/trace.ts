@@ -132,16 +132,17 @@ export function buildTrace(name: string, rows: readonly TraceRow[]): Trace {
 }
 
 /**
- * The earliest each run could start: at its submit time, or for a chained run when its parent
- * would end if it started the moment it could. Used for the lower bound.
+ * The earliest each run could start: at its submit time (but not before `notBefore`, when no worker can exist
+ * sooner), or for a chained run when its parent would end if it started the moment it could. Used for the lower
+ * bounds.
  */
-export function earliestStarts(trace: Trace): number[] {
+export function earliestStarts(trace: Trace, notBefore = 0): number[] {
   const starts = new Array<number>(trace.runs.length);
   const byId = new Map(trace.runs.map((run) => [run.id, run]));
   const resolve = (run: TraceRun): number => {
     if (starts[run.id] !== undefined) return starts[run.id];
     const parent = run.after === undefined ? undefined : byId.get(run.after)!;
-    const start = parent === undefined ? run.submit : resolve(parent) + parent.duration + run.submit;
+    const start = parent === undefined ? Math.max(run.submit, notBefore) : resolve(parent) + parent.duration + run.submit;
     starts[run.id] = start;
     return start;
   };

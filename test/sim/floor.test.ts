@@ -219,6 +219,16 @@ describe('waitBoundedCostBound on hand-computed traces', () => {
     expect(boundSeconds(burst, 147)).toBeCloseTo(busySeconds(burst) + 19 * launch, 9);
   });
 
+  test('with no instance at time 0, no run starts before a boot: runs that could follow each other from their submits cannot', () => {
+    // Run 1 would end at 60 if it started at once, before run 2's deadline (1 + 100); but no worker exists before 90,
+    // so it ends at 150 at the earliest, and run 2 needs an instance of its own.
+    const pair = trace('0,60\n1,60');
+    expect(boundSeconds(pair, 100)).toBeCloseTo(120 + 2 * launch, 9);
+    expect(waitBoundedOptimumSeconds(pair, BOOT, SHUTDOWN, 100)).toBeCloseTo(120 + 2 * launch, 9);
+    // An instance alive at time 0 may take run 1 at once, and run 2 after it.
+    expect(boundSeconds(pair, 100, { ...model, initialInstances: 1 })).toBeLessThan(120 + 2 * launch);
+  });
+
   test('the idle gap between two runs on one instance is charged when shorter than a boot and a shutdown', () => {
     // Run 2 can start at 200 at the latest 43 s after run 1 ends (at 147 + 10 at the latest).
     const near = trace('0,10\n200,10');
