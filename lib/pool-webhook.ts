@@ -20,8 +20,9 @@ import { WorkerPoolConfigError, durationSeconds, validateInteger } from './valid
  */
 export interface PoolWebhookOptions {
   /**
-   * The shortest time between two autoscaler invocations the webhook triggers: a flood of deliveries
-   * costs at most one tick per interval. From 1 to 300 seconds.
+   * The shortest time between two autoscaler ticks the webhook triggers: a delivery inside the interval
+   * gets one trailing tick at its end (waiting at most 30 s), later ones join it, so a flood of
+   * deliveries costs at most one tick per interval. From 1 to 300 seconds.
    * @default Duration.seconds(5)
    */
   readonly minTriggerInterval?: Duration;

@@ -1,8 +1,9 @@
 /**
  * Spacelift's `run_updated` webhook, as the library's endpoint (lambda/webhook) relays it: every run that becomes
  * ready for a worker pokes the autoscaler `delaySeconds` later (Spacelift's delivery, the function URL, and the
- * asynchronous invoke), at most once per `minIntervalSeconds` (the endpoint's rate limit; pokes within it are
- * coalesced). A poke while an invocation runs is throttled and retried when it ends, as for the schedule (policy.ts).
+ * asynchronous invoke), at most once per `minIntervalSeconds` (the endpoint's rate limit: the first run inside an
+ * interval sends a trailing poke whose tick waits for the interval's end; later ones are coalesced). A poke while
+ * an invocation runs is throttled and retried when it ends, as for the schedule (policy.ts).
  *
  * Runs that finish do not poke: a look right after a run ends would release its idle worker (scale-down delay 0)
  * seconds before a dependent stack's run is queued, which then pays a boot (measured: +8-10% instance-hours on the
@@ -15,12 +16,9 @@
  * Assumption: every delivery arrives (Spacelift retries 5xx up to 3 times); the scheduled invocations stay as the
  * fallback either way.
  */
-import { WEBHOOK_POKE_SOURCE } from '../../lambda/shared/metrics';
+import { pokeEvent } from '../../lambda/shared/poke';
 import type { Invoker } from './policy';
 import type { World } from './world';
-
-/** What the endpoint invokes the autoscaler with; a poke's tick only scales out (lambda/autoscaler/handler.ts). */
-const POKE_EVENT = Object.freeze({ source: WEBHOOK_POKE_SOURCE });
 
 export interface WebhookModel {
   /** Run state change to autoscaler invocation. */
@@ -33,10 +31,18 @@ export interface WebhookModel {
 export const DEFAULT_WEBHOOK: WebhookModel = Object.freeze({ delaySeconds: 2, minIntervalSeconds: 5 });
 
 export function attachWebhook(world: World, invoker: Invoker, webhook: WebhookModel): void {
+  // The endpoint's rate limit (lambda/webhook/handler.ts): a poke, or one trailing poke per interval that ticks at
+  // the interval's end; the autoscaler's handler does the waiting, billed as Lambda time.
   let lastPoke = -Infinity;
+  let trailing = -Infinity;
   world.onRunChange((change) => {
-    if (change !== 'queued' || world.now - lastPoke < webhook.minIntervalSeconds) return;
-    lastPoke = world.now;
-    world.at(world.now + webhook.delaySeconds, () => invoker.invokeNow(POKE_EVENT));
+    if (change !== 'queued' || world.now < trailing) return;
+    const intervalEnd = lastPoke + webhook.minIntervalSeconds;
+    const notBefore = world.now < intervalEnd ? intervalEnd : undefined;
+    if (notBefore === undefined) lastPoke = world.now;
+    else lastPoke = trailing = notBefore;
+    // The event carries epoch seconds, as the autoscaler's clock reads them.
+    const notBeforeEpoch = notBefore === undefined ? undefined : world.epochNow() + (notBefore - world.now);
+    world.at(world.now + webhook.delaySeconds, () => invoker.invokeNow(pokeEvent(notBeforeEpoch)));
   });
 }

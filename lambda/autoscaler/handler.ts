@@ -1,5 +1,6 @@
 /**
- * The autoscaler Lambda: scheduled every minute (and poked by the webhook endpoint when a run starts waiting). Each
+ * The autoscaler Lambda: scheduled every minute (and poked by the webhook endpoint when a run starts waiting; a
+ * trailing poke first waits, at most MAX_POKE_DEFER_SECONDS, for the end of the endpoint's rate-limit interval). Each
  * invocation ticks once, then again on the `pollIntervalSeconds` grid, for up to `loopSeconds`, only while a tick is
  * due (core/next-tick.ts: an idle worker to release, a minimum idle floor, predictions standing in for launches, a cap
  * that left work, a read that looked wrong; here also a failed tick or an undrain to retry), since Lambda bills the
@@ -14,7 +15,7 @@
 import type { Context } from 'aws-lambda';
 import { nextTick, type NextTick } from '../core/next-tick';
 import type { Fleet, WorkerPoolApi } from '../core/ports';
-import { WEBHOOK_POKE_SOURCE } from '../shared/metrics';
+import { readPoke } from '../shared/poke';
 import type { AutoscalerConfig } from './config';
 import { createExecutor, type AutoscalerLogger } from './execute';
 import { runTick, type AutoscalerMetrics, type TickDeps, type TickState } from './tick';
@@ -82,8 +83,14 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
   const pokeDeps: TickDeps = { ...tickDeps, scaling: { ...config.scaling, maxTerminatePerTick: 0 } };
 
   return async (event, context) => {
-    const poked = typeof event === 'object' && event !== null && (event as { source?: unknown }).source === WEBHOOK_POKE_SOURCE;
+    const poke = readPoke(event, deps.clock());
+    const poked = poke !== undefined;
     const timeLeftMs = () => context.getRemainingTimeInMillis();
+    if (poke !== undefined && poke.deferSeconds > 0 && timeLeftMs() - poke.deferSeconds * 1000 >= reserveMs) {
+      // A trailing poke: the deliveries the endpoint coalesced came in after the last poke's tick read the pool.
+      logger.info('trailing poke: waiting for the end of the webhook\'s interval', { deferSeconds: poke.deferSeconds });
+      await deps.sleep(Math.round(poke.deferSeconds * 1000));
+    }
     const interval = config.pollIntervalSeconds;
     const started = deps.clock();
     let ticks = 0;

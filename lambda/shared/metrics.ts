@@ -35,9 +35,14 @@ export const WEBHOOK_REASON_DIMENSION = 'Reason';
 
 /** The webhook endpoint's metrics, published once per request. */
 export const WebhookMetric = {
-  /** Verified, fresh deliveries (answered 202): poked or coalesced. */
+  /** Verified, fresh deliveries (answered 202): poked, deferred or coalesced. */
   Accepted: 'Accepted',
-  /** Accepted deliveries that sent no poke, one having been sent less than the minimum interval before. */
+  /**
+   * Accepted deliveries that came less than the minimum interval after a poke, and sent a trailing poke whose tick
+   * waits for the interval's end.
+   */
+  Deferred: 'Deferred',
+  /** Accepted deliveries that sent no poke: a trailing poke's tick, still to come, covers them. */
   Coalesced: 'Coalesced',
   /**
    * Refused requests (4xx), once without and once with the `Reason` dimension. Rejected signed deliveries mean a
@@ -104,9 +109,6 @@ export const AutoscalerMetric = {
  */
 export type AutoscalerMetricsLevel = 'alarms' | 'all';
 export const AUTOSCALER_METRICS_LEVELS: readonly AutoscalerMetricsLevel[] = ['alarms', 'all'];
-
-/** The `source` of the event the webhook endpoint invokes the autoscaler with (a poke). */
-export const WEBHOOK_POKE_SOURCE = 'cdk-ec2-workerpool.webhook';
 
 /** The autoscaler metrics lib/pool-monitoring.ts alarms on. */
 export const ALARM_METRICS: ReadonlySet<string> = new Set([

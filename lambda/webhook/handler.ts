@@ -35,8 +35,11 @@ export interface WebhookMetrics extends MetricSink {
 export interface WebhookDeps {
   readonly config: WebhookConfig;
   readonly secret: SigningSecret;
-  /** Sends the autoscaler one asynchronous (`Event`) invocation; rejects when Lambda does not accept it. */
-  readonly poke: () => Promise<void>;
+  /**
+   * Sends the autoscaler one asynchronous (`Event`) invocation, whose tick waits until `notBefore` (Unix seconds)
+   * when given (lambda/shared/poke.ts); rejects when Lambda does not accept it.
+   */
+  readonly poke: (notBefore?: number) => Promise<void>;
   readonly logger: WebhookLogger;
   readonly metrics: WebhookMetrics;
   /** Unix time in seconds. */
@@ -66,7 +69,7 @@ type SignatureState = 'unchecked' | 'missing' | 'malformed' | 'invalid' | 'valid
 
 interface Outcome {
   readonly status: number;
-  readonly reason: RejectReason | 'poked' | 'coalesced' | 'not-waiting' | 'secret-unavailable' | 'poke-failed';
+  readonly reason: RejectReason | 'poked' | 'deferred' | 'coalesced' | 'not-waiting' | 'secret-unavailable' | 'poke-failed';
   readonly signature: SignatureState;
   readonly error?: unknown;
 }
@@ -76,7 +79,9 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export function createHandler(deps: WebhookDeps): (event: LambdaFunctionURLEvent) => Promise<WebhookResult> {
   // Per container (the construct reserves ten executions): the rate limit and the replay memory of this one.
   const recent = new RecentDigests(deps.config.replayWindowSeconds);
+  // When the last poke's tick reads the pool, and until when a trailing poke's tick, still to come, covers deliveries.
   let lastPokeAt = Number.NEGATIVE_INFINITY;
+  let trailingAt = Number.NEGATIVE_INFINITY;
 
   async function handle(event: LambdaFunctionURLEvent, bodyBytes: number): Promise<Outcome> {
     const { config } = deps;
@@ -117,19 +122,28 @@ export function createHandler(deps: WebhookDeps): (event: LambdaFunctionURLEvent
       return { status: 202, reason: 'not-waiting', signature: 'valid' };
     }
 
-    if (now - lastPokeAt < config.minTriggerIntervalSeconds) {
+    // At most one tick per interval: a delivery inside the interval after a poke sends one trailing poke, whose tick
+    // waits for the interval's end and covers every later delivery until then; the run it reports arrived after
+    // the last tick read the pool, and would otherwise wait for the next scheduled invocation.
+    if (now < trailingAt) {
       recent.remember(digest, now);
       return { status: 202, reason: 'coalesced', signature: 'valid' };
     }
+    const intervalEnd = lastPokeAt + config.minTriggerIntervalSeconds;
+    const notBefore = now < intervalEnd ? intervalEnd : undefined;
     try {
-      await deps.poke();
+      await deps.poke(notBefore);
     } catch (error) {
       // Not remembered, and the interval not restarted: Spacelift retries a 5xx with the same body.
       return { status: 502, reason: 'poke-failed', signature: 'valid', error };
     }
-    lastPokeAt = now;
     recent.remember(digest, now);
-    return { status: 202, reason: 'poked', signature: 'valid' };
+    if (notBefore === undefined) {
+      lastPokeAt = now;
+      return { status: 202, reason: 'poked', signature: 'valid' };
+    }
+    lastPokeAt = trailingAt = notBefore;
+    return { status: 202, reason: 'deferred', signature: 'valid' };
   }
 
   return async (event) => {
@@ -162,7 +176,7 @@ function parseObject(body: Buffer): Readonly<Record<string, unknown>> | undefine
 
 function respond(outcome: Outcome): WebhookResult {
   const body = outcome.status === 202
-    ? (outcome.reason === 'poked' ? { poked: true } : { poked: false, reason: outcome.reason })
+    ? (outcome.reason === 'poked' ? { poked: true } : outcome.reason === 'deferred' ? { poked: true, deferred: true } : { poked: false, reason: outcome.reason })
     : { error: outcome.status === 500 ? 'internal' : outcome.reason };
   const headers = outcome.reason === 'method-not-allowed' ? { ...JSON_HEADERS, allow: 'POST' } : JSON_HEADERS;
   return { statusCode: outcome.status, headers, body: JSON.stringify(body) };
@@ -187,6 +201,7 @@ function report(deps: WebhookDeps, event: LambdaFunctionURLEvent, bodyBytes: num
   if (outcome.status === 202) {
     metrics.addMetric(WebhookMetric.Accepted, MetricUnit.Count, 1);
     if (outcome.reason === 'coalesced') metrics.addMetric(WebhookMetric.Coalesced, MetricUnit.Count, 1);
+    if (outcome.reason === 'deferred') metrics.addMetric(WebhookMetric.Deferred, MetricUnit.Count, 1);
   } else if (outcome.status === 500) {
     metrics.addMetric(WebhookMetric.SecretUnavailable, MetricUnit.Count, 1);
   } else if (outcome.status === 502) {

@@ -7,16 +7,14 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE, WEBHOOK_POKE_SOURCE, WEBHOOK_SERVICE } from '../shared/metrics';
+import { METRICS_NAMESPACE, WEBHOOK_SERVICE } from '../shared/metrics';
+import { pokeEvent } from '../shared/poke';
 import { loadWebhookConfig } from './config';
 import { createHandler, type WebhookResult } from './handler';
 import { signingSecret } from './secret';
 
 const logger = new Logger({ serviceName: WEBHOOK_SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: WEBHOOK_SERVICE });
-
-/** What the autoscaler receives: a poke's tick only scales out (lambda/autoscaler/handler.ts). */
-const POKE_PAYLOAD = JSON.stringify({ source: WEBHOOK_POKE_SOURCE });
 
 // Short timeouts and one retry, so a cold request (secret read and invoke) fits the construct's 10 s function
 // timeout: Spacelift waits on the answer, and retries a 5xx itself.
@@ -39,11 +37,12 @@ function build(): ReturnType<typeof createHandler> {
   return createHandler({
     config,
     secret: signingSecret(secrets, config.secretArn),
-    poke: async () => {
+    // What the autoscaler receives: a poke's tick only scales out (lambda/autoscaler/handler.ts).
+    poke: async (notBefore) => {
       const response = await lambda.send(new InvokeCommand({
         FunctionName: config.autoscalerFunction,
         InvocationType: 'Event',
-        Payload: Buffer.from(POKE_PAYLOAD),
+        Payload: Buffer.from(JSON.stringify(pokeEvent(notBefore))),
       }));
       // An accepted asynchronous invocation answers 202 (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
       if (response.StatusCode !== 202) throw new Error(`Lambda answered the asynchronous invoke with status ${response.StatusCode}`);

@@ -4,7 +4,7 @@
  */
 import { loadAutoscalerConfig } from '../../lambda/autoscaler/config';
 import { AutoscalerMetric, createHandler, DEFAULT_TICK_RESERVE_MS } from '../../lambda/autoscaler/handler';
-import { WEBHOOK_POKE_SOURCE } from '../../lambda/shared/metrics';
+import { MAX_POKE_DEFER_SECONDS, WEBHOOK_POKE_SOURCE } from '../../lambda/shared/poke';
 import { SpaceliftApiError } from '../../lambda/spacelift';
 import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
 
@@ -112,6 +112,33 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     const scheduled = idleWorker();
     await scheduled.invoke();
     expect(scheduled.fleet.calls.filter((call) => call.startsWith('terminate'))).toHaveLength(1);
+  });
+
+  test('a trailing poke ticks when the webhook\'s interval ends, once, and only scales out', async () => {
+    const { invoke, tickStarts, sleeps, logger } = setup({ env: needed });
+    await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore: NOW + 4 });
+    expect(sleeps).toEqual([4_000]);
+    expect(tickStarts).toEqual([4]);
+    expect(logger.messages('info')).toContain('trailing poke: waiting for the end of the webhook\'s interval');
+  });
+
+  test.each([
+    ['in the past', NOW - 10, []],
+    ['not a number', '5', []],
+    ['not finite', Number.POSITIVE_INFINITY, []],
+    ['too far ahead: waits at most MAX_POKE_DEFER_SECONDS', NOW + 3_600, [MAX_POKE_DEFER_SECONDS * 1000]],
+  ])('a poke whose notBefore is %s ticks at once or waits a bounded time', async (_, notBefore, expectedSleeps) => {
+    const { invoke, sleeps, tickStarts } = setup({ env: needed });
+    await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore });
+    expect(sleeps).toEqual(expectedSleeps);
+    expect(tickStarts).toHaveLength(1);
+  });
+
+  test('a trailing poke that would leave too little time for its tick does not wait', async () => {
+    const { invoke, sleeps, tickStarts } = setup({ env: needed, budgetMs: DEFAULT_TICK_RESERVE_MS + 2_000 });
+    await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore: NOW + 5 });
+    expect(sleeps).toEqual([]);
+    expect(tickStarts).toEqual([0]);
   });
 
   test('a minimum idle floor keeps the 15 s grid', async () => {

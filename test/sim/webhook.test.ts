@@ -31,6 +31,13 @@ describe('webhook model', () => {
     expect(coalesced.wait.max).toBe(92);
   });
 
+  test('a run queued just after a poke\'s tick is seen when the interval ends (a trailing poke), not at the next minute', async () => {
+    // Run 1 pokes at 10 (tick at 12); run 2, queued at 13, sends the trailing poke for the interval's end, 15.
+    const result = await simulate(trace('10,100\n13,100'), oursPolicy({ ...DEFAULT_OURS, webhook: { delaySeconds: 2, minIntervalSeconds: 5 } }), exact);
+    // Without it run 2 would be seen at 60 and wait 137 s.
+    expect(result.wait.max).toBe(92);
+  });
+
   test('a finished run does not poke: its idle worker is still there for the dependent run queued 10 s later', async () => {
     const chain = parseTrace('submit_s,duration_s,id,after\n0,100,a,\n10,50,b,a', 'chain.csv');
     const result = await simulate(chain, oursPolicy({ ...DEFAULT_OURS, webhook: DEFAULT_WEBHOOK }), exact);

@@ -73,21 +73,44 @@ export function endpointSuite(modulePath: string): void {
       expect(metricsOf(answer).map((m) => m.name)).toEqual([WebhookMetric.Accepted]);
     });
 
-    test('a second delivery within the minimum interval is coalesced: 202, no second invoke', async () => {
+    test('within the minimum interval: one trailing poke that ticks at the interval\'s end, then coalesced, then a poke again', async () => {
+      const start = clock.seconds;
       await endpoint.call(signed(runEvent({ state: 'QUEUED' })));
       clock.advance(4);
       const second = await endpoint.call(signed(runEvent({ state: 'READY' }, clock.seconds)));
 
       expect(second.reply.statusCode).toBe(202);
-      expect(body(second)).toEqual({ poked: false, reason: 'coalesced' });
-      expect(pokes()).toHaveLength(1);
-      expect(logLine(second)).toMatchObject({ status: 202, reason: 'coalesced', signature: 'valid' });
-      expect(metricsOf(second).map((m) => m.name)).toEqual([WebhookMetric.Accepted, WebhookMetric.Coalesced]);
+      expect(body(second)).toEqual({ poked: true, deferred: true });
+      expect(pokes()).toEqual([POKE_PAYLOAD, { ...POKE_PAYLOAD, notBefore: start + 5 }]);
+      expect(logLine(second)).toMatchObject({ status: 202, reason: 'deferred', signature: 'valid' });
+      expect(metricsOf(second).map((m) => m.name)).toEqual([WebhookMetric.Accepted, WebhookMetric.Deferred]);
 
-      clock.advance(1);
+      // Before the trailing tick: it covers this one.
+      clock.advance(0.5);
       const third = await endpoint.call(signed(runEvent({ state: 'CONFIRMED' }, clock.seconds)));
-      expect(body(third)).toEqual({ poked: true });
+      expect(body(third)).toEqual({ poked: false, reason: 'coalesced' });
+      expect(logLine(third)).toMatchObject({ status: 202, reason: 'coalesced', signature: 'valid' });
+      expect(metricsOf(third).map((m) => m.name)).toEqual([WebhookMetric.Accepted, WebhookMetric.Coalesced]);
       expect(pokes()).toHaveLength(2);
+
+      // After the trailing tick, within an interval of it: the next trailing poke; an interval after it: a poke at once.
+      clock.advance(1);
+      expect(body(await endpoint.call(signed(runEvent({ state: 'REPLAN_REQUESTED' }, clock.seconds))))).toEqual({ poked: true, deferred: true });
+      expect(pokes().at(-1)).toEqual({ ...POKE_PAYLOAD, notBefore: start + 10 });
+      clock.advance(10);
+      expect(body(await endpoint.call(signed(runEvent({ state: 'QUEUED' }, clock.seconds))))).toEqual({ poked: true });
+      expect(pokes().at(-1)).toEqual(POKE_PAYLOAD);
+    });
+
+    test('a flood of deliveries costs at most one tick per interval', async () => {
+      const start = clock.seconds;
+      for (let i = 0; i < 60; i++) {
+        await endpoint.call(signed(runEvent({ state: 'QUEUED', seq: i }, clock.seconds)));
+        clock.advance(0.5);
+      }
+      // 30 s of deliveries every half second: a poke at 0, then trailing ticks at 5, 10, ... 30.
+      const ticksAt = pokes().map((poke) => (poke as { notBefore?: number }).notBefore ?? start);
+      expect(ticksAt).toEqual([0, 5, 10, 15, 20, 25, 30].map((t) => start + t));
     });
 
     test.each(['FINISHED', 'FAILED', 'PREPARING', 'PLANNING', 'UNCONFIRMED'])(
@@ -257,13 +280,16 @@ export function endpointSuite(modulePath: string): void {
       expect(logLine(replay, sign(payload))).toMatchObject({ status: 409, reason: 'replay-duplicate', signature: 'valid' });
     });
 
-    test('a coalesced delivery is remembered too: sent again, 409', async () => {
+    test('deferred and coalesced deliveries are remembered too: sent again, 409', async () => {
       await endpoint.call(signed(runEvent({ state: 'QUEUED' })));
-      const coalesced = runEvent({ state: 'READY' });
-      expect((await endpoint.call(signed(coalesced))).reply.statusCode).toBe(202);
+      const deferred = runEvent({ state: 'READY' });
+      const coalesced = runEvent({ state: 'CONFIRMED' });
+      expect(body(await endpoint.call(signed(deferred)))).toEqual({ poked: true, deferred: true });
+      expect(body(await endpoint.call(signed(coalesced)))).toEqual({ poked: false, reason: 'coalesced' });
       clock.advance(10);
+      expect((await endpoint.call(signed(deferred))).reply.statusCode).toBe(409);
       expect((await endpoint.call(signed(coalesced))).reply.statusCode).toBe(409);
-      expect(pokes()).toHaveLength(1);
+      expect(pokes()).toHaveLength(2);
     });
 
     test('the same delivery after the window: its timestamp is stale, 409', async () => {
@@ -402,9 +428,10 @@ export function endpointSuite(modulePath: string): void {
       expect((await endpoint.call(signed(runEvent({ padding: 'x'.repeat(2048) })))).reply.statusCode).toBe(413);
       expect((await endpoint.call(signed(runEvent({ timestamp: clock.seconds - 61 })))).reply.statusCode).toBe(409);
       expect((await endpoint.call(signed(runEvent({ state: 'QUEUED' })))).reply.statusCode).toBe(202);
+      const start = clock.seconds;
       clock.advance(29);
-      expect(JSON.parse((await endpoint.call(signed(runEvent({ state: 'READY' }, clock.seconds)))).reply.body)).toEqual({ poked: false, reason: 'coalesced' });
-      expect(pokes()).toHaveLength(1);
+      expect(JSON.parse((await endpoint.call(signed(runEvent({ state: 'READY' }, clock.seconds)))).reply.body)).toEqual({ poked: true, deferred: true });
+      expect(pokes().at(-1)).toEqual({ ...POKE_PAYLOAD, notBefore: start + 30 });
     });
   });
 }
