@@ -211,6 +211,13 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       throw new RegistrationError(`${step}: the pool's credentials were reset, but ${messageOf(err)}. Workers started from now on `
         + 'cannot register until the deployment is retried (the retry resets them again)');
     }
+    // Another reset landing meanwhile (an earlier attempt's, applied late, or one made outside CloudFormation) would
+    // leave the pool a certificate for another key: trust this one only if the pool still has its token.
+    const current = await guard(step, ctx, () => api.credentials(id));
+    if (current?.config !== reset.config) {
+      throw new RegistrationError(`${step}: the pool's token changed while its credentials were being reset (a reset Spacelift `
+        + 'applied late, or one made outside CloudFormation); retry the deployment, which resets them again');
+    }
     await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, label, fingerprint) }));
     logger.info('reset the worker pool credentials and stored them in its secret', { workerPoolId: id, credentialsFingerprint: fingerprint });
     return fingerprint;
@@ -279,7 +286,10 @@ function secretString(props: RegistrationProperties, config: string | undefined,
   return JSON.stringify({ ...(config === undefined ? {} : { [props.tokenKey]: config }), [props.privateKeyKey]: privateKeyBase64 });
 }
 
-/** The RSA private key (base64 of its PEM) in the secret's value, or undefined when there is none (a placeholder, another value). */
+/**
+ * The private key (base64 of its PEM) in the secret's value, or undefined when there is none (a placeholder, another
+ * value). Only a pool whose key label names it trusts it (adopt).
+ */
 function storedPrivateKey(props: RegistrationProperties, secretValue: string | undefined): string | undefined {
   let value: unknown;
   try {
@@ -290,8 +300,8 @@ function storedPrivateKey(props: RegistrationProperties, secretValue: string | u
   const privateKeyBase64 = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[props.privateKeyKey] : undefined;
   if (typeof privateKeyBase64 !== 'string') return undefined;
   try {
-    const key = createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8'));
-    return key.asymmetricKeyType === 'rsa' ? privateKeyBase64 : undefined;
+    createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8'));
+    return privateKeyBase64;
   } catch {
     return undefined;
   }

@@ -1,8 +1,8 @@
 /**
  * Spacelift worker pool management for one custom resource event: exchanges the API key for a JWT once, then
  * sends each operation with a per-attempt timeout bounded by the time the function has left. Idempotent
- * operations are retried once (retry.ts); `create` is not, because a create that timed out may still have
- * happened: the handler looks the pool up by its label before trying again.
+ * operations are retried once (retry.ts); `create` and `reset` are not, because one that timed out may still have
+ * happened: the handler looks the pool up by its label before creating again, and resets again on the next event.
  */
 import { SpaceliftApiError } from '../spacelift/errors';
 import { postGraphQL, type GraphQLRequest, type SpaceliftLogger, type Transport } from '../spacelift/http';
@@ -105,8 +105,9 @@ export function createPoolManagementApi(opts: PoolManagementOptions): PoolManage
     update: async (id, input) => {
       await call(workerPoolUpdateRequest(id, input), { retry: true });
     },
-    // A repeated reset with the same CSR issues another token for the same key: the last one is the one kept.
-    reset: async (id, csr) => parseCredentialsReply(await call(workerPoolResetRequest(id, csr), { retry: true, sensitive: [csr] }), 'workerPoolReset'),
+    // Not retried either: a reset that timed out may still land, later than a second one, and leave a token the
+    // stored one is not; the handler checks the token before it trusts a reset (handler.ts rotate).
+    reset: async (id, csr) => parseCredentialsReply(await call(workerPoolResetRequest(id, csr), { retry: false, sensitive: [csr] }), 'workerPoolReset'),
     delete: async (id) => {
       await call(workerPoolDeleteRequest(id), { retry: true });
     },

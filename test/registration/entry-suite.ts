@@ -2,7 +2,7 @@
  * The registration entry point as Lambda runs it (environment, Powertools logging, real 4096-bit keys, the AWS SDK
  * mocked), against the TypeScript source (entry.test.ts) and the esbuild bundle the package ships (bundle.test.ts).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { capturedRun } from '../support/captured-run';
@@ -106,6 +106,9 @@ export function entrySuite(modulePath: string): void {
     expect(last.SPACELIFT_TOKEN).toBe(fake.pool(pool.id)!.config);
     const key = publicKeyOfPrivate(last.SPACELIFT_POOL_PRIVATE_KEY);
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(4096);
+    // The answered fingerprint is the hash of the stored key's public half.
+    const fingerprint = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
+    expect(first.response).toMatchObject({ Data: { CredentialsFingerprint: fingerprint } });
     expect(sameKey(verifiedCsrKey(fake.pool(pool.id)!.certificateSigningRequest), key)).toBe(true);
 
     const removed = await entry.call(event('Delete', pool.id));

@@ -2,7 +2,7 @@
  * The registration handler against the fake Spacelift (schema-validated GraphQL) and a mocked Secrets Manager:
  * each event type, retries, and the message CloudFormation shows for each failure.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { keyFingerprint } from '../../lambda/registration/credentials';
 import { keyFingerprintOf, keyLabel, RESERVED_LABEL_PREFIX, resourceLabel } from '../../lambda/registration/pool-labels';
@@ -30,10 +30,16 @@ function storedKey(): string {
 function expectConsistent(response: { PhysicalResourceId: string; Data?: { CredentialsFingerprint: string } }): void {
   const pool = h.fake.pool(response.PhysicalResourceId)!;
   const key = storedKey();
-  expect(sameKey(verifiedCsrKey(pool.certificateSigningRequest), publicKeyOfPrivate(key))).toBe(true);
+  const csrKey = verifiedCsrKey(pool.certificateSigningRequest);
+  expect(sameKey(csrKey, publicKeyOfPrivate(key))).toBe(true);
   expect(JSON.parse(h.secretValue!)[DEFAULT_TOKEN_KEY]).toBe(pool.config);
-  expect(keyFingerprintOf(pool.labels)).toBe(keyFingerprint(key));
-  expect(response.Data?.CredentialsFingerprint).toBe(keyFingerprint(key));
+  // The fingerprint is the hash of the public key Spacelift's certificate is for, computed here from its CSR.
+  expect(keyFingerprintOf(pool.labels)).toBe(spkiFingerprint(csrKey));
+  expect(response.Data?.CredentialsFingerprint).toBe(spkiFingerprint(csrKey));
+}
+
+function spkiFingerprint(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
 }
 
 /** Pools other than the fake's own default pool. */
@@ -77,7 +83,8 @@ describe('Create', () => {
     const first = ok(await h.create());
     const [pool] = created();
     const firstConfig = pool.config;
-    const second = ok(await h.create());
+    const second = ok(await h.create(props({ Description: 'taken over' })));
+    expect(created()[0].description).toBe('taken over');
 
     expect(created()).toHaveLength(1);
     expect(second).toEqual(first);
@@ -106,12 +113,9 @@ describe('Create', () => {
     expectConsistent(second);
   });
 
-  test.each([
-    ['corrupt', Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n').toString('base64')],
-    ['an Ed25519 key', Buffer.from(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()).toString('base64')],
-  ])('a stored value that is not an RSA key (%s) is not trusted: reset', async (_, value) => {
+  test('a stored value that is not a key is not trusted: reset', async () => {
     ok(await h.create());
-    h.secretValue = JSON.stringify({ [DEFAULT_PRIVATE_KEY_KEY]: value });
+    h.secretValue = JSON.stringify({ [DEFAULT_PRIVATE_KEY_KEY]: Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n').toString('base64') });
     expectConsistent(ok(await h.create()));
     expect(h.fake.count('workerPoolReset')).toBe(1);
   });
@@ -152,19 +156,34 @@ describe('Create', () => {
     expect(warning).toMatchObject({ message: expect.stringContaining('delete the others by hand'), attributes: { workerPoolId: older, others: [newer] } });
   });
 
-  test('a reset that happened but whose answer was lost leaves no key label: the next Create resets again, consistently', async () => {
+  test('a reset Spacelift applies after the client gave up leaves no key label: the next Create resets again, consistently', async () => {
     const first = ok(await h.create());
-    // A reset answered too late, twice: Spacelift issued a certificate for a key the secret never got.
+    // Answered too late: Spacelift issues a certificate for a key the secret never gets.
     h.timeoutMs = 200;
-    h.fake.injectFault({ kind: 'delay', ms: 400 }, { match: 'workerPoolReset', times: 2 });
+    h.fake.injectFault({ kind: 'delay', ms: 400 }, { match: 'workerPoolReset' });
     failed(await h.update(first.PhysicalResourceId, props({ ResetGeneration: '2' })));
+    await h.fake.settled();
+    expect(h.fake.count('workerPoolReset')).toBe(1);
     expect(keyFingerprintOf(h.fake.pool(first.PhysicalResourceId)!.labels)).toBeUndefined();
     expect(storedKey()).toBe(h.credentials[0].privateKeyBase64);
+    expect(sameKey(verifiedCsrKey(h.fake.pool(first.PhysicalResourceId)!.certificateSigningRequest), publicKeyOfPrivate(storedKey()))).toBe(false);
 
     const repeated = ok(await h.create());
 
     expectConsistent(repeated);
     expect(storedKey()).toBe(h.credentials[2].privateKeyBase64);
+  });
+
+  test('a reset whose token changed before its key label goes back on (another reset landed) fails and leaves no label', async () => {
+    const first = ok(await h.create());
+    h.apiOverride = { credentials: async (id) => ({ id, config: 'a token another reset issued' }) };
+
+    const message = failed(await h.update(first.PhysicalResourceId, props({ ResetGeneration: '2' })));
+
+    expect(message).toContain('the pool\'s token changed while its credentials were being reset');
+    expect(keyFingerprintOf(h.fake.pool(first.PhysicalResourceId)!.labels)).toBeUndefined();
+    h.apiOverride = {};
+    expectConsistent(ok(await h.update(first.PhysicalResourceId, props({ ResetGeneration: '2', Description: 'retry' }), props({ ResetGeneration: '2' }))));
   });
 
   test('a secret that cannot be read back fails the adoption with the permission it needs', async () => {
@@ -368,6 +387,30 @@ describe('Update', () => {
     const id = await createdId();
     ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '1', Description: 'x' }), props({ Labels: ['a'], ResetGeneration: '1' })));
     expect(h.fake.count('workerPoolReset')).toBe(0);
+  });
+
+  test('a reset whose secret write failed leaves no key label: the next Update resets again, whatever changed', async () => {
+    const id = await createdId();
+    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] })));
+    expect(keyFingerprintOf(h.fake.pool(id)!.labels)).toBeUndefined();
+    h.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
+      h.secretValue = input.SecretString;
+      return { ARN: SECRET_ARN };
+    });
+
+    const next = ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2', Description: 'x' }), props({ Labels: ['a'], ResetGeneration: '2' })));
+
+    expect(h.fake.count('workerPoolReset')).toBe(2);
+    expectConsistent(next);
+  });
+
+  test('new secret key names get fresh credentials written under them', async () => {
+    const id = await createdId();
+    const response = ok(await h.update(id, props({ Labels: ['a'], TokenKey: 'token', PrivateKeyKey: 'key' }), props({ Labels: ['a'] })));
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(Object.keys(JSON.parse(h.secretValue!)).sort()).toEqual(['key', 'token']);
+    expect(response.Data!.CredentialsFingerprint).toBe(keyFingerprint(h.credentials[1].privateKeyBase64));
   });
 
   test('a new secret gets fresh credentials written to it', async () => {

@@ -162,6 +162,7 @@ export class FakeSpacelift {
   private readonly poolMap = new Map<string, FakePool>();
   /** Worker id → pool id; kept apart from FakeWorker so its served shape does not change. */
   private readonly workerPoolOf = new Map<string, string>();
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly tokens = new Map<string, number>();
   private readonly received: ReceivedOperation[] = [];
   private readonly faults: QueuedFault[] = [];
@@ -195,9 +196,11 @@ export class FakeSpacelift {
     });
     const fake = new FakeSpacelift(server, (server.address() as AddressInfo).port, options);
     server.on('request', (req, res) => {
-      fake.handle(req, res).catch((err: unknown) => {
+      const handled = fake.handle(req, res).catch((err: unknown) => {
         fake.reply(req, res, 500, JSON.stringify({ errors: [{ message: `fake server bug: ${String(err)}` }] }));
       });
+      fake.inFlight.add(handled);
+      void handled.finally(() => fake.inFlight.delete(handled));
     });
     return fake;
   }
@@ -266,6 +269,14 @@ export class FakeSpacelift {
 
   pools(): readonly Readonly<FakePool>[] {
     return [...this.poolMap.values()].map((p) => ({ ...p, labels: [...p.labels] }));
+  }
+
+  /**
+   * Resolves once every request received so far has been handled, delayed ones included: a mutation whose client
+   * gave up (timeout) still lands, as on a real server, and a test can wait for it.
+   */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   /** Changes a pool's labels as a user editing it in Spacelift would. */
