@@ -3,7 +3,7 @@
  * autoscaler (sim/webhook.ts) and a warm pool of stopped instances (sim/model.ts WarmPool), each alone and together,
  * against our defaults (one look a minute) and Spacelift's autoscaler at its defaults, on every trace.
  */
-import { simulate, type SimResult } from '../sim/engine';
+import { peakConcurrency, simulate, type SimResult } from '../sim/engine';
 import { waitBoundedCostBound } from '../sim/floor';
 import { DEFAULT_STOPPED_COST_RATIO, DEFAULT_WARM_START_SECONDS, type SimModel } from '../sim/model';
 import { oursPolicy } from '../sim/policies/ours';
@@ -42,6 +42,11 @@ export interface FastStartRow {
    * refills itself or without one (see `refillingWarmPoolBound`).
    */
   readonly boundAtGoalHours: number;
+  /**
+   * Burst traces only: the warm pool it takes to start the burst from stopped instances (its peak concurrency, up to
+   * max size), with the webhook; at the stopped price of the first STOPPED_COST_RATIOS type.
+   */
+  readonly burstSized?: { readonly size: number; readonly peak: number; readonly result: SimResult };
 }
 
 /**
@@ -63,6 +68,13 @@ const WARM_MODEL: SimModel = {
   warmPool: { size: WARM_POOL_SIZE, resumeSeconds: DEFAULT_WARM_START_SECONDS, stoppedCostRatio: DEFAULT_STOPPED_COST_RATIO },
 };
 
+async function burstSizedWarmPool(trace: Trace, policy: ReturnType<typeof oursPolicy>): Promise<NonNullable<FastStartRow['burstSized']>> {
+  const peak = peakConcurrency(trace);
+  const size = Math.min(MODEL.maxSize, peak);
+  const model: SimModel = { ...MODEL, warmPool: { size, resumeSeconds: DEFAULT_WARM_START_SECONDS, stoppedCostRatio: DEFAULT_STOPPED_COST_RATIO } };
+  return { size, peak, result: await simulate(trace, policy, model) };
+}
+
 export async function measureFastStarts(traces: readonly Trace[], anchorDefaultsOf: (trace: string) => SimResult): Promise<FastStartRow[]> {
   const plain = oursPolicy({ ...SHIPPED, label: 'defaults' });
   const poked = oursPolicy({ ...SHIPPED, webhook: DEFAULT_WEBHOOK, label: 'webhook' });
@@ -78,6 +90,7 @@ export async function measureFastStarts(traces: readonly Trace[], anchorDefaults
       },
       anchorDefaults: anchorDefaultsOf(trace.name),
       boundAtGoalHours: refillingWarmPoolBound(trace, P95_GOAL_SECONDS),
+      ...(trace.name.startsWith('burst') ? { burstSized: await burstSizedWarmPool(trace, poked) } : {}),
     });
   }
   return rows;

@@ -61,6 +61,26 @@ export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
       },
     })),
   ];
+  const sized = rows.filter((r) => r.burstSized !== undefined);
+  const sizedColumns: Column<FastStartRow>[] = [
+    { title: 'trace', value: (r) => r.trace, right: false },
+    { title: 'warm pool', value: (r) => String(r.burstSized!.size) },
+    { title: 'p50 / p95 s', value: (r) => `${fmtSeconds(r.burstSized!.result.wait.p50)} / ${fmtSeconds(r.burstSized!.result.wait.p95)}` },
+    ...STOPPED_COST_RATIOS.map((type): Column<FastStartRow> => ({
+      title: `total h, stopped ${type.ratio} (${type.instanceType})`,
+      value: (r) => {
+        const result = r.burstSized!.result;
+        return fmtHours(result.instanceHours + result.stoppedHours * type.ratio + result.lambdaHours);
+      },
+    })),
+    { title: `bound at ${P95_GOAL_SECONDS} s h`, value: (r) => fmtHours(r.boundAtGoalHours) },
+    { title: 'spacelift-v2 (defaults) total h', value: (r) => fmtHours(r.anchorDefaults.totalCostHours) },
+  ];
+  const fastSized = sized.filter((r) => r.burstSized!.result.wait.p95 <= P95_GOAL_SECONDS).map((r) => r.trace);
+  const slowSized = sized.filter((r) => r.burstSized!.result.wait.p95 > P95_GOAL_SECONDS).map((r) => {
+    const { peak, size, result } = r.burstSized!;
+    return `${r.trace}: ${peak > size ? `${peak} runs at once, max size ${size}` : `p95 ${fmtSeconds(result.wait.p95)} s`}`;
+  });
   const values = rows.flatMap((r) => STOPPED_COST_RATIOS.map((type) => warmPoolValue(r, type)));
   const saving = values.filter((v): v is number => v !== undefined);
   const worst = saving.length === 0 ? undefined : Math.max(...saving);
@@ -84,6 +104,16 @@ export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
       'each instance a scale-out takes from it with a new instance that boots before it stops, so a warm start never costs ' +
       'less than the cold boot it replaces. To start in 45 s a burst of 20 runs needs about 20 instances at once, each ' +
       'paying a boot; Spacelift\'s autoscaler at its defaults is cheaper because its runs wait for one another.',
+    '',
+    '### A warm pool as large as the burst',
+    '',
+    'The wait half of the goal is reachable: a warm pool as large as the burst\'s peak concurrency (up to max size), ' +
+      `with the webhook, starts it within ${P95_GOAL_SECONDS} s on ${fastSized.join(', ') || 'no trace'}` +
+      `${slowSized.length > 0 ? ` (not on ${slowSized.join('; ')})` : ''}. Both halves at once are not: ` +
+      'every warm start is followed by a refill boot, and the stopped volumes add their price (in running ' +
+      'instance-hours of the type; the Lambda bill is counted in t3.small-hours, as everywhere here).',
+    '',
+    markdownTable(sized, sizedColumns),
     '',
     '### When a warm pool pays for itself',
     '',
