@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { MAX_POKE_DEFER_SECONDS } from '../lambda/shared/poke';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MIN_TRIGGER_INTERVAL_SECONDS, DEFAULT_REPLAY_WINDOW_SECONDS } from '../lambda/webhook/config';
 import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
@@ -22,7 +23,8 @@ export interface PoolWebhookOptions {
   /**
    * The shortest time between two autoscaler ticks the webhook triggers: a delivery inside the interval
    * gets one trailing tick at its end (waiting at most 30 s), later ones join it, so a flood of
-   * deliveries costs at most one tick per interval. From 1 to 300 seconds.
+   * deliveries costs at most one tick per interval. From 1 to 30 seconds (the longest a trailing tick
+   * waits; the schedule looks every minute anyway).
    * @default Duration.seconds(5)
    */
   readonly minTriggerInterval?: Duration;
@@ -151,7 +153,7 @@ export class PoolWebhook extends Construct implements IPoolWebhook {
       validateInteger(this, 'webhook.maxBodySize', maxBodyBytes, Size.kibibytes(1).toBytes(), MAX_BODY_BYTES);
     }
     return {
-      MIN_TRIGGER_INTERVAL_SECONDS: String(seconds(props.minTriggerInterval, DEFAULT_MIN_TRIGGER_INTERVAL_SECONDS, 'webhook.minTriggerInterval', 1, 300)),
+      MIN_TRIGGER_INTERVAL_SECONDS: String(seconds(props.minTriggerInterval, DEFAULT_MIN_TRIGGER_INTERVAL_SECONDS, 'webhook.minTriggerInterval', 1, MAX_POKE_DEFER_SECONDS)),
       MAX_BODY_BYTES: String(maxBodyBytes),
       REPLAY_WINDOW_SECONDS: String(seconds(props.replayWindow, DEFAULT_REPLAY_WINDOW_SECONDS, 'webhook.replayWindow', 30, 3600)),
     };

@@ -44,7 +44,8 @@ export interface FastStartRow {
   readonly boundAtGoalHours: number;
   /**
    * Burst traces only: the warm pool it takes to start the burst from stopped instances (its peak concurrency, up to
-   * max size), with the webhook; at the stopped price of the first STOPPED_COST_RATIOS type.
+   * max size), with the webhook. Its `costHours` uses the simulator's default stopped ratio; the render prices it
+   * for each of STOPPED_COST_RATIOS from its running and stopped hours.
    */
   readonly burstSized?: { readonly size: number; readonly peak: number; readonly result: SimResult };
 }

@@ -36,13 +36,16 @@ export function attachWebhook(world: World, invoker: Invoker, webhook: WebhookMo
   let lastPoke = -Infinity;
   let trailing = -Infinity;
   world.onRunChange((change) => {
-    if (change !== 'queued' || world.now < trailing) return;
-    const intervalEnd = lastPoke + webhook.minIntervalSeconds;
-    const notBefore = world.now < intervalEnd ? intervalEnd : undefined;
-    if (notBefore === undefined) lastPoke = world.now;
-    else lastPoke = trailing = notBefore;
-    // The event carries epoch seconds, as the autoscaler's clock reads them.
-    const notBeforeEpoch = notBefore === undefined ? undefined : world.epochNow() + (notBefore - world.now);
-    world.at(world.now + webhook.delaySeconds, () => invoker.invokeNow(pokeEvent(notBeforeEpoch)));
+    if (change !== 'queued') return;
+    // The endpoint decides when the delivery reaches it, in its own time.
+    world.at(world.now + webhook.delaySeconds, () => {
+      if (world.now < trailing) return;
+      const intervalEnd = lastPoke + webhook.minIntervalSeconds;
+      const notBefore = world.now < intervalEnd ? intervalEnd : undefined;
+      if (notBefore === undefined) lastPoke = world.now;
+      else lastPoke = trailing = notBefore;
+      // The event carries epoch seconds, as the autoscaler's clock reads them.
+      invoker.invokeNow(pokeEvent(notBefore === undefined ? undefined : world.epochNow() + (notBefore - world.now)));
+    });
   });
 }

@@ -83,16 +83,17 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
   const pokeDeps: TickDeps = { ...tickDeps, scaling: { ...config.scaling, maxTerminatePerTick: 0 } };
 
   return async (event, context) => {
-    const poke = readPoke(event, deps.clock());
+    const started = deps.clock();
+    const poke = readPoke(event, started);
     const poked = poke !== undefined;
     const timeLeftMs = () => context.getRemainingTimeInMillis();
+    // The wait counts in the loop's time, so an invocation never runs past loopSeconds into the next scheduled one.
     if (poke !== undefined && poke.deferSeconds > 0 && timeLeftMs() - poke.deferSeconds * 1000 >= reserveMs) {
       // A trailing poke: the deliveries the endpoint coalesced came in after the last poke's tick read the pool.
       logger.info('trailing poke: waiting for the end of the webhook\'s interval', { deferSeconds: poke.deferSeconds });
       await deps.sleep(Math.round(poke.deferSeconds * 1000));
     }
     const interval = config.pollIntervalSeconds;
-    const started = deps.clock();
     let ticks = 0;
     let failedTicks = 0;
     let errors = 0;

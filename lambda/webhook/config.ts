@@ -1,4 +1,5 @@
 import { ConfigError, integer, requireString } from '../shared/env';
+import { MAX_POKE_DEFER_SECONDS } from '../shared/poke';
 
 export interface WebhookConfig {
   /** Secrets Manager secret whose SecretString is the webhook's signing secret, as plain text. */
@@ -7,7 +8,7 @@ export interface WebhookConfig {
   readonly autoscalerFunction: string;
   /** The autoscaler function's name: the dimension of the metrics. */
   readonly autoscalerFunctionName: string;
-  /** At most one poke per this many seconds from one container; deliveries in between are coalesced. */
+  /** At most one autoscaler tick per this many seconds from one container (handler.ts); at most MAX_POKE_DEFER_SECONDS. */
   readonly minTriggerIntervalSeconds: number;
   /** Larger bodies are refused (413) before they are decoded or verified. */
   readonly maxBodyBytes: number;
@@ -43,7 +44,8 @@ export function loadWebhookConfig(env: Readonly<Record<string, string | undefine
     secretArn,
     autoscalerFunction,
     autoscalerFunctionName: match[2],
-    minTriggerIntervalSeconds: integer(env, 'MIN_TRIGGER_INTERVAL_SECONDS', DEFAULT_MIN_TRIGGER_INTERVAL_SECONDS, { min: 1, max: 300 }),
+    // At most what the autoscaler waits for a trailing poke: a longer interval would end after its tick.
+    minTriggerIntervalSeconds: integer(env, 'MIN_TRIGGER_INTERVAL_SECONDS', DEFAULT_MIN_TRIGGER_INTERVAL_SECONDS, { min: 1, max: MAX_POKE_DEFER_SECONDS }),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, { min: 1024, max: FUNCTION_URL_MAX_BODY_BYTES }),
     replayWindowSeconds: integer(env, 'REPLAY_WINDOW_SECONDS', DEFAULT_REPLAY_WINDOW_SECONDS, { min: 30, max: 3600 }),
   };

@@ -115,10 +115,14 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
   });
 
   test('a trailing poke ticks when the webhook\'s interval ends, once, and only scales out', async () => {
-    const { invoke, tickStarts, sleeps, logger } = setup({ env: needed });
+    const { invoke, tickStarts, sleeps, logger, pool, fleet } = setup({ env: needed });
+    // An idle worker long past its scale-down delay: a scheduled tick would release it.
+    pool.add(worker('w2', instanceId(2), { availableAt: NOW - 600 }));
+    fleet.group = { ...fleet.group, desiredCapacity: 2, instances: [...fleet.group.instances, instance(instanceId(2))] };
     await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore: NOW + 4 });
     expect(sleeps).toEqual([4_000]);
     expect(tickStarts).toEqual([4]);
+    expect(fleet.calls.filter((call) => call.startsWith('terminate'))).toEqual([]);
     expect(logger.messages('info')).toContain('trailing poke: waiting for the end of the webhook\'s interval');
   });
 
@@ -134,6 +138,8 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(tickStarts).toHaveLength(1);
   });
 
+  // Not reachable with the construct's timeout (the loop and a 30 s wait fit in it with the reserve to spare); a guard
+  // against a shorter one: the tick comes early, and the deliveries coalesced into it wait for the schedule.
   test('a trailing poke that would leave too little time for its tick does not wait', async () => {
     const { invoke, sleeps, tickStarts } = setup({ env: needed, budgetMs: DEFAULT_TICK_RESERVE_MS + 2_000 });
     await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore: NOW + 5 });

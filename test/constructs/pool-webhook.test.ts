@@ -169,7 +169,7 @@ describe('synth errors name the prop', () => {
 
   test.each<[string, PoolWebhookOptions, string]>([
     ['no interval', { minTriggerInterval: Duration.seconds(0) }, 'webhook.minTriggerInterval'],
-    ['an interval over 5 minutes', { minTriggerInterval: Duration.minutes(6) }, 'webhook.minTriggerInterval'],
+    ['an interval over 30 s: a trailing tick waits 30 s at most, and would end before the interval', { minTriggerInterval: Duration.seconds(31) }, 'webhook.minTriggerInterval'],
     ['a fraction of a second', { minTriggerInterval: Duration.millis(1500) }, 'webhook.minTriggerInterval'],
     ['a body limit under 1 KiB', { maxBodySize: Size.bytes(1023) }, 'webhook.maxBodySize'],
     ['a body limit over what a function URL takes', { maxBodySize: Size.mebibytes(7) }, 'webhook.maxBodySize'],

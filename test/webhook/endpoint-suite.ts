@@ -102,6 +102,17 @@ export function endpointSuite(modulePath: string): void {
       expect(pokes().at(-1)).toEqual(POKE_PAYLOAD);
     });
 
+    test('a delivery at the very moment of the trailing tick may miss its read: it gets the next interval\'s tick', async () => {
+      const start = clock.seconds;
+      await endpoint.call(signed(runEvent({ state: 'QUEUED' })));
+      clock.advance(1);
+      await endpoint.call(signed(runEvent({ state: 'READY' }, clock.seconds)));
+      clock.advance(4);
+      expect(clock.seconds).toBe(start + 5);
+      expect(body(await endpoint.call(signed(runEvent({ state: 'CONFIRMED' }, clock.seconds))))).toEqual({ poked: true, deferred: true });
+      expect(pokes().at(-1)).toEqual({ ...POKE_PAYLOAD, notBefore: start + 10 });
+    });
+
     test('a flood of deliveries costs at most one tick per interval', async () => {
       const start = clock.seconds;
       for (let i = 0; i < 60; i++) {
@@ -398,6 +409,20 @@ export function endpointSuite(modulePath: string): void {
       expect(pokes()).toHaveLength(2);
     });
 
+    test('a trailing poke that fails: 502, and Spacelift\'s retry sends it again rather than being coalesced', async () => {
+      const start = clock.seconds;
+      await endpoint.call(signed(runEvent({ state: 'QUEUED' })));
+      endpoint.lambda.onAnyCommand().rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+      clock.advance(1);
+      const payload = runEvent({ state: 'READY' }, clock.seconds);
+      expect((await endpoint.call(signed(payload))).reply.statusCode).toBe(502);
+
+      endpoint.lambda.onAnyCommand().resolves({ StatusCode: 202 });
+      clock.advance(1);
+      expect(body(await endpoint.call(signed(payload)))).toEqual({ poked: true, deferred: true });
+      expect(pokes().at(-1)).toEqual({ ...POKE_PAYLOAD, notBefore: start + 5 });
+    });
+
     test('an invoke Lambda does not accept with 202 is a failure', async () => {
       endpoint.lambda.onAnyCommand().resolves({ StatusCode: 200 });
       expect((await endpoint.call(signed(runEvent()))).reply.statusCode).toBe(502);
@@ -411,6 +436,7 @@ export function endpointSuite(modulePath: string): void {
       [{ AUTOSCALER_FUNCTION_NAME: undefined }, 'environment variable AUTOSCALER_FUNCTION_NAME is required but not set'],
       [{ AUTOSCALER_FUNCTION_NAME: 'arn:aws:s3:::bucket' }, 'environment variable AUTOSCALER_FUNCTION_NAME must be a Lambda function name or ARN'],
       [{ MIN_TRIGGER_INTERVAL_SECONDS: '0' }, 'environment variable MIN_TRIGGER_INTERVAL_SECONDS must be >= 1, got 0'],
+      [{ MIN_TRIGGER_INTERVAL_SECONDS: '31' }, 'environment variable MIN_TRIGGER_INTERVAL_SECONDS must be <= 30, got 31'],
       [{ MAX_BODY_BYTES: '7000000' }, 'environment variable MAX_BODY_BYTES must be <= 6291456, got 7000000'],
       [{ REPLAY_WINDOW_SECONDS: 'five' }, 'environment variable REPLAY_WINDOW_SECONDS must be an integer, got "five"'],
     ])('%o fails every request, naming the variable', async (env, message) => {
