@@ -86,6 +86,9 @@ export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
     .filter((type) => r.burstSized!.result.wait.p95 <= P95_GOAL_SECONDS && hoursOfType(r.burstSized!.result, type) <= hoursOfType(r.anchorDefaults, type))
     .map((type) => `${r.trace} (${type.instanceType})`));
   const proven = bursts.filter((r) => r.boundAtGoalHours > r.anchorDefaults.totalCostHours).map((r) => r.trace);
+  // Against the webhook alone, at any of the priced types.
+  const lowersBill = rows.filter((r) => STOPPED_COST_RATIOS.some((type) =>
+    hoursOfType(r.results['warm pool + webhook'], type) < hoursOfType(r.results.webhook, type))).map((r) => r.trace);
   const values = rows.flatMap((r) => STOPPED_COST_RATIOS.map((type) => warmPoolValue(r, type)));
   const saving = values.filter((v): v is number => v !== undefined);
   const worst = saving.length === 0 ? undefined : Math.max(...saving);
@@ -105,11 +108,12 @@ export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
     `- Burst traces with the warm pool and the webhook, against the goal p95 <= ${P95_GOAL_SECONDS} s at a total cost no higher ` +
       `than Spacelift's autoscaler at its defaults: ${burstVerdicts.join('; ') || 'none'}.`,
     `- A warm pool of ${WARM_POOL_SIZE} costs no more than no warm pool on: ${warmPays.join(', ') || 'none'}.`,
-    `- Proven out of reach on ${proven.join(', ') || 'no trace'}: *needs at least* is sim/floor.ts's wait-bounded lower bound ` +
-      `at ${P95_GOAL_SECONDS} s, which holds with this library's warm pool too (measure/fast-starts.ts, \`refillingWarmPoolBound\`): ` +
-      'the pool refills each instance a scale-out takes from it with a new instance that boots before it stops, so a warm ' +
-      'start never costs less than the cold boot it replaces. Starting a burst that fast takes about one instance per run at ' +
-      'once, each paying a boot; Spacelift\'s autoscaler at its defaults is cheaper because its runs wait for one another.',
+    `- *needs at least* is sim/floor.ts's wait-bounded lower bound at ${P95_GOAL_SECONDS} s, which holds with this library's ` +
+      'warm pool too (measure/fast-starts.ts, `refillingWarmPoolBound`): the pool refills each instance a scale-out takes ' +
+      'from it with a new instance that boots before it stops, so a warm start never costs less than the cold boot it ' +
+      `replaces. ${proven.length === 0 ? 'It proves the goal out of reach on no trace.' : `It exceeds Spacelift's whole bill, ` +
+        `so the goal is out of reach for any policy, on ${proven.join(', ')}: Spacelift's autoscaler at its defaults is ` +
+        'cheaper there because its runs wait for one another.'}`,
     '',
     '### A warm pool as large as the burst',
     '',
@@ -123,7 +127,8 @@ export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
     '',
     '### When a warm pool pays for itself',
     '',
-    'It never lowers the bill: each warm start costs its resume plus the refill\'s boot, and stopped instances cost their ' +
+    `${lowersBill.length === 0 ? 'It lowered the bill on no trace' : `It lowered the bill on ${lowersBill.join(', ')} only`}: ` +
+      'each warm start costs its resume plus the refill\'s boot, and stopped instances cost their ' +
       'volumes. What it buys is waiting time. The table prices that: what a warm pool of ' +
       `${WARM_POOL_SIZE} adds to the webhook alone, in dollars per hour of waiting saved (summed over runs), for instance types ` +
       'at their list prices (a stopped 40 GiB gp3 volume is a smaller share of a larger type\'s price, but each extra ' +

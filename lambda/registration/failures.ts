@@ -44,6 +44,10 @@ export function explain(step: string, err: unknown, ctx: FailureContext): Regist
     return new RegistrationError(`${step}: a worker pool named "${ctx.name}" already exists in Spacelift (${detail}). `
       + 'Choose another Name, or rename or delete the existing pool');
   }
+  if (err.kind === 'http' && err.retryable) {
+    return new RegistrationError(`${step}: Spacelift at ${ctx.endpoint} is unavailable or throttling (${detail}); `
+      + 'the deployment can be retried safely');
+  }
   if (err.kind === 'timeout' || err.kind === 'network') {
     return new RegistrationError(`${step}: no answer from Spacelift at ${ctx.endpoint} (${detail}). Check that the function can `
       + 'reach it (VPC egress, proxy, DNS); the deployment can be retried safely');

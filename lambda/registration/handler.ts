@@ -153,7 +153,8 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
    */
   async function adopt(prepared: Prepared, own: readonly PoolSummary[]): Promise<Registered> {
     const { api, props, input, ctx } = prepared;
-    const stored = storedPrivateKey(props, await readOrFail(`Could not take over Spacelift worker pool ${own[0].id}, created earlier for this resource`, props));
+    const stored = parseStored(props, await readOrFail(`Could not take over Spacelift worker pool ${own[0].id}, created earlier for this resource`, props))
+      .privateKeyBase64;
     const fingerprint = stored === undefined ? undefined : keyFingerprint(stored);
     const match = fingerprint === undefined ? undefined : own.find((pool) => keyFingerprintOf(pool.labels) === fingerprint);
     const id = (match ?? own[0]).id;
@@ -182,14 +183,19 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
         + 'Remove the resource from the stack and add it again to create a new pool');
     }
     const current = keyFingerprintOf(pool.labels);
-    // A new generation asks for new credentials; a different secret or key names need them written there; a pool
-    // without a key label is mid-reset (one that failed), so its key is unknown.
+    const resetStep = `Could not reset the credentials of Spacelift worker pool ${id}`;
+    // A new generation asks for new credentials; a different secret or key names need them written there.
     const rotateNow = props.resetGeneration !== old.resetGeneration
       || props.secretArn !== old.secretArn
       || props.tokenKey !== old.tokenKey
-      || props.privateKeyKey !== old.privateKeyKey
-      || current === undefined;
-    if (rotateNow) return { id, fingerprint: await rotate(prepared, id, `Could not reset the credentials of Spacelift worker pool ${id}`) };
+      || props.privateKeyKey !== old.privateKeyKey;
+    if (rotateNow) return { id, fingerprint: await rotate(prepared, id, resetStep) };
+    // Otherwise the secret must still hold the pool's current token and the key its label names: a pool without a key
+    // label is mid-reset (one that failed), and two copies of one event running at once may have crossed their writes.
+    if (current === undefined || !(await holdsCurrentCredentials(prepared, id, current, step))) {
+      logger.warn('the secret does not hold the pool\'s current credentials: resetting them', { workerPoolId: id });
+      return { id, fingerprint: await rotate(prepared, id, resetStep) };
+    }
     await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, prepared.label, current) }));
     logger.info('updated Spacelift worker pool', { workerPoolId: id });
     return { id, fingerprint: current };
@@ -212,15 +218,25 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
         + 'cannot register until the deployment is retried (the retry resets them again)');
     }
     // Another reset landing meanwhile (an earlier attempt's, applied late, or one made outside CloudFormation) would
-    // leave the pool a certificate for another key: trust this one only if the pool still has its token.
+    // leave the pool a certificate for another key: trust this one only if the pool still has its token. (Spacelift's
+    // `config` is read back as it was issued; the fake server and the Terraform provider's data source do the same.)
     const current = await guard(step, ctx, () => api.credentials(id));
-    if (current?.config !== reset.config) {
+    if (current === undefined) throw new RegistrationError(`${step}: the pool disappeared from Spacelift while its credentials were being reset`);
+    if (current.config !== reset.config) {
       throw new RegistrationError(`${step}: the pool's token changed while its credentials were being reset (a reset Spacelift `
         + 'applied late, or one made outside CloudFormation); retry the deployment, which resets them again');
     }
     await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, label, fingerprint) }));
     logger.info('reset the worker pool credentials and stored them in its secret', { workerPoolId: id, credentialsFingerprint: fingerprint });
     return fingerprint;
+  }
+
+  /** Whether the secret holds the pool's current token, next to the key whose fingerprint is `fingerprint`. */
+  async function holdsCurrentCredentials({ api, props, ctx }: Prepared, id: string, fingerprint: string, step: string): Promise<boolean> {
+    const stored = parseStored(props, await readOrFail(step, props));
+    if (stored.privateKeyBase64 === undefined || keyFingerprint(stored.privateKeyBase64) !== fingerprint) return false;
+    const pool = await guard(step, ctx, () => api.credentials(id));
+    return pool !== undefined && stored.token === pool.config;
   }
 
   async function writeOrFail(step: string, props: RegistrationProperties, value: string): Promise<void> {
@@ -287,24 +303,30 @@ function secretString(props: RegistrationProperties, config: string | undefined,
 }
 
 /**
- * The private key (base64 of its PEM) in the secret's value, or undefined when there is none (a placeholder, another
- * value). Only a pool whose key label names it trusts it (adopt).
+ * The token and the private key (base64 of its PEM) in the secret's value; either is undefined when absent (a
+ * placeholder, another value), the key also when it does not parse. Only a pool whose key label names the key trusts
+ * it (adopt, holdsCurrentCredentials).
  */
-function storedPrivateKey(props: RegistrationProperties, secretValue: string | undefined): string | undefined {
+function parseStored(props: RegistrationProperties, secretValue: string | undefined): { token?: string; privateKeyBase64?: string } {
   let value: unknown;
   try {
     value = JSON.parse(secretValue ?? '');
   } catch {
-    return undefined;
+    return {};
   }
-  const privateKeyBase64 = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[props.privateKeyKey] : undefined;
-  if (typeof privateKeyBase64 !== 'string') return undefined;
+  const fields = typeof value === 'object' && value !== null ? value as Record<string, unknown> : {};
+  const token = typeof fields[props.tokenKey] === 'string' ? fields[props.tokenKey] as string : undefined;
+  const key = fields[props.privateKeyKey];
+  let privateKeyBase64: string | undefined;
   try {
-    createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8'));
-    return privateKeyBase64;
+    if (typeof key === 'string') {
+      createPrivateKey(Buffer.from(key, 'base64').toString('utf8'));
+      privateKeyBase64 = key;
+    }
   } catch {
-    return undefined;
+    privateKeyBase64 = undefined;
   }
+  return { ...(token === undefined ? {} : { token }), ...(privateKeyBase64 === undefined ? {} : { privateKeyBase64 }) };
 }
 
 function answer({ id, fingerprint }: Registered): RegistrationResponse {

@@ -1,8 +1,9 @@
 /**
  * Spacelift worker pool management for one custom resource event: exchanges the API key for a JWT once, then
  * sends each operation with a per-attempt timeout bounded by the time the function has left. Idempotent
- * operations are retried once (retry.ts); `create` and `reset` are not, because one that timed out may still have
- * happened: the handler looks the pool up by its label before creating again, and resets again on the next event.
+ * operations are retried once (retry.ts); `create` is not and `reset` only when refused unprocessed, because one that
+ * timed out may still have happened: the handler looks the pool up by its label before creating again, and checks
+ * the pool's token after a reset.
  */
 import { SpaceliftApiError } from '../spacelift/errors';
 import { postGraphQL, type GraphQLRequest, type SpaceliftLogger, type Transport } from '../spacelift/http';
@@ -23,7 +24,7 @@ import {
   type PoolSummary,
   type PoolWorkers,
 } from './operations';
-import { MIN_ATTEMPT_MS, retryOnce, type RetryPolicy } from './retry';
+import { MIN_ATTEMPT_MS, refusedUnprocessed, retryOnce, type RetryPolicy } from './retry';
 
 export interface PoolManagementApi {
   list(): Promise<PoolSummary[]>;
@@ -80,7 +81,11 @@ export function createPoolManagementApi(opts: PoolManagementOptions): PoolManage
     return parseApiKeyUser(data, opts.apiKeyId).jwt;
   }
 
-  async function call(request: GraphQLRequest, options: { retry: boolean; sensitive?: readonly string[] }): Promise<Record<string, unknown>> {
+  /** `retry`: every transient failure once, only refusals the server did not carry out, or never. */
+  async function call(
+    request: GraphQLRequest,
+    options: { retry: boolean | 'refused'; sensitive?: readonly string[] },
+  ): Promise<Record<string, unknown>> {
     jwt ??= exchange();
     const pending = jwt;
     pending.catch(() => {
@@ -88,7 +93,8 @@ export function createPoolManagementApi(opts: PoolManagementOptions): PoolManage
     });
     const token = await pending;
     const once = () => send(request, options.sensitive ?? [], token);
-    return options.retry ? retryOnce(opts.retry, request.operationName, once) : once();
+    if (options.retry === false) return once();
+    return retryOnce(opts.retry, request.operationName, once, options.retry === 'refused' ? refusedUnprocessed : undefined);
   }
 
   return {
@@ -105,9 +111,12 @@ export function createPoolManagementApi(opts: PoolManagementOptions): PoolManage
     update: async (id, input) => {
       await call(workerPoolUpdateRequest(id, input), { retry: true });
     },
-    // Not retried either: a reset that timed out may still land, later than a second one, and leave a token the
-    // stored one is not; the handler checks the token before it trusts a reset (handler.ts rotate).
-    reset: async (id, csr) => parseCredentialsReply(await call(workerPoolResetRequest(id, csr), { retry: false, sensitive: [csr] }), 'workerPoolReset'),
+    // Retried only when Spacelift refused it unprocessed (429, 503): a reset that timed out may still land, later than
+    // a second one, and leave a token the stored one is not. The handler checks the token before it trusts a reset.
+    reset: async (id, csr) => parseCredentialsReply(
+      await call(workerPoolResetRequest(id, csr), { retry: 'refused', sensitive: [csr] }),
+      'workerPoolReset',
+    ),
     delete: async (id) => {
       await call(workerPoolDeleteRequest(id), { retry: true });
     },

@@ -20,10 +20,25 @@ export interface RetryPolicy {
 export const MIN_ATTEMPT_MS = 2_000;
 const BACKOFF_MS = 1_000;
 
-export async function retryOnce<T>(policy: RetryPolicy, operation: string, attempt: (n: 1 | 2) => Promise<T>): Promise<T> {
+/**
+ * Answers that say the server did not carry the request out (throttled, or unavailable): retrying such a request
+ * cannot make it happen twice, which matters for a mutation that must not race an earlier copy of itself.
+ */
+export function refusedUnprocessed(err: SpaceliftApiError): boolean {
+  return err.status === 429 || err.status === 503;
+}
+
+/** `only`, when given, narrows the transient failures worth the retry (e.g. `refusedUnprocessed`). */
+export async function retryOnce<T>(
+  policy: RetryPolicy,
+  operation: string,
+  attempt: (n: 1 | 2) => Promise<T>,
+  only?: (err: SpaceliftApiError) => boolean,
+): Promise<T> {
   try {
     return await attempt(1);
   } catch (err) {
+    if (only !== undefined && !(err instanceof SpaceliftApiError && only(err))) throw err;
     const verdict = await pauseBeforeRetry(policy, operation, err);
     if (verdict === 'permanent') throw err;
     if (verdict === 'no time') throw withDetail(err as SpaceliftApiError, 'not retried: too little of the function timeout is left');

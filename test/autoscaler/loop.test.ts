@@ -126,6 +126,12 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(logger.messages('info')).toContain('trailing poke: waiting for the end of the webhook\'s interval');
   });
 
+  test('a trailing poke counts its wait in the loop: the grid and LOOP_SECONDS run from the invocation\'s start', async () => {
+    const { invoke, tickStarts } = setup();
+    await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore: NOW + 4 });
+    expect(tickStarts).toEqual([4, 15, 30, 45]);
+  });
+
   test.each([
     ['in the past', NOW - 10, []],
     ['not a number', '5', []],

@@ -405,6 +405,29 @@ describe('Update', () => {
     expectConsistent(next);
   });
 
+  test('a secret that no longer holds the pool\'s current token (two copies of one event crossed their writes) is healed by the next Update', async () => {
+    const id = await createdId();
+    h.secretValue = JSON.stringify({ [DEFAULT_TOKEN_KEY]: 'an older token', [DEFAULT_PRIVATE_KEY_KEY]: storedKey() });
+
+    const next = ok(await h.update(id, props({ Labels: ['a'], Description: 'x' }), props({ Labels: ['a'] })));
+
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expectConsistent(next);
+    expect(h.logger.entries.map((e) => e.message)).toContain('the secret does not hold the pool\'s current credentials: resetting them');
+  });
+
+  test('a reset Spacelift refuses unprocessed (503) is retried once; twice refused, the message says retrying is safe', async () => {
+    const id = await createdId();
+    h.fake.injectFault({ kind: 'http', status: 503 }, { match: 'workerPoolReset' });
+    expectConsistent(ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }))));
+    expect(h.fake.count('workerPoolReset')).toBe(2);
+
+    h.fake.injectFault({ kind: 'http', status: 503 }, { match: 'workerPoolReset', times: 2 });
+    expect(failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '3' }), props({ Labels: ['a'], ResetGeneration: '2' }))))
+      .toMatch(/^Could not reset the credentials of Spacelift worker pool \w+: Spacelift at http:\/\/127\.0\.0\.1:\d+\/\w+ is unavailable or throttling \(.*HTTP 503.*\); the deployment can be retried safely$/);
+    expect(h.fake.count('workerPoolReset')).toBe(4);
+  });
+
   test('new secret key names get fresh credentials written under them', async () => {
     const id = await createdId();
     const response = ok(await h.update(id, props({ Labels: ['a'], TokenKey: 'token', PrivateKeyKey: 'key' }), props({ Labels: ['a'] })));
