@@ -10,7 +10,7 @@ export interface PropertyOutcome {
   readonly runs: number;
   readonly passed: boolean;
   readonly seconds: number;
-  /** jest's lines naming each test and the totals. */
+  /** jest's lines naming each test and the totals, and for a failure fast-check's seed and counterexample. */
   readonly summary: readonly string[];
 }
 
@@ -26,6 +26,9 @@ export function runPropertyTest(runs: number, log: (message: string) => void): P
     runs,
     passed: out.status === 0,
     seconds: (Date.now() - started) / 1000,
-    summary: `${out.stdout}\n${out.stderr}`.split('\n').filter((l) => /Tests:|✓|✕|√|×/.test(l)).map((l) => l.trim()),
+    // A failed property prints how to replay it: keep that, so the report says which scenario broke it.
+    summary: `${out.stdout}\n${out.stderr}`.split('\n')
+      .filter((l) => /Tests:|✓|✕|√|×|Property failed after|\{ seed:|Counterexample:|Expected|Received/.test(l))
+      .map((l) => l.trim()),
   };
 }
