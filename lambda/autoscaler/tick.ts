@@ -50,7 +50,7 @@ export interface TickState {
   registrations?: Map<string, boolean>;
   /** Epoch seconds of this container's first snapshot. */
   watchingSince?: number;
-  /** Since when each lost instance has been lost on every trusted read (core/lost.ts). */
+  /** Since when each lost instance has been lost on every read (core/lost.ts). */
   lostSince?: ReadonlyMap<string, number>;
   runDurations?: RunDurations;
   /** Since when predictions have covered queued runs (core/queue-cover.ts). */

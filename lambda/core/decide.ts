@@ -93,7 +93,7 @@ export interface Plan {
   readonly strays: readonly StrayTermination[];
   /** Lost instances to terminate through the lifecycle hook after the strays' re-check (lost.ts). */
   readonly lostReclaims: readonly LostReclaim[];
-  /** Since when each lost instance has been lost on every trusted read: hand it to the next tick's `decide`. */
+  /** Since when each lost instance has been lost on every read: hand it to the next tick's `decide`. */
   readonly lostSince: ReadonlyMap<string, number>;
   /** Never drained or terminated; logged by the handler. */
   readonly invalidWorkers: readonly InvalidWorker[];
@@ -198,7 +198,8 @@ export function decide(input: DecisionInput): Plan {
     now,
   });
   const reclaimDecrements = reclaims.reclaim.filter((entry) => entry.decrement).length;
-  const lost = failure !== undefined ? { reclaim: [], reasons: [] } : planLostReclaims({
+  // Even on a failed read: a read that has failed for lostReclaimSeconds straight is no glitch (lost.ts).
+  const lost = planLostReclaims({
     lost: fleet.lost,
     lostSince,
     config,

@@ -7,11 +7,13 @@
  * protected from scale-in, nothing else ever removes it: lost instances would pile up to max size and stall
  * the pool. This plans them away, bounded on every side:
  *
- * - When: lost on every trusted read (not a failed read) for at least `lostReclaimSeconds`; a read that shows
- *   its worker again, or a worker with invalid metadata that may be on it, starts the clock over. A failed read
- *   neither advances nor resets it (it is no evidence either way). The default is the drain budget (80 min,
- *   longer than Spacelift's default run timeout): a list that omitted a live worker on every read for that long
- *   is no glitch, and if a run was still going, the lifecycle hook's drain waits for it.
+ * - When: lost on every read for at least `lostReclaimSeconds`; a trusted read that shows its worker again, or a
+ *   worker with invalid metadata that may be on it, starts the clock over. A failed read (registration.ts rule 2)
+ *   never resets a clock, since it is no evidence that a worker is back, but it starts and runs them like any
+ *   other read: otherwise a pool whose only registered instances all lost their workers would read as failed for
+ *   good, nothing would ever repair it, and at max size its queued runs would wait forever. The default is the
+ *   drain budget (80 min, longer than Spacelift's default run timeout): a list that omitted a live worker on every
+ *   read for that long is no glitch, and if a run was still going, the lifecycle hook's drain waits for it.
  * - Memory: "lost since" lives in the container (`Plan.lostSince`, handed back as `DecisionInput.lostSince`).
  *   A cold start forgets it, which only delays a reclaim: the safe direction. Lambda recycles even busy
  *   environments only every few hours, so a reclaim happens within one recycle of being due.
@@ -31,16 +33,16 @@ import type { AsgInstance } from './types';
 export interface LostReclaim {
   readonly instanceId: string;
   readonly launchTime: number;
-  /** Epoch seconds since when every trusted read has shown it lost. */
+  /** Epoch seconds since when every read has shown it lost. */
   readonly lostSince: number;
   /** `ShouldDecrementDesiredCapacity`. */
   readonly decrement: boolean;
 }
 
 /**
- * Since when each lost instance has been lost on every trusted read: `previous` carried on, the instances lost
- * for the first time added at `now`, the others (worker back, or gone) dropped. A failed read changes nothing but
- * forgets instances that left the group.
+ * Since when each lost instance has been lost on every read: `previous` carried on, the instances lost for the
+ * first time added at `now`, the others (worker back, or gone) dropped. A failed read drops no instance still in
+ * the group (a worker missing from it is no sign of one back) but starts the clocks of the instances it shows lost.
  */
 export function trackLost(
   previous: ReadonlyMap<string, number> | undefined,
@@ -51,7 +53,9 @@ export function trackLost(
 ): ReadonlyMap<string, number> {
   if (failedRead) {
     const ids = new Set(inGroup.map((instance) => instance.id));
-    return new Map([...(previous ?? [])].filter(([id]) => ids.has(id)));
+    const kept = new Map([...(previous ?? [])].filter(([id]) => ids.has(id)));
+    for (const instance of lost) if (!kept.has(instance.id)) kept.set(instance.id, now);
+    return kept;
   }
   return new Map(lost.map((instance) => [instance.id, previous?.get(instance.id) ?? now]));
 }
@@ -87,7 +91,7 @@ export function planLostReclaims(input: LostReclaimInput): { reclaim: LostReclai
       due.push({ instance, launchTime: instance.launchTime, since });
     }
   }
-  const reasons = [`${summary}: ${due.length} lost on every trusted read for >= ${seconds}s, InService, of known launch time`];
+  const reasons = [`${summary}: ${due.length} lost on every read for >= ${seconds}s, InService, of known launch time`];
   due.sort((a, b) => a.since - b.since || a.instance.id.localeCompare(b.instance.id));
   const cap = Math.max(0, config.maxStraysPerTick - input.repairsPlanned);
   const reclaim = due.slice(0, cap).map(({ instance, launchTime, since }, index): LostReclaim => ({
@@ -98,7 +102,7 @@ export function planLostReclaims(input: LostReclaimInput): { reclaim: LostReclai
   }));
   for (const entry of reclaim) {
     reasons.push(
-      `reclaim lost ${entry.instanceId}: no worker on any trusted read for ${now - entry.lostSince}s; terminate ` +
+      `reclaim lost ${entry.instanceId}: no worker on any read for ${now - entry.lostSince}s; terminate ` +
         `${entry.decrement ? 'with' : 'without'} decrement through the lifecycle hook (its drain still runs)`,
     );
   }

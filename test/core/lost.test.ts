@@ -4,6 +4,7 @@ import { asg, config, input, instance, instanceId, invalidWorker, NOW, pool, wor
 const i1 = instanceId(1);
 const i2 = instanceId(2);
 const i3 = instanceId(3);
+const i4 = instanceId(4);
 /** An InService instance that had a worker (tagged) and has none in the snapshot. */
 const lostInstance = (id: string, fields: Partial<AsgInstance> = {}) => instance(id, { registered: true, ...fields });
 /** A worker of this group on instance 9, so that the read is trusted (not every worker gone at once). */
@@ -11,21 +12,22 @@ const listed = () => [worker('w9', instanceId(9))];
 const listedInstance = () => instance(instanceId(9));
 const T = 4800;
 
-describe('trackLost: since when each instance has been lost on every trusted read', () => {
+describe('trackLost: since when each instance has been lost on every read', () => {
   test('first seen lost: now; still lost: carried on; worker back or instance gone: dropped', () => {
     const previous = new Map([[i1, NOW - 100], [i2, NOW - 200]]);
     const next = trackLost(previous, [lostInstance(i1), lostInstance(i3)], [instance(i1), instance(i2), instance(i3)], false, NOW);
     expect([...next]).toEqual([[i1, NOW - 100], [i3, NOW]]);
   });
 
-  test('a failed read neither starts nor resets a clock; it only forgets instances that left the group', () => {
-    const previous = new Map([[i1, NOW - 100], [i2, NOW - 200]]);
-    const next = trackLost(previous, [lostInstance(i1), lostInstance(i3)], [instance(i1), instance(i3)], true, NOW);
-    expect([...next]).toEqual([[i1, NOW - 100]]);
+  test('a failed read resets no clock and starts those of the instances it shows lost; it forgets instances that left the group', () => {
+    const previous = new Map([[i1, NOW - 100], [i2, NOW - 200], [i4, NOW - 300]]);
+    // i4 is in the group with no lost flag in this read: a failed read is no evidence its worker is back.
+    const next = trackLost(previous, [lostInstance(i1), lostInstance(i3)], [instance(i1), instance(i3), instance(i4)], true, NOW);
+    expect([...next]).toEqual([[i1, NOW - 100], [i4, NOW - 300], [i3, NOW]]);
   });
 
-  test('a cold start remembers nothing', () => {
-    expect([...trackLost(undefined, [lostInstance(i1)], [instance(i1)], true, NOW)]).toEqual([]);
+  test('a cold start remembers nothing: every clock starts now', () => {
+    expect([...trackLost(undefined, [lostInstance(i1)], [instance(i1)], true, NOW)]).toEqual([[i1, NOW]]);
     expect([...trackLost(undefined, [lostInstance(i1)], [instance(i1)], false, NOW)]).toEqual([[i1, NOW]]);
   });
 });
@@ -84,16 +86,23 @@ describe('decide: reclaim of instances lost for lostReclaimSeconds', () => {
     const result = plan([lostInstance(i1), lostInstance(i2)], lostSince, { config: { maxStraysPerTick: 2 }, minSize: 2 });
     expect(result.lostReclaims.map(({ instanceId: id, decrement }) => [id, decrement])).toEqual([[i2, true], [i1, false]]);
     expect(result.reasons).toContain(
-      `reclaim lost ${i2}: no worker on any trusted read for ${T + 1}s; terminate with decrement through the lifecycle hook (its drain still runs)`,
+      `reclaim lost ${i2}: no worker on any read for ${T + 1}s; terminate with decrement through the lifecycle hook (its drain still runs)`,
     );
   });
 
-  test('never on a failed read: the clock is kept, nothing is reclaimed', () => {
-    const lostSince = new Map([[i1, NOW - 86_400]]);
-    const result = decide(input({ pool: pool([]), asg: asg({ instances: [lostInstance(i1)] }), lostSince }));
-    expect(result.readFailure).toBeDefined();
-    expect(result.lostReclaims).toEqual([]);
-    expect([...result.lostSince]).toEqual([[i1, NOW - 86_400]]);
+  test('on a failed read too, once due: a pool whose every worker died does not read as failed for good', () => {
+    // The only registered instance lost its worker: every read of this pool is a failed read from then on.
+    const fresh = decide(input({ pool: pool([]), asg: asg({ instances: [lostInstance(i1)] }) }));
+    expect(fresh.readFailure).toBeDefined();
+    expect(fresh.lostReclaims).toEqual([]);
+    expect([...fresh.lostSince]).toEqual([[i1, NOW]]);
+
+    const due = decide(input({ pool: pool([]), asg: asg({ instances: [lostInstance(i1)] }), lostSince: new Map([[i1, NOW - T]]) }));
+    expect(due.readFailure).toBeDefined();
+    expect(due.lostReclaims.map((entry) => entry.instanceId)).toEqual([i1]);
+    // Nothing else is removed on a failed read.
+    expect(due.terminate).toEqual([]);
+    expect(due.strays).toEqual([]);
   });
 
   test.each<[string, Partial<AsgInstance>]>([

@@ -299,6 +299,52 @@ describe('fault-mode invariants of our autoscaler', () => {
     expect(goneAfter).toBeLessThan(120);
   });
 
+  test('a pool whose every registered instance lost its worker, at max size with a run queued, recovers (fast-check seed 123828821)', async () => {
+    // Max size 2: one instance lost its worker (a death of its launcher, the instance kept running) and the other never
+    // registered. Every read then showed no worker while one had one: a failed read, which removed nothing, for good,
+    // and the second run waited forever. Now the lost instance is reclaimed after lostReclaimSeconds of such reads.
+    const scenario: Scenario = {
+      runs: [{ submit: 1, duration: 168 }, { submit: 241, duration: 88 }],
+      poll: 5,
+      coldStarts: true,
+      model: {
+        ...DEFAULT_MODEL,
+        boot: { kind: 'uniform', min: 76, max: 192 },
+        minSize: 0,
+        maxSize: 2,
+        initialInstances: 2,
+        latency: { spacelift: 0, aws: 0 },
+        lifecycleHook: false,
+        seed: 824336,
+        warmupSeconds: 0,
+        faults: {
+          ...DEFAULT_MODEL.faults,
+          callFailureRate: 0,
+          appliedOnFailure: 0,
+          failureLatency: 1,
+          deathsPerInstanceHour: 0.5,
+          bootFailureRate: 0.3,
+          badReadRate: 0,
+          invalidMetadataRate: 0.2,
+          allMetadataInvalid: false,
+          coldStartsPerHour: 20,
+          until: 929,
+        },
+      },
+      scaling: {
+        ...DEFAULT_SCALING_CONFIG,
+        scaleDownDelay: parseScaleDownDelay('fixed:0'),
+        maxTerminatePerTick: 2,
+        maxStraysPerTick: 1,
+        registrationGraceSeconds: 301,
+        drainedReclaimSeconds: 60,
+      },
+    };
+    const { result, world } = await run(scenario);
+    checkSafety(scenario, result, world);
+    checkLiveness(scenario, result, world);
+  });
+
   test('a worker drained for less than drainedReclaimSeconds of idle is kept until then', async () => {
     // As above, but the worker registers (and goes idle) at t = 0 and the grace is 600 s: the
     // reclaim waits until it has idled 600 s.
