@@ -82,9 +82,12 @@ export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
     const { peak, size, result } = r.burstSized!;
     return `${r.trace}: ${peak > size ? `${peak} runs at once, max size ${size}` : `p95 ${fmtSeconds(result.wait.p95)} s`}`;
   });
-  const bothMet = sized.flatMap((r) => STOPPED_COST_RATIOS
-    .filter((type) => r.burstSized!.result.wait.p95 <= P95_GOAL_SECONDS && hoursOfType(r.burstSized!.result, type) <= hoursOfType(r.anchorDefaults, type))
-    .map((type) => `${r.trace} (${type.instanceType})`));
+  const bothMet = sized.flatMap((r) => {
+    const result = r.burstSized!.result;
+    return STOPPED_COST_RATIOS
+      .filter((type) => result.wait.p95 <= P95_GOAL_SECONDS && hoursOfType(result, type) <= hoursOfType(r.anchorDefaults, type))
+      .map((type) => `${r.trace} (${type.instanceType})`);
+  });
   const proven = bursts.filter((r) => r.boundAtGoalHours > r.anchorDefaults.totalCostHours).map((r) => r.trace);
   // Against the webhook alone, at any of the priced types.
   const lowersBill = rows.filter((r) => STOPPED_COST_RATIOS.some((type) =>
