@@ -157,9 +157,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
 
   /**
    * Strays and lost instances, terminated without a drain of ours (the lifecycle hook's drain still runs), each
-   * only if one fresh pool snapshot, taken for all of them, shows no worker that may be on it; strays also only if
-   * that snapshot is no failed read. A lost instance is planned only after lostReclaimSeconds of reads that all
-   * showed it lost, failed ones included (core/lost.ts), so one more failed read is no reason to keep it.
+   * only if one fresh pool snapshot, taken for all of them, is no failed read and shows no worker that may be on it.
+   * The exception: a lost instance planned on a failed read (core/lost.ts `planBlindReclaim`, one per
+   * lostReclaimSeconds of failed reads), for which a failed re-check is what was expected.
    */
   async function repair(plan: Plan, asg: AsgSnapshot, result: Execution): Promise<void> {
     const { strays, lostReclaims } = plan;
@@ -177,14 +177,20 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return;
     }
     const failure = readFailure(fresh, asg);
-    if (failure !== undefined && strays.length > 0) {
+    if (failure !== undefined && plan.readFailure !== undefined && strays.length === 0) {
+      for (const lost of lostReclaims) await reclaimLost(lost, fresh, result);
+      return;
+    }
+    if (failure !== undefined) {
       result.straysSkipped += strays.length;
-      logger.warn('the re-check snapshot for strays is a failed read; no stray terminated this tick', {
-        instanceIds: strays.map((entry) => entry.instanceId),
+      result.lostSkipped += lostReclaims.length;
+      logger.warn('the re-check snapshot for strays and lost instances is a failed read; none terminated this tick', {
+        instanceIds,
         reason: failure,
       });
+      return;
     }
-    if (failure === undefined) for (const stray of strays) await reapStray(stray, fresh, result);
+    for (const stray of strays) await reapStray(stray, fresh, result);
     for (const lost of lostReclaims) await reclaimLost(lost, fresh, result);
   }
 
@@ -239,7 +245,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return;
     }
     result.lostReclaimed++;
-    logger.warn('reclaimed an instance that lost its worker (none on any read for lostReclaimSeconds); ' +
+    logger.warn('reclaimed an instance that lost its worker (none on any trusted read for lostReclaimSeconds); ' +
       'the lifecycle hook drains it', context);
   }
 

@@ -11,6 +11,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { observeArrivals, type ArrivalState } from '../core/arrivals';
 import type { ScalingConfig } from '../core/config';
 import { decide, type Plan } from '../core/decide';
+import type { BlindReclaimState } from '../core/lost';
 import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
 import { claimedInstances, instancesToRemember } from '../core/registration';
 import { observeRunDurations, type RunDurations } from '../core/run-durations';
@@ -50,8 +51,10 @@ export interface TickState {
   registrations?: Map<string, boolean>;
   /** Epoch seconds of this container's first snapshot. */
   watchingSince?: number;
-  /** Since when each lost instance has been lost on every read (core/lost.ts). */
+  /** Since when each lost instance has been lost on every trusted read (core/lost.ts). */
   lostSince?: ReadonlyMap<string, number>;
+  /** Failed reads in a row and the last reclaim planned on one (core/lost.ts `planBlindReclaim`). */
+  blindReclaim?: BlindReclaimState;
   runDurations?: RunDurations;
   /** Since when predictions have covered queued runs (core/queue-cover.ts). */
   queueCoveredSince?: number;
@@ -91,10 +94,12 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
       arrivals: state.arrivals,
       watchingSince: state.watchingSince,
       lostSince: state.lostSince,
+      blindReclaim: state.blindReclaim,
       runDurations: state.runDurations,
       queueCoveredSince: state.queueCoveredSince,
     });
     state.lostSince = plan.lostSince;
+    state.blindReclaim = plan.blindReclaim;
     state.queueCoveredSince = plan.queueCoveredSince;
     logPlan(logger, plan);
     const done = await deps.executor.execute({ plan, pool, asg, timeLeftMs });

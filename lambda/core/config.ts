@@ -43,7 +43,7 @@ export interface ScalingConfig {
    */
   readonly drainedReclaimSeconds: number;
   /**
-   * Seconds an InService instance must have been lost (it had a worker, and every read since shows none)
+   * Seconds an InService instance must have been lost (it had a worker, and every trusted read since shows none)
    * before it is terminated through the lifecycle hook (with decrement, or without at min size). Needs
    * `reapStrays`; shares `maxStraysPerTick`. 0 disables. See lost.ts.
    */

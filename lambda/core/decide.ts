@@ -9,7 +9,7 @@ import { arrivalRate, type ArrivalState } from './arrivals';
 import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } from './capacity';
 import { validateScalingConfig, type ScalingConfig } from './config';
 import { assessDemand } from './demand';
-import { planLostReclaims, trackLost, type LostReclaim } from './lost';
+import { planBlindReclaim, planLostReclaims, trackLost, type BlindReclaimState, type LostReclaim } from './lost';
 import { coverQueue } from './queue-cover';
 import { planReclaims } from './reclaim';
 import { readFailure } from './registration';
@@ -35,6 +35,8 @@ export interface DecisionInput {
   readonly watchingSince?: number;
   /** The previous plan's `lostSince` in this process; undefined = nothing remembered (lost.ts). */
   readonly lostSince?: ReadonlyMap<string, number>;
+  /** The previous plan's `blindReclaim` in this process; undefined = nothing remembered (lost.ts). */
+  readonly blindReclaim?: BlindReclaimState;
   /** Run durations learnt so far, having observed `pool` (run-durations.ts); undefined = none. */
   readonly runDurations?: RunDurations;
   /** The previous plan's `queueCoveredSince` in this process (queue-cover.ts). */
@@ -93,8 +95,10 @@ export interface Plan {
   readonly strays: readonly StrayTermination[];
   /** Lost instances to terminate through the lifecycle hook after the strays' re-check (lost.ts). */
   readonly lostReclaims: readonly LostReclaim[];
-  /** Since when each lost instance has been lost on every read: hand it to the next tick's `decide`. */
+  /** Since when each lost instance has been lost on every trusted read: hand it to the next tick's `decide`. */
   readonly lostSince: ReadonlyMap<string, number>;
+  /** Failed reads and the last reclaim planned on one (lost.ts `planBlindReclaim`): hand it to the next tick's `decide`. */
+  readonly blindReclaim: BlindReclaimState;
   /** Never drained or terminated; logged by the handler. */
   readonly invalidWorkers: readonly InvalidWorker[];
   /** Set when the snapshot is a failed read (registration.ts): the plan then has no terminations or strays. */
@@ -198,13 +202,24 @@ export function decide(input: DecisionInput): Plan {
     now,
   });
   const reclaimDecrements = reclaims.reclaim.filter((entry) => entry.decrement).length;
-  // Even on a failed read: a read that has failed for lostReclaimSeconds straight is no glitch (lost.ts).
-  const lost = planLostReclaims({
+  const desiredAfterScaleOut = scaleOut.desiredCapacity ?? asg.desiredCapacity;
+  const decrementRoom = Math.max(0, desiredAfterScaleOut - asg.minSize - reclaimDecrements);
+  const blind = planBlindReclaim({
+    previous: input.blindReclaim,
+    failedRead: failure !== undefined,
+    lost: fleet.lost,
+    config,
+    queued: demand.queued,
+    atMaxSize: desiredAfterScaleOut >= asg.maxSize,
+    decrementRoom,
+    now,
+  });
+  const lost = failure !== undefined ? blind : planLostReclaims({
     lost: fleet.lost,
     lostSince,
     config,
     repairsPlanned: strays.strays.length + reclaims.reclaim.length,
-    decrementRoom: Math.max(0, (scaleOut.desiredCapacity ?? asg.desiredCapacity) - asg.minSize - reclaimDecrements),
+    decrementRoom,
     now,
   });
 
@@ -231,6 +246,7 @@ export function decide(input: DecisionInput): Plan {
     strays: strays.strays,
     lostReclaims: lost.reclaim,
     lostSince,
+    blindReclaim: blind.state,
     invalidWorkers: fleet.invalidWorkers,
     ...(failure === undefined ? {} : { readFailure: failure }),
     foreignWorkers: fleet.foreignWorkers,

@@ -7,13 +7,12 @@
  * protected from scale-in, nothing else ever removes it: lost instances would pile up to max size and stall
  * the pool. This plans them away, bounded on every side:
  *
- * - When: lost on every read for at least `lostReclaimSeconds`; a trusted read that shows its worker again, or a
- *   worker with invalid metadata that may be on it, starts the clock over. A failed read (registration.ts rule 2)
- *   never resets a clock, since it is no evidence that a worker is back, but it starts and runs them like any
- *   other read: otherwise a pool whose only registered instances all lost their workers would read as failed for
- *   good, nothing would ever repair it, and at max size its queued runs would wait forever. The default is the
- *   drain budget (80 min, longer than Spacelift's default run timeout): a list that omitted a live worker on every
- *   read for that long is no glitch, and if a run was still going, the lifecycle hook's drain waits for it.
+ * - When: lost on every trusted read (not a failed read) for at least `lostReclaimSeconds`; a read that shows
+ *   its worker again, or a worker with invalid metadata that may be on it, starts the clock over. A failed read
+ *   neither advances nor resets it (it is no evidence either way). The default is the drain budget (80 min,
+ *   longer than Spacelift's default run timeout): a list that omitted a live worker on every read for that long
+ *   is no glitch. The lifecycle hook's drain waits for a worker it can see busy; one the list still omits, it
+ *   cannot see.
  * - Memory: "lost since" lives in the container (`Plan.lostSince`, handed back as `DecisionInput.lostSince`).
  *   A cold start forgets it, which only delays a reclaim: the safe direction. Lambda recycles even busy
  *   environments only every few hours, so a reclaim happens within one recycle of being due.
@@ -33,16 +32,16 @@ import type { AsgInstance } from './types';
 export interface LostReclaim {
   readonly instanceId: string;
   readonly launchTime: number;
-  /** Epoch seconds since when every read has shown it lost. */
+  /** Epoch seconds since when every trusted read has shown it lost. */
   readonly lostSince: number;
   /** `ShouldDecrementDesiredCapacity`. */
   readonly decrement: boolean;
 }
 
 /**
- * Since when each lost instance has been lost on every read: `previous` carried on, the instances lost for the
- * first time added at `now`, the others (worker back, or gone) dropped. A failed read drops no instance still in
- * the group (a worker missing from it is no sign of one back) but starts the clocks of the instances it shows lost.
+ * Since when each lost instance has been lost on every trusted read: `previous` carried on, the instances lost
+ * for the first time added at `now`, the others (worker back, or gone) dropped. A failed read changes nothing but
+ * forgets instances that left the group.
  */
 export function trackLost(
   previous: ReadonlyMap<string, number> | undefined,
@@ -53,9 +52,7 @@ export function trackLost(
 ): ReadonlyMap<string, number> {
   if (failedRead) {
     const ids = new Set(inGroup.map((instance) => instance.id));
-    const kept = new Map([...(previous ?? [])].filter(([id]) => ids.has(id)));
-    for (const instance of lost) if (!kept.has(instance.id)) kept.set(instance.id, now);
-    return kept;
+    return new Map([...(previous ?? [])].filter(([id]) => ids.has(id)));
   }
   return new Map(lost.map((instance) => [instance.id, previous?.get(instance.id) ?? now]));
 }
@@ -91,7 +88,7 @@ export function planLostReclaims(input: LostReclaimInput): { reclaim: LostReclai
       due.push({ instance, launchTime: instance.launchTime, since });
     }
   }
-  const reasons = [`${summary}: ${due.length} lost on every read for >= ${seconds}s, InService, of known launch time`];
+  const reasons = [`${summary}: ${due.length} lost on every trusted read for >= ${seconds}s, InService, of known launch time`];
   due.sort((a, b) => a.since - b.since || a.instance.id.localeCompare(b.instance.id));
   const cap = Math.max(0, config.maxStraysPerTick - input.repairsPlanned);
   const reclaim = due.slice(0, cap).map(({ instance, launchTime, since }, index): LostReclaim => ({
@@ -102,7 +99,7 @@ export function planLostReclaims(input: LostReclaimInput): { reclaim: LostReclai
   }));
   for (const entry of reclaim) {
     reasons.push(
-      `reclaim lost ${entry.instanceId}: no worker on any read for ${now - entry.lostSince}s; terminate ` +
+      `reclaim lost ${entry.instanceId}: no worker on any trusted read for ${now - entry.lostSince}s; terminate ` +
         `${entry.decrement ? 'with' : 'without'} decrement through the lifecycle hook (its drain still runs)`,
     );
   }
@@ -113,4 +110,72 @@ export function planLostReclaims(input: LostReclaimInput): { reclaim: LostReclai
     );
   }
   return { reclaim, reasons };
+}
+
+/**
+ * The one exception to "a failed read removes nothing" (registration.ts rule 2), for liveness. A pool whose every
+ * registered instance lost its worker (a launcher that wedged, or a worker Spacelift removed while the instance
+ * kept running) reads as failed on every tick from then on: nothing above repairs it, and at max size its queued
+ * runs would wait forever. So when reads have failed without a break for `lostReclaimSeconds`, runs are queued and
+ * the group is at max size (no scale-out can help), one lost instance is reclaimed through the lifecycle hook, and
+ * then no other for another `lostReclaimSeconds`. One is enough for liveness: its slot launches an instance whose
+ * worker, once it registers, makes reads trusted again, and the others then follow the rules above. And one bounds
+ * the harm if the list is wrong instead (Spacelift answering no workers for that long while they are busy): one
+ * instance per `lostReclaimSeconds`, not the fleet, since the drain cannot protect a worker the list omits.
+ * Memory lives in the container, like `lostSince`: a cold start forgets it, which only delays the reclaim.
+ */
+export interface BlindReclaimState {
+  /** Epoch seconds since when every read has been a failed read; undefined after a trusted read. */
+  readonly failingSince?: number;
+  /** Epoch seconds of the last lost instance planned for reclaim on a failed read. */
+  readonly lastReclaimAt?: number;
+}
+
+export interface BlindReclaimInput {
+  readonly previous: BlindReclaimState | undefined;
+  readonly failedRead: boolean;
+  readonly lost: readonly AsgInstance[];
+  readonly config: Pick<ScalingConfig, 'lostReclaimSeconds' | 'maxStraysPerTick' | 'reapStrays'>;
+  /** Runs waiting for a worker. */
+  readonly queued: number;
+  /** Desired capacity after this tick's scale-out has reached max size. */
+  readonly atMaxSize: boolean;
+  /** Room above min size left for a decrement. */
+  readonly decrementRoom: number;
+  readonly now: number;
+}
+
+export function planBlindReclaim(input: BlindReclaimInput): { reclaim: LostReclaim[]; state: BlindReclaimState; reasons: string[] } {
+  const { previous, config, now } = input;
+  const lastReclaimAt = previous?.lastReclaimAt;
+  const kept = (failingSince?: number): BlindReclaimState => ({
+    ...(failingSince === undefined ? {} : { failingSince }),
+    ...(lastReclaimAt === undefined ? {} : { lastReclaimAt }),
+  });
+  if (!input.failedRead) return { reclaim: [], state: kept(), reasons: [] };
+  const failingSince = previous?.failingSince ?? now;
+  const seconds = config.lostReclaimSeconds;
+  const enabled = config.reapStrays && seconds > 0 && config.maxStraysPerTick > 0;
+  const due = enabled && now - failingSince >= seconds && input.queued > 0 && input.atMaxSize
+    && (lastReclaimAt === undefined || now - lastReclaimAt >= seconds);
+  const candidate = due
+    ? [...input.lost]
+      .filter((instance) => instance.lifecycleState === 'InService' && instance.launchTime !== undefined)
+      .sort((a, b) => a.launchTime! - b.launchTime! || a.id.localeCompare(b.id))[0]
+    : undefined;
+  if (candidate === undefined) return { reclaim: [], state: kept(failingSince), reasons: [] };
+  const reclaim: LostReclaim = {
+    instanceId: candidate.id,
+    launchTime: candidate.launchTime!,
+    lostSince: failingSince,
+    decrement: input.decrementRoom > 0,
+  };
+  return {
+    reclaim: [reclaim],
+    state: { failingSince, lastReclaimAt: now },
+    reasons: [
+      `reads have failed for ${now - failingSince}s with ${input.queued} runs queued at max size: reclaim lost ${candidate.id} ` +
+        `through the lifecycle hook, and no other on a failed read for ${seconds}s`,
+    ],
+  };
 }

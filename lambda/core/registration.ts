@@ -15,14 +15,14 @@
  *    cannot tell an instance whose boot failed from one whose busy worker the list omitted. Such an instance
  *    ("lost") is not capacity and is never a stray: its worker died (the launcher then powers the instance off,
  *    unless powerOffOnError is false, which keeps it on purpose), wedged, or is still there. Only once it has
- *    been lost on every read for `lostReclaimSeconds` is it terminated, through the lifecycle hook
+ *    been lost on every trusted read for `lostReclaimSeconds` is it terminated, through the lifecycle hook
  *    (lost.ts).
  * 2. A snapshot in which no live instance has a worker of this group while some instance had one is a failed
  *    read: every worker lost at once is far likelier a bad answer than a fleet-wide crash. The tick then
- *    carries out no scale-in, stray replacement or drained reclaim, and logs and meters the failure. Scale-out
- *    still happens: adding capacity never kills a run. Lost instances are the one exception, after
- *    `lostReclaimSeconds` of reads that all showed them lost, failed ones included (lost.ts): a small pool whose
- *    every worker did die would otherwise read as failed for good, and never recover.
+ *    carries out no scale-in, stray replacement or reclaim, and logs and meters the failure. Scale-out still
+ *    happens: adding capacity never kills a run. One exception, for liveness (lost.ts `planBlindReclaim`): after
+ *    `lostReclaimSeconds` of failed reads in a row, with runs queued at max size, one lost instance per
+ *    `lostReclaimSeconds`, or a pool whose every worker did die would never recover.
  *
  * A worker with invalid metadata names no instance, so every live instance it may run on (launched before it
  * registered, with no worker of its own) is remembered the same way: once a list has shown such a worker busy,
@@ -91,6 +91,6 @@ export function readFailure(pool: PoolSnapshot, asg: AsgSnapshot): string | unde
   return (
     `failed read: the snapshot shows no worker on any live instance (${pool.workers.length} workers listed) while ` +
     `${lost.length} had one (${lost.slice(0, 5).map((i) => i.id).join(', ')}${lost.length > 5 ? ', ...' : ''}); ` +
-    'no scale-in, stray replacement or drained reclaim this tick'
+    'no scale-in, stray replacement or reclaim this tick'
   );
 }

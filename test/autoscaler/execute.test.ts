@@ -19,7 +19,6 @@ import {
 const i1 = instanceId(1);
 const i2 = instanceId(2);
 const i3 = instanceId(3);
-const i4 = instanceId(4);
 
 function group(fields: Partial<AsgSnapshot> = {}): AsgSnapshot {
   const instances = fields.instances ?? [instance(i1), instance(i2)];
@@ -331,7 +330,7 @@ describe('strays', () => {
     const result = await run(plan({ strays }));
     expect(fleet.calls).toEqual([]);
     expect(result).toMatchObject({ straysReaped: 0, straysSkipped: 2, errors: 0 });
-    expect(logger.messages('warn')).toEqual(['the re-check snapshot for strays is a failed read; no stray terminated this tick']);
+    expect(logger.messages('warn')).toEqual(['the re-check snapshot for strays and lost instances is a failed read; none terminated this tick']);
   });
 
   test('no strays: no extra snapshot', async () => {
@@ -381,7 +380,7 @@ describe('strays', () => {
   });
 });
 
-describe('reclaim of a lost instance (no worker on any read for lostReclaimSeconds)', () => {
+describe('reclaim of a lost instance (no worker on any trusted read for lostReclaimSeconds)', () => {
   // i1 keeps its worker (the read is trusted); i2 and i3 lost theirs.
   const lostGroup = group({
     minSize: 1,
@@ -397,7 +396,7 @@ describe('reclaim of a lost instance (no worker on any read for lostReclaimSecon
     expect(fleet.calls).toEqual([`terminate ${i2} decrement=true`, `terminate ${i3} decrement=false`]);
     expect(result).toMatchObject({ lostReclaimed: 2, lostSkipped: 0, errors: 0 });
     expect(logger.at('warn')).toContainEqual(expect.objectContaining({
-      message: 'reclaimed an instance that lost its worker (none on any read for lostReclaimSeconds); the lifecycle hook drains it',
+      message: 'reclaimed an instance that lost its worker (none on any trusted read for lostReclaimSeconds); the lifecycle hook drains it',
       attributes: expect.objectContaining({ instanceId: i2, lostSince: NOW - 5000, decrement: true }),
     }));
   });
@@ -412,20 +411,25 @@ describe('reclaim of a lost instance (no worker on any read for lostReclaimSecon
     expect(result).toMatchObject({ lostReclaimed: 0, lostSkipped: 2 });
   });
 
-  test('the re-check snapshot is a failed read: still reclaimed (planned only after lostReclaimSeconds of reads showing it lost, failed ones too)', async () => {
-    // Every worker gone at once, i1's included: the failed read a small pool whose workers all died shows for good.
+  test('the re-check snapshot is a failed read: none terminated', async () => {
     const { fleet, run } = setup([], lostGroup);
     const result = await run(plan({ lostReclaims }));
-    expect(fleet.calls).toEqual([`terminate ${i2} decrement=true`, `terminate ${i3} decrement=false`]);
-    expect(result).toMatchObject({ lostReclaimed: 2, lostSkipped: 0, errors: 0 });
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ lostReclaimed: 0, lostSkipped: 2, errors: 0 });
   });
 
-  test('a failed re-check read keeps the strays planned with lost instances, not the lost instances', async () => {
-    const group2 = group({ minSize: 0, instances: [...lostGroup.instances, instance(i4, { launchTime: NOW - 3600 })] });
-    const { fleet, run } = setup([], group2);
-    const result = await run(plan({ lostReclaims: [lost(i2, NOW - 9000)], strays: [{ instanceId: i4, launchTime: NOW - 3600 }] }));
+  test('planned on a failed read (the one blind reclaim, core/lost.ts): a failed re-check does not stop it', async () => {
+    const { fleet, run } = setup([], lostGroup);
+    const result = await run(plan({ lostReclaims: [lost(i2, NOW - 9000)], readFailure: 'failed read: ...' }));
     expect(fleet.calls).toEqual([`terminate ${i2} decrement=true`]);
-    expect(result).toMatchObject({ lostReclaimed: 1, straysReaped: 0, straysSkipped: 1 });
+    expect(result).toMatchObject({ lostReclaimed: 1, lostSkipped: 0, errors: 0 });
+  });
+
+  test('planned on a failed read, but the re-check shows its worker back: kept', async () => {
+    const { fleet, run } = setup([worker('back', i2, { busy: true })], lostGroup);
+    const result = await run(plan({ lostReclaims: [lost(i2, NOW - 9000)], readFailure: 'failed read: ...' }));
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ lostReclaimed: 0, lostSkipped: 1 });
   });
 
   test('min size raised since the plan: retried without decrement', async () => {

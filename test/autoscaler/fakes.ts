@@ -169,6 +169,7 @@ export function plan(fields: Partial<Omit<Plan, 'counts'>> & { counts?: Partial<
     strays: [],
     lostReclaims: [],
     lostSince: new Map(),
+    blindReclaim: {},
     invalidWorkers: [],
     foreignWorkers: 0,
     scaleDownDelaySeconds: 120,

@@ -149,7 +149,7 @@ describe('an instance whose worker is gone for good (a wedged launcher, or a wor
     expect(world.metrics.last()).toMatchObject({ [AutoscalerMetric.LostReclaimed]: 1 });
     expect(world.metrics.total(AutoscalerMetric.LostReclaimed)).toBe(1);
     expect(world.logger.messages('warn')).toContain(
-      'reclaimed an instance that lost its worker (none on any read for lostReclaimSeconds); the lifecycle hook drains it',
+      'reclaimed an instance that lost its worker (none on any trusted read for lostReclaimSeconds); the lifecycle hook drains it',
     );
     world.advance(60);
     await world.tick();

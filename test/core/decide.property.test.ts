@@ -276,12 +276,16 @@ function violations(input: DecisionInput, plan: Plan): string[] {
   rule(counts.replacingStrays === (config.maxStraysPerTick > 0 && config.reapStrays ? counts.strays : 0), 'strays replaced without reaping');
 
   // A failed read (no live instance with a worker of this ASG, or one with invalid metadata that may be on it, while
-  // one had a worker before) removes nothing but lost instances due for a reclaim (checked above: lost on every read,
-  // failed ones included, for lostReclaimSeconds).
+  // one had a worker before) removes nothing.
   const live = asg.instances.filter((i) => LIVE.has(i.lifecycleState));
   const failedRead = !live.some((i) => thisAsgClaims(i.id).length > 0 || invalidMayRunOn(i.launchTime)) && live.some((i) => i.registered === true);
   rule((plan.readFailure !== undefined) === failedRead, 'failed read not recognised, or recognised wrongly');
   if (failedRead) rule(plan.terminate.length === 0 && plan.strays.length === 0, 'removes instances on a failed read');
+  // ...but for the one blind reclaim (lost.ts planBlindReclaim): at most one lost instance, with runs queued at max size.
+  if (failedRead) {
+    rule(plan.lostReclaims.length === 0 || (plan.lostReclaims.length === 1 && counts.pending > 0 && counts.desired + plan.scaleOutBy >= asg.maxSize),
+      'a blind reclaim beyond its bounds');
+  }
   // Instances past the grace that workers with invalid metadata may serve count, but no more than there are such workers.
   const servingInvalid = pool.workers.filter((w) => !w.metadata.valid && !w.drained).length;
   rule(counts.capacity === counts.registered + counts.launching + counts.replacingStrays + Math.min(counts.unidentified, servingInvalid),

@@ -4,7 +4,6 @@ import { asg, config, input, instance, instanceId, invalidWorker, NOW, pool, wor
 const i1 = instanceId(1);
 const i2 = instanceId(2);
 const i3 = instanceId(3);
-const i4 = instanceId(4);
 /** An InService instance that had a worker (tagged) and has none in the snapshot. */
 const lostInstance = (id: string, fields: Partial<AsgInstance> = {}) => instance(id, { registered: true, ...fields });
 /** A worker of this group on instance 9, so that the read is trusted (not every worker gone at once). */
@@ -12,22 +11,21 @@ const listed = () => [worker('w9', instanceId(9))];
 const listedInstance = () => instance(instanceId(9));
 const T = 4800;
 
-describe('trackLost: since when each instance has been lost on every read', () => {
+describe('trackLost: since when each instance has been lost on every trusted read', () => {
   test('first seen lost: now; still lost: carried on; worker back or instance gone: dropped', () => {
     const previous = new Map([[i1, NOW - 100], [i2, NOW - 200]]);
     const next = trackLost(previous, [lostInstance(i1), lostInstance(i3)], [instance(i1), instance(i2), instance(i3)], false, NOW);
     expect([...next]).toEqual([[i1, NOW - 100], [i3, NOW]]);
   });
 
-  test('a failed read resets no clock and starts those of the instances it shows lost; it forgets instances that left the group', () => {
-    const previous = new Map([[i1, NOW - 100], [i2, NOW - 200], [i4, NOW - 300]]);
-    // i4 is in the group with no lost flag in this read: a failed read is no evidence its worker is back.
-    const next = trackLost(previous, [lostInstance(i1), lostInstance(i3)], [instance(i1), instance(i3), instance(i4)], true, NOW);
-    expect([...next]).toEqual([[i1, NOW - 100], [i4, NOW - 300], [i3, NOW]]);
+  test('a failed read neither starts nor resets a clock; it only forgets instances that left the group', () => {
+    const previous = new Map([[i1, NOW - 100], [i2, NOW - 200]]);
+    const next = trackLost(previous, [lostInstance(i1), lostInstance(i3)], [instance(i1), instance(i3)], true, NOW);
+    expect([...next]).toEqual([[i1, NOW - 100]]);
   });
 
-  test('a cold start remembers nothing: every clock starts now', () => {
-    expect([...trackLost(undefined, [lostInstance(i1)], [instance(i1)], true, NOW)]).toEqual([[i1, NOW]]);
+  test('a cold start remembers nothing', () => {
+    expect([...trackLost(undefined, [lostInstance(i1)], [instance(i1)], true, NOW)]).toEqual([]);
     expect([...trackLost(undefined, [lostInstance(i1)], [instance(i1)], false, NOW)]).toEqual([[i1, NOW]]);
   });
 });
@@ -86,23 +84,16 @@ describe('decide: reclaim of instances lost for lostReclaimSeconds', () => {
     const result = plan([lostInstance(i1), lostInstance(i2)], lostSince, { config: { maxStraysPerTick: 2 }, minSize: 2 });
     expect(result.lostReclaims.map(({ instanceId: id, decrement }) => [id, decrement])).toEqual([[i2, true], [i1, false]]);
     expect(result.reasons).toContain(
-      `reclaim lost ${i2}: no worker on any read for ${T + 1}s; terminate with decrement through the lifecycle hook (its drain still runs)`,
+      `reclaim lost ${i2}: no worker on any trusted read for ${T + 1}s; terminate with decrement through the lifecycle hook (its drain still runs)`,
     );
   });
 
-  test('on a failed read too, once due: a pool whose every worker died does not read as failed for good', () => {
-    // The only registered instance lost its worker: every read of this pool is a failed read from then on.
-    const fresh = decide(input({ pool: pool([]), asg: asg({ instances: [lostInstance(i1)] }) }));
-    expect(fresh.readFailure).toBeDefined();
-    expect(fresh.lostReclaims).toEqual([]);
-    expect([...fresh.lostSince]).toEqual([[i1, NOW]]);
-
-    const due = decide(input({ pool: pool([]), asg: asg({ instances: [lostInstance(i1)] }), lostSince: new Map([[i1, NOW - T]]) }));
-    expect(due.readFailure).toBeDefined();
-    expect(due.lostReclaims.map((entry) => entry.instanceId)).toEqual([i1]);
-    // Nothing else is removed on a failed read.
-    expect(due.terminate).toEqual([]);
-    expect(due.strays).toEqual([]);
+  test('never on a failed read: the clock is kept, nothing is reclaimed', () => {
+    const lostSince = new Map([[i1, NOW - 86_400]]);
+    const result = decide(input({ pool: pool([]), asg: asg({ instances: [lostInstance(i1)] }), lostSince }));
+    expect(result.readFailure).toBeDefined();
+    expect(result.lostReclaims).toEqual([]);
+    expect([...result.lostSince]).toEqual([[i1, NOW - 86_400]]);
   });
 
   test.each<[string, Partial<AsgInstance>]>([
@@ -136,5 +127,81 @@ describe('decide: reclaim of instances lost for lostReclaimSeconds', () => {
     }));
     expect(result.lostReclaims).toEqual([]);
     expect([...result.lostSince]).toEqual([]);
+  });
+});
+
+describe('planBlindReclaim: one lost instance per lostReclaimSeconds when reads have failed that long, for liveness', () => {
+  // A pool at max size (2) whose only registered instances lost their workers: every read is a failed read.
+  const blindAsg = (fields: Partial<AsgInstance> = {}) => asg({
+    maxSize: 2,
+    desiredCapacity: 2,
+    instances: [lostInstance(i1, { launchTime: NOW - 9000, ...fields }), lostInstance(i2, { launchTime: NOW - 8000, ...fields })],
+  });
+  const tick = (now: number, blindReclaim: Parameters<typeof decide>[0]['blindReclaim'], queued = 1, asgFields: Partial<AsgInstance> = {}) =>
+    decide(input({ pool: pool([], queued), asg: blindAsg(asgFields), now, blindReclaim }));
+
+  test('the first failed read starts the clock; nothing is removed before lostReclaimSeconds', () => {
+    const first = tick(NOW, undefined);
+    expect(first.readFailure).toBeDefined();
+    expect(first.lostReclaims).toEqual([]);
+    expect(first.blindReclaim).toEqual({ failingSince: NOW });
+    expect(tick(NOW + T - 1, first.blindReclaim).lostReclaims).toEqual([]);
+  });
+
+  test('after lostReclaimSeconds of failed reads, with runs queued at max size: the oldest lost instance, through the hook', () => {
+    const plan = tick(NOW + T, { failingSince: NOW });
+    expect(plan.lostReclaims).toEqual([{ instanceId: i1, launchTime: NOW - 9000, lostSince: NOW, decrement: true }]);
+    expect(plan.blindReclaim).toEqual({ failingSince: NOW, lastReclaimAt: NOW + T });
+    expect(plan.terminate).toEqual([]);
+    expect(plan.strays).toEqual([]);
+    expect(plan.reasons).toContain(`reads have failed for ${T}s with 1 runs queued at max size: reclaim lost ${i1} through the lifecycle hook, `
+      + `and no other on a failed read for ${T}s`);
+  });
+
+  test.each<[string, () => ReturnType<typeof decide>]>([
+    ['no run is queued', () => tick(NOW + T, { failingSince: NOW }, 0)],
+    ['another was reclaimed on a failed read less than lostReclaimSeconds ago', () => tick(NOW + 2 * T - 1, { failingSince: NOW, lastReclaimAt: NOW + T })],
+    ['the lost instances are not InService', () => tick(NOW + T, { failingSince: NOW }, 1, { lifecycleState: 'Pending:Wait' })],
+  ])('none when %s', (_name, plan) => {
+    expect(plan().lostReclaims).toEqual([]);
+  });
+
+  test('none below max size: a scale-out there gives the queued run its worker instead', () => {
+    const plan = decide(input({ pool: pool([], 1), asg: { ...blindAsg(), maxSize: 5 }, now: NOW + T, blindReclaim: { failingSince: NOW } }));
+    expect(plan.scaleOutBy).toBeGreaterThan(0);
+    expect(plan.lostReclaims).toEqual([]);
+  });
+
+  test.each<[string, Partial<ScalingConfig>]>([
+    ['reapStrays is off', { reapStrays: false }],
+    ['lostReclaimSeconds is 0', { lostReclaimSeconds: 0 }],
+    ['maxStraysPerTick is 0', { maxStraysPerTick: 0 }],
+  ])('none when %s', (_name, fields) => {
+    const plan = decide(input({ pool: pool([], 1), asg: blindAsg(), now: NOW + T, blindReclaim: { failingSince: NOW }, config: config(fields) }));
+    expect(plan.lostReclaims).toEqual([]);
+  });
+
+  test('a trusted read ends the failing streak, and keeps when the last reclaim was', () => {
+    const trusted = decide(input({
+      pool: pool(listed(), 1),
+      asg: asg({ instances: [listedInstance(), lostInstance(i1)] }),
+      blindReclaim: { failingSince: NOW - T, lastReclaimAt: NOW - 10 },
+    }));
+    expect(trusted.readFailure).toBeUndefined();
+    expect(trusted.blindReclaim).toEqual({ lastReclaimAt: NOW - 10 });
+  });
+
+  test('an empty worker list for three hours at max size with runs queued costs one instance per lostReclaimSeconds, not the fleet', () => {
+    // Spacelift answering no workers while they are all busy: the drain cannot protect a worker the list omits, so the
+    // bound is what limits the harm.
+    let state: Parameters<typeof decide>[0]['blindReclaim'];
+    const reclaimedAt: number[] = [];
+    for (let minute = 0; minute <= 180; minute++) {
+      const now = NOW + minute * 60;
+      const plan = tick(now, state);
+      reclaimedAt.push(...plan.lostReclaims.map(() => minute));
+      state = plan.blindReclaim;
+    }
+    expect(reclaimedAt).toEqual([80, 160]);
   });
 });

@@ -110,8 +110,7 @@ describe('workers with invalid metadata (a launcher that writes none): no runawa
       pool: pool([], 0),
       asg: asg({ instances: fleet.map((f) => f.instance) }),
       config: config({ minIdle: 1, maxStraysPerTick: 3 }),
-      // Lost for a minute: a failed read reclaims lost instances only after lostReclaimSeconds of such reads (lost.test.ts).
-      lostSince: new Map(fleet.map((f) => [f.instance.id, NOW - 60])),
+      lostSince: new Map(fleet.map((f) => [f.instance.id, NOW - 86_400])),
     }));
     expect(plan.readFailure).toBeDefined();
     expect(plan.counts).toMatchObject({ lost: 2, unidentified: 0, capacity: 0 });
