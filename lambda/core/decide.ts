@@ -171,11 +171,13 @@ export function decide(input: DecisionInput): Plan {
   const { pool, asg, config, now } = input;
   validateScalingConfig(config);
 
+  const failure = readFailure(pool, asg);
   const fleet = assessFleet(pool, asg, now, {
     graceSeconds: config.registrationGraceSeconds,
-    replaceStrays: config.maxStraysPerTick > 0 && config.reapStrays,
+    // A failed read replaces no stray, so none stands for the instance that would replace it: counting them would
+    // hold back the scale-out that can still give a queued run its worker (and end the failed reads).
+    replaceStrays: config.maxStraysPerTick > 0 && config.reapStrays && failure === undefined,
   });
-  const failure = readFailure(pool, asg);
   const capacity = capacityOf(fleet);
   const busy = fleet.registered.filter((entry) => entry.busy).length;
   const demand = assessDemand(pool, config, busy, now);

@@ -273,7 +273,9 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 
   // Bookkeeping adds up.
   const { counts } = plan;
-  rule(counts.replacingStrays === (config.maxStraysPerTick > 0 && config.reapStrays ? counts.strays : 0), 'strays replaced without reaping');
+  // Strays count as being replaced only when a stray can be replaced this tick: reaping on, and no failed read.
+  const failedReadNow = plan.readFailure !== undefined;
+  rule(counts.replacingStrays === (config.maxStraysPerTick > 0 && config.reapStrays && !failedReadNow ? counts.strays : 0), 'strays replaced without reaping');
 
   // A failed read (no live instance with a worker of this ASG, or one with invalid metadata that may be on it, while
   // one had a worker before) removes nothing.

@@ -345,6 +345,53 @@ describe('fault-mode invariants of our autoscaler', () => {
     checkLiveness(scenario, result, world);
   });
 
+  test('a failed read counts no stray as capacity: a pool of strays and one lost instance still launches for its run (seed -1679746543)', async () => {
+    // Every worker writes invalid metadata; the one that registered died, so its instance is lost and every read is
+    // failed; two more instances never registered (boot failures). The strays, which a failed read does not
+    // replace, counted as capacity being replaced, so the queued run got no launch until the end.
+    const scenario: Scenario = {
+      runs: [{ submit: 0, duration: 0 }, { submit: 190, duration: 120 }, { submit: 190, duration: 0 }],
+      poll: 5,
+      coldStarts: false,
+      model: {
+        ...DEFAULT_MODEL,
+        boot: { kind: 'uniform', min: 144, max: 200 },
+        minSize: 0,
+        maxSize: 20,
+        initialInstances: 0,
+        latency: { spacelift: 0, aws: 0 },
+        lifecycleHook: false,
+        seed: 12,
+        settleLimitSeconds: 1800,
+        warmupSeconds: 0,
+        faults: {
+          ...DEFAULT_MODEL.faults,
+          callFailureRate: 0,
+          appliedOnFailure: 0,
+          failureLatency: 1,
+          deathsPerInstanceHour: 3,
+          bootFailureRate: 0.3,
+          badReadRate: 0,
+          invalidMetadataRate: 0,
+          allMetadataInvalid: true,
+          coldStartsPerHour: 0,
+          until: 910,
+        },
+      },
+      scaling: {
+        ...DEFAULT_SCALING_CONFIG,
+        scaleDownDelay: parseScaleDownDelay('fixed:0'),
+        maxTerminatePerTick: 0,
+        maxStraysPerTick: 1,
+        registrationGraceSeconds: 230,
+        drainedReclaimSeconds: 60,
+      },
+    };
+    const { result, world } = await run(scenario);
+    checkSafety(scenario, result, world);
+    checkLiveness(scenario, result, world);
+  });
+
   test('a worker drained for less than drainedReclaimSeconds of idle is kept until then', async () => {
     // As above, but the worker registers (and goes idle) at t = 0 and the grace is 600 s: the
     // reclaim waits until it has idled 600 s.
