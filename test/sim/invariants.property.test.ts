@@ -225,6 +225,53 @@ function checkBounded(scenario: Scenario, world: World, badReadLaunches: number)
   expect(maxDesired).toBeLessThanOrEqual(need + uncounted);
 }
 
+/**
+ * Replays a counterexample the properties found, as fast-check printed it: no call failures, no bad reads, boot
+ * failures at 0.3, a 5 s poll, delay 0, one repair per tick; then checks safety and liveness.
+ */
+async function replay(found: {
+  runs: Scenario['runs'];
+  coldStarts: boolean;
+  model: Partial<SimModel>;
+  faults: Partial<SimModel['faults']>;
+  scaling: Partial<ScalingConfig>;
+}): Promise<void> {
+  const scenario: Scenario = {
+    runs: found.runs,
+    poll: 5,
+    coldStarts: found.coldStarts,
+    model: {
+      ...DEFAULT_MODEL,
+      minSize: 0,
+      latency: { spacelift: 0, aws: 0 },
+      lifecycleHook: false,
+      warmupSeconds: 0,
+      ...found.model,
+      faults: {
+        ...DEFAULT_MODEL.faults,
+        callFailureRate: 0,
+        appliedOnFailure: 0,
+        failureLatency: 1,
+        bootFailureRate: 0.3,
+        badReadRate: 0,
+        invalidMetadataRate: 0,
+        allMetadataInvalid: false,
+        ...found.faults,
+      },
+    },
+    scaling: {
+      ...DEFAULT_SCALING_CONFIG,
+      scaleDownDelay: parseScaleDownDelay('fixed:0'),
+      maxStraysPerTick: 1,
+      drainedReclaimSeconds: 60,
+      ...found.scaling,
+    },
+  };
+  const { result, world } = await run(scenario);
+  checkSafety(scenario, result, world);
+  checkLiveness(scenario, result, world);
+}
+
 describe('fault-mode invariants of our autoscaler', () => {
   test(`${RUNS} random short scenarios with faults: safety and liveness`, async () => {
     seen.badReads = 0;
@@ -302,94 +349,27 @@ describe('fault-mode invariants of our autoscaler', () => {
   test('a pool whose every registered instance lost its worker, at max size with a run queued, recovers (fast-check seed 123828821)', async () => {
     // Max size 2: one instance lost its worker (a death of its launcher, the instance kept running) and the other never
     // registered. Every read then showed no worker while one had one: a failed read, which removed nothing, for good,
-    // and the second run waited forever. Now the lost instance is reclaimed after lostReclaimSeconds of such reads.
-    const scenario: Scenario = {
+    // and the second run waited forever. Now one lost instance is reclaimed after lostReclaimSeconds of failed reads.
+    await replay({
       runs: [{ submit: 1, duration: 168 }, { submit: 241, duration: 88 }],
-      poll: 5,
       coldStarts: true,
-      model: {
-        ...DEFAULT_MODEL,
-        boot: { kind: 'uniform', min: 76, max: 192 },
-        minSize: 0,
-        maxSize: 2,
-        initialInstances: 2,
-        latency: { spacelift: 0, aws: 0 },
-        lifecycleHook: false,
-        seed: 824336,
-        warmupSeconds: 0,
-        faults: {
-          ...DEFAULT_MODEL.faults,
-          callFailureRate: 0,
-          appliedOnFailure: 0,
-          failureLatency: 1,
-          deathsPerInstanceHour: 0.5,
-          bootFailureRate: 0.3,
-          badReadRate: 0,
-          invalidMetadataRate: 0.2,
-          allMetadataInvalid: false,
-          coldStartsPerHour: 20,
-          until: 929,
-        },
-      },
-      scaling: {
-        ...DEFAULT_SCALING_CONFIG,
-        scaleDownDelay: parseScaleDownDelay('fixed:0'),
-        maxTerminatePerTick: 2,
-        maxStraysPerTick: 1,
-        registrationGraceSeconds: 301,
-        drainedReclaimSeconds: 60,
-      },
-    };
-    const { result, world } = await run(scenario);
-    checkSafety(scenario, result, world);
-    checkLiveness(scenario, result, world);
+      model: { boot: { kind: 'uniform', min: 76, max: 192 }, maxSize: 2, initialInstances: 2, seed: 824336 },
+      faults: { deathsPerInstanceHour: 0.5, invalidMetadataRate: 0.2, coldStartsPerHour: 20, until: 929 },
+      scaling: { maxTerminatePerTick: 2, registrationGraceSeconds: 301 },
+    });
   });
 
   test('a failed read counts no stray as capacity: a pool of strays and one lost instance still launches for its run (seed -1679746543)', async () => {
     // Every worker writes invalid metadata; the one that registered died, so its instance is lost and every read is
     // failed; two more instances never registered (boot failures). The strays, which a failed read does not
     // replace, counted as capacity being replaced, so the queued run got no launch until the end.
-    const scenario: Scenario = {
+    await replay({
       runs: [{ submit: 0, duration: 0 }, { submit: 190, duration: 120 }, { submit: 190, duration: 0 }],
-      poll: 5,
       coldStarts: false,
-      model: {
-        ...DEFAULT_MODEL,
-        boot: { kind: 'uniform', min: 144, max: 200 },
-        minSize: 0,
-        maxSize: 20,
-        initialInstances: 0,
-        latency: { spacelift: 0, aws: 0 },
-        lifecycleHook: false,
-        seed: 12,
-        settleLimitSeconds: 1800,
-        warmupSeconds: 0,
-        faults: {
-          ...DEFAULT_MODEL.faults,
-          callFailureRate: 0,
-          appliedOnFailure: 0,
-          failureLatency: 1,
-          deathsPerInstanceHour: 3,
-          bootFailureRate: 0.3,
-          badReadRate: 0,
-          invalidMetadataRate: 0,
-          allMetadataInvalid: true,
-          coldStartsPerHour: 0,
-          until: 910,
-        },
-      },
-      scaling: {
-        ...DEFAULT_SCALING_CONFIG,
-        scaleDownDelay: parseScaleDownDelay('fixed:0'),
-        maxTerminatePerTick: 0,
-        maxStraysPerTick: 1,
-        registrationGraceSeconds: 230,
-        drainedReclaimSeconds: 60,
-      },
-    };
-    const { result, world } = await run(scenario);
-    checkSafety(scenario, result, world);
-    checkLiveness(scenario, result, world);
+      model: { boot: { kind: 'uniform', min: 144, max: 200 }, maxSize: 20, initialInstances: 0, seed: 12, settleLimitSeconds: 1800 },
+      faults: { deathsPerInstanceHour: 3, allMetadataInvalid: true, coldStartsPerHour: 0, until: 910 },
+      scaling: { maxTerminatePerTick: 0, registrationGraceSeconds: 230 },
+    });
   });
 
   test('a worker drained for less than drainedReclaimSeconds of idle is kept until then', async () => {
