@@ -17,6 +17,7 @@
  * fallback either way.
  */
 import { pokeEvent } from '../../lambda/shared/poke';
+import { NO_POKE_YET, rateLimit } from '../../lambda/webhook/rate-limit';
 import type { Invoker } from './policy';
 import type { World } from './world';
 
@@ -31,19 +32,17 @@ export interface WebhookModel {
 export const DEFAULT_WEBHOOK: WebhookModel = Object.freeze({ delaySeconds: 2, minIntervalSeconds: 5 });
 
 export function attachWebhook(world: World, invoker: Invoker, webhook: WebhookModel): void {
-  // The endpoint's rate limit (lambda/webhook/handler.ts): a poke, or one trailing poke per interval that ticks at
-  // the interval's end; the autoscaler's handler does the waiting, billed as Lambda time.
-  let lastPoke = -Infinity;
-  let trailing = -Infinity;
+  // The endpoint's own rate limit (lambda/webhook/rate-limit.ts), in trace time; the autoscaler's handler does the
+  // waiting for a trailing poke, billed as Lambda time.
+  let rate = NO_POKE_YET;
   world.onRunChange((change) => {
     if (change !== 'queued') return;
-    // The endpoint decides when the delivery reaches it, in its own time.
+    // The endpoint decides when the delivery reaches it.
     world.at(world.now + webhook.delaySeconds, () => {
-      if (world.now < trailing) return;
-      const intervalEnd = lastPoke + webhook.minIntervalSeconds;
-      const notBefore = world.now < intervalEnd ? intervalEnd : undefined;
-      if (notBefore === undefined) lastPoke = world.now;
-      else lastPoke = trailing = notBefore;
+      const decision = rateLimit(rate, world.now, webhook.minIntervalSeconds);
+      if (decision.kind === 'coalesce') return;
+      rate = decision.next;
+      const { notBefore } = decision;
       // The event carries epoch seconds, as the autoscaler's clock reads them.
       invoker.invokeNow(pokeEvent(notBefore === undefined ? undefined : world.epochNow() + (notBefore - world.now)));
     });

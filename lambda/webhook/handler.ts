@@ -12,6 +12,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
 import { WEBHOOK_DIMENSION, WEBHOOK_REASON_DIMENSION, WebhookMetric } from '../shared/metrics';
 import type { WebhookConfig } from './config';
+import { NO_POKE_YET, rateLimit } from './rate-limit';
 import { freshness, RecentDigests } from './replay';
 import { waitsForWorker } from './run-state';
 import type { SigningSecret } from './secret';
@@ -79,9 +80,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export function createHandler(deps: WebhookDeps): (event: LambdaFunctionURLEvent) => Promise<WebhookResult> {
   // Per container (the construct reserves ten executions): the rate limit and the replay memory of this one.
   const recent = new RecentDigests(deps.config.replayWindowSeconds);
-  // When the last poke's tick reads the pool, and until when a trailing poke's tick, still to come, covers deliveries.
-  let lastPokeAt = Number.NEGATIVE_INFINITY;
-  let trailingAt = Number.NEGATIVE_INFINITY;
+  let rate = NO_POKE_YET;
 
   async function handle(event: LambdaFunctionURLEvent, bodyBytes: number): Promise<Outcome> {
     const { config } = deps;
@@ -122,28 +121,20 @@ export function createHandler(deps: WebhookDeps): (event: LambdaFunctionURLEvent
       return { status: 202, reason: 'not-waiting', signature: 'valid' };
     }
 
-    // At most one tick per interval: a delivery inside the interval after a poke sends one trailing poke, whose tick
-    // waits for the interval's end and covers every later delivery until then; the run it reports arrived after
-    // the last tick read the pool, and would otherwise wait for the next scheduled invocation.
-    if (now < trailingAt) {
+    const decision = rateLimit(rate, now, config.minTriggerIntervalSeconds);
+    if (decision.kind === 'coalesce') {
       recent.remember(digest, now);
       return { status: 202, reason: 'coalesced', signature: 'valid' };
     }
-    const intervalEnd = lastPokeAt + config.minTriggerIntervalSeconds;
-    const notBefore = now < intervalEnd ? intervalEnd : undefined;
     try {
-      await deps.poke(notBefore);
+      await deps.poke(decision.notBefore);
     } catch (error) {
       // Not remembered, and the interval not restarted: Spacelift retries a 5xx with the same body.
       return { status: 502, reason: 'poke-failed', signature: 'valid', error };
     }
     recent.remember(digest, now);
-    if (notBefore === undefined) {
-      lastPokeAt = now;
-      return { status: 202, reason: 'poked', signature: 'valid' };
-    }
-    lastPokeAt = trailingAt = notBefore;
-    return { status: 202, reason: 'deferred', signature: 'valid' };
+    rate = decision.next;
+    return { status: 202, reason: decision.notBefore === undefined ? 'poked' : 'deferred', signature: 'valid' };
   }
 
   return async (event) => {
