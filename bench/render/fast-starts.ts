@@ -6,26 +6,20 @@ import { DEFAULT_PRICES } from '../sim/prices';
 import { type Column, fmtHours, fmtSeconds, markdownTable } from '../sim/report';
 import { DEFAULT_WEBHOOK } from '../sim/webhook';
 
-/**
- * Dollars the warm pool adds per hour of waiting it saves, `with` against `without`, for an instance type: running
- * instance-hours at its price, stopped ones at its stopped ratio, the Lambda bill as simulated (in t3.small-hours).
- */
-function dollarsPerWaitHourSaved(withPool: SimResult, without: SimResult, type: (typeof STOPPED_COST_RATIOS)[number]): number | undefined {
-  const saved = without.waitHours - withPool.waitHours;
-  if (saved <= 0) return undefined;
-  const extra = (withPool.instanceHours - without.instanceHours) * type.instanceHour
-    + (withPool.stoppedHours - without.stoppedHours) * type.ratio * type.instanceHour
-    + (withPool.lambdaHours - without.lambdaHours) * DEFAULT_PRICES.instanceHour;
-  return extra / saved;
-}
-
-const warmPoolValue = (r: FastStartRow, type: (typeof STOPPED_COST_RATIOS)[number]) =>
-  dollarsPerWaitHourSaved(r.results['warm pool + webhook'], r.results.webhook, type);
-
 /** A result's whole bill in running instance-hours of `type`: stopped hours at its ratio, Lambda at its dollars. */
 function hoursOfType(result: SimResult, type: (typeof STOPPED_COST_RATIOS)[number]): number {
   return result.instanceHours + result.stoppedHours * type.ratio + (result.lambdaHours * DEFAULT_PRICES.instanceHour) / type.instanceHour;
 }
+
+/** Dollars the warm pool adds per hour of waiting it saves, `with` against `without`, for an instance type. */
+function dollarsPerWaitHourSaved(withPool: SimResult, without: SimResult, type: (typeof STOPPED_COST_RATIOS)[number]): number | undefined {
+  const saved = without.waitHours - withPool.waitHours;
+  if (saved <= 0) return undefined;
+  return ((hoursOfType(withPool, type) - hoursOfType(without, type)) * type.instanceHour) / saved;
+}
+
+const warmPoolValue = (r: FastStartRow, type: (typeof STOPPED_COST_RATIOS)[number]) =>
+  dollarsPerWaitHourSaved(r.results['warm pool + webhook'], r.results.webhook, type);
 
 export function renderFastStarts(rows: readonly FastStartRow[]): string[] {
   const columns: Column<FastStartRow>[] = [
