@@ -47,8 +47,8 @@ interface Prepared {
   readonly props: RegistrationProperties;
   /** The resource label (pool-labels.ts). */
   readonly label: string;
-  /** Name, description, space, and the labels without a key label. */
-  readonly input: PoolInput;
+  /** Name, description, space and labels: the user's, the resource label, and the key label of `fingerprint` if given. */
+  readonly input: (fingerprint?: string) => PoolInput;
   readonly ctx: FailureContext;
 }
 
@@ -100,7 +100,12 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       api: deps.connect(retry),
       props,
       label,
-      input: { name: props.name, description: props.description, labels: withOwnLabels(props.labels, label), space: props.space },
+      input: (fingerprint) => ({
+        name: props.name,
+        description: props.description,
+        labels: withOwnLabels(props.labels, label, fingerprint),
+        space: props.space,
+      }),
       ctx: { apiKeyId: deps.apiKeyId, endpoint: deps.endpoint, space: props.space, name: props.name },
     };
   }
@@ -122,7 +127,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       const fingerprint = keyFingerprint(credentials.privateKeyBase64);
       let created: { id: string; config: string };
       try {
-        created = await api.create({ ...input, labels: withOwnLabels(props.labels, prepared.label, fingerprint) }, credentials.csrBase64);
+        created = await api.create(input(fingerprint), credentials.csrBase64);
       } catch (err) {
         // Only a timeout or a transient error is worth a second look, once, and only with time left for it.
         if (attempt > 1 || await pauseBeforeRetry(retry, 'WorkerPoolCreate', err) !== 'retry') throw explain(step, err, ctx);
@@ -165,7 +170,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     }
     logger.info('taking over the worker pool made earlier for this resource', { workerPoolId: id, storedKeyMatches: match !== undefined });
     if (match === undefined || stored === undefined || fingerprint === undefined) return { id, fingerprint: await rotate(prepared, id, step) };
-    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, prepared.label, fingerprint) }));
+    await guard(step, ctx, () => api.update(id, input(fingerprint)));
     const current = await guard(step, ctx, () => api.credentials(id));
     if (current === undefined) throw new RegistrationError(`${step}: the pool disappeared from Spacelift while being taken over; retry the deployment`);
     await writeOrFail(step, props, secretString(props, current.config, stored));
@@ -196,7 +201,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       logger.warn('the secret does not hold the pool\'s current credentials: resetting them', { workerPoolId: id });
       return { id, fingerprint: await rotate(prepared, id, resetStep) };
     }
-    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, prepared.label, current) }));
+    await guard(step, ctx, () => api.update(id, input(current)));
     logger.info('updated Spacelift worker pool', { workerPoolId: id });
     return { id, fingerprint: current };
   }
@@ -206,10 +211,10 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
    * for the new key, only once the reset's token and key are stored: if anything in between fails, or the reset
    * happens but its answer is lost, the pool carries no key label and the next attempt resets again.
    */
-  async function rotate({ api, props, input, label, ctx }: Prepared, id: string, step: string): Promise<string> {
+  async function rotate({ api, props, input, ctx }: Prepared, id: string, step: string): Promise<string> {
     const credentials = deps.newCredentials();
     const fingerprint = keyFingerprint(credentials.privateKeyBase64);
-    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, label) }));
+    await guard(step, ctx, () => api.update(id, input()));
     const reset = await guard(step, ctx, () => api.reset(id, credentials.csrBase64));
     try {
       await deps.secret.write(props.secretArn, secretString(props, reset.config, credentials.privateKeyBase64));
@@ -226,7 +231,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       throw new RegistrationError(`${step}: the pool's token changed while its credentials were being reset (a reset Spacelift `
         + 'applied late, or one made outside CloudFormation); retry the deployment, which resets them again');
     }
-    await guard(step, ctx, () => api.update(id, { ...input, labels: withOwnLabels(props.labels, label, fingerprint) }));
+    await guard(step, ctx, () => api.update(id, input(fingerprint)));
     logger.info('reset the worker pool credentials and stored them in its secret', { workerPoolId: id, credentialsFingerprint: fingerprint });
     return fingerprint;
   }
