@@ -177,11 +177,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return;
     }
     const failure = readFailure(fresh, asg);
-    if (failure !== undefined && plan.readFailure !== undefined && strays.length === 0) {
-      for (const lost of lostReclaims) await reclaimLost(lost, fresh, result);
-      return;
-    }
-    if (failure !== undefined) {
+    // A plan made on a failed read holds only the blind reclaim (no strays): a failed re-check is what it expects.
+    const blind = plan.readFailure !== undefined && strays.length === 0;
+    if (failure !== undefined && !blind) {
       result.straysSkipped += strays.length;
       result.lostSkipped += lostReclaims.length;
       logger.warn('the re-check snapshot for strays and lost instances is a failed read; none terminated this tick', {

@@ -57,6 +57,11 @@ export function trackLost(
   return new Map(lost.map((instance) => [instance.id, previous?.get(instance.id) ?? now]));
 }
 
+/** Only InService instances of known launch time: the executor's re-check needs it to rule out a worker with invalid metadata. */
+function reclaimable(instance: AsgInstance): instance is AsgInstance & { readonly launchTime: number } {
+  return instance.lifecycleState === 'InService' && instance.launchTime !== undefined;
+}
+
 export interface LostReclaimInput {
   readonly lost: readonly AsgInstance[];
   /** `trackLost` after this snapshot. */
@@ -84,7 +89,7 @@ export function planLostReclaims(input: LostReclaimInput): { reclaim: LostReclai
   const due: { instance: AsgInstance; launchTime: number; since: number }[] = [];
   for (const instance of lost) {
     const since = input.lostSince.get(instance.id) ?? now;
-    if (now - since >= seconds && instance.lifecycleState === 'InService' && instance.launchTime !== undefined) {
+    if (now - since >= seconds && reclaimable(instance)) {
       due.push({ instance, launchTime: instance.launchTime, since });
     }
   }
@@ -160,13 +165,13 @@ export function planBlindReclaim(input: BlindReclaimInput): { reclaim: LostRecla
     && (lastReclaimAt === undefined || now - lastReclaimAt >= seconds);
   const candidate = due
     ? [...input.lost]
-      .filter((instance) => instance.lifecycleState === 'InService' && instance.launchTime !== undefined)
-      .sort((a, b) => a.launchTime! - b.launchTime! || a.id.localeCompare(b.id))[0]
+      .filter(reclaimable)
+      .sort((a, b) => a.launchTime - b.launchTime || a.id.localeCompare(b.id))[0]
     : undefined;
   if (candidate === undefined) return { reclaim: [], state: kept(failingSince), reasons: [] };
   const reclaim: LostReclaim = {
     instanceId: candidate.id,
-    launchTime: candidate.launchTime!,
+    launchTime: candidate.launchTime,
     lostSince: failingSince,
     decrement: input.decrementRoom > 0,
   };
