@@ -9,7 +9,7 @@
  * - scale-out: all busy and N/10 runs queued: one SetDesiredCapacity;
  * - scale-in: all idle for an hour: the default plan drains and terminates maxTerminatePerTick workers.
  */
-import { DEFAULT_METRICS_LEVEL, DEFAULT_POLL_WHEN, type AutoscalerConfig } from '../lambda/autoscaler/config';
+import { type AutoscalerConfig, DEFAULT_METRICS_LEVEL, DEFAULT_POLL_WHEN, DEFAULT_SCHEDULE_SECONDS } from '../lambda/autoscaler/config';
 import { createHandler } from '../lambda/autoscaler/handler';
 import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '../lambda/core/config';
 import type { Fleet, WorkerPoolApi } from '../lambda/core/ports';
@@ -127,6 +127,7 @@ export async function measureTick(
     scaling,
     pollIntervalSeconds: 15,
     loopSeconds: 0,
+    scheduleSeconds: DEFAULT_SCHEDULE_SECONDS,
     pollWhen: DEFAULT_POLL_WHEN,
     metrics: DEFAULT_METRICS_LEVEL,
   };

@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { DEFAULT_METRICS_LEVEL, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN } from '../lambda/autoscaler/config';
+import { DEFAULT_METRICS_LEVEL, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN, DEFAULT_SCHEDULE_SECONDS } from '../lambda/autoscaler/config';
 import { DEFAULT_SCALING_CONFIG } from '../lambda/core/config';
 import { REGISTERED_TAG_KEY } from '../lambda/core/registration-tag';
 import { ScaleDownDelay as PolicyDelay } from '../lambda/core/scale-down-delay';
@@ -205,7 +205,7 @@ export interface WorkerPoolAutoscalerProps extends AutoscalingOptions, PoolFunct
 
 /** Leaves time between the end of one invocation's loop and the start of the next. */
 const LOOP_MARGIN_SECONDS = 10;
-const DEFAULT_SCHEDULE_RATE = Duration.minutes(1);
+const DEFAULT_SCHEDULE_RATE = Duration.seconds(DEFAULT_SCHEDULE_SECONDS);
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 
 /**
@@ -319,6 +319,7 @@ export class WorkerPoolAutoscaler extends Construct {
     const environment: { [key: string]: string } = {
       POLL_INTERVAL_SECONDS: String(pollSeconds),
       LOOP_SECONDS: String(Math.max(0, scheduleSeconds - LOOP_MARGIN_SECONDS)),
+      SCHEDULE_SECONDS: String(scheduleSeconds),
       MIN_IDLE: String(props.minIdle ?? defaults.minIdle),
       DEMAND_SIGNAL: props.demandSignal ?? defaults.demandSignal,
       MAX_TERMINATE_PER_TICK: String(props.maxTerminatePerTick ?? defaults.maxTerminatePerTick),

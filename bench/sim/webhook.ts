@@ -44,7 +44,7 @@ export function attachWebhook(world: World, invoker: Invoker, webhook: WebhookMo
       rate = decision.next;
       const { notBefore } = decision;
       // The event carries epoch seconds, as the autoscaler's clock reads them.
-      invoker.invokeNow(pokeEvent(notBefore === undefined ? undefined : world.epochNow() + (notBefore - world.now)));
+      invoker.invokeNow(pokeEvent(world.epochNow(), notBefore === undefined ? undefined : world.epochNow() + (notBefore - world.now)));
     });
   });
 }

@@ -14,8 +14,10 @@ export interface AutoscalerConfig {
   readonly scaling: ScalingConfig;
   /** Seconds between the starts of two ticks within one invocation. */
   readonly pollIntervalSeconds: number;
-  /** How long one invocation keeps starting ticks; the function itself is scheduled every minute. */
+  /** How long one invocation keeps starting ticks; the function itself is scheduled every `scheduleSeconds`. */
   readonly loopSeconds: number;
+  /** Seconds between two scheduled invocations (the EventBridge rate). */
+  readonly scheduleSeconds: number;
   /** When an invocation ticks again within the loop (core/next-tick.ts). */
   readonly pollWhen: PollWhen;
   /** Which metrics a tick sends (shared/metrics.ts). */
@@ -28,6 +30,7 @@ export interface AutoscalerConfig {
  */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 15;
 export const DEFAULT_LOOP_SECONDS = 50;
+export const DEFAULT_SCHEDULE_SECONDS = 60;
 /** See shared/metrics.ts: what the alarms need, at the least cost. */
 export const DEFAULT_METRICS_LEVEL: AutoscalerMetricsLevel = 'alarms';
 /** See core/next-tick.ts: tick again within an invocation only when a tick is due. */
@@ -62,6 +65,7 @@ export function loadAutoscalerConfig(env: Env): AutoscalerConfig {
     pollIntervalSeconds: integer(env, 'POLL_INTERVAL_SECONDS', DEFAULT_POLL_INTERVAL_SECONDS, { min: 5, max: 60 }),
     // Lambda's own limit is 900 s; 0 means a single tick per invocation.
     loopSeconds: integer(env, 'LOOP_SECONDS', DEFAULT_LOOP_SECONDS, { min: 0, max: 900 }),
+    scheduleSeconds: integer(env, 'SCHEDULE_SECONDS', DEFAULT_SCHEDULE_SECONDS, { min: 60, max: 3600 }),
     pollWhen: oneOf(env, 'POLL_WHEN', POLL_WHEN_MODES, DEFAULT_POLL_WHEN),
     metrics: oneOf(env, 'METRICS', AUTOSCALER_METRICS_LEVELS, DEFAULT_METRICS_LEVEL),
   };

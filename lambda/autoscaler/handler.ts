@@ -1,7 +1,7 @@
 /**
  * The autoscaler Lambda: scheduled every minute (and poked by the webhook endpoint when a run starts waiting; a
- * trailing poke first waits, at most MAX_POKE_DEFER_SECONDS, for the end of the endpoint's rate-limit interval). Each
- * invocation ticks once, then again on the `pollIntervalSeconds` grid, for up to `loopSeconds`, only while a tick is
+ * trailing poke first waits, at most MAX_POKE_DEFER_SECONDS, for the end of the endpoint's rate-limit interval, and
+ * a poke's invocation ticks once, see `onPoke`). Each scheduled invocation ticks once, then again on the `pollIntervalSeconds` grid, for up to `loopSeconds`, only while a tick is
  * due (core/next-tick.ts: an idle worker to release, a minimum idle floor, predictions standing in for launches, a cap
  * that left work, a read that looked wrong; here also a failed tick or an undrain to retry), since Lambda bills the
  * time between ticks. A quiet pool costs one short tick a minute.
@@ -15,7 +15,7 @@
 import type { Context } from 'aws-lambda';
 import { nextTick, type NextTick } from '../core/next-tick';
 import type { Fleet, WorkerPoolApi } from '../core/ports';
-import { readPoke } from '../shared/poke';
+import { readPoke, type Poke } from '../shared/poke';
 import type { AutoscalerConfig } from './config';
 import { createExecutor, type AutoscalerLogger } from './execute';
 import { runTick, type AutoscalerMetrics, type TickDeps, type TickState } from './tick';
@@ -81,24 +81,56 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
   // A poke's tick only scales out: the poke may come from any pool's run, moments after one of our workers went idle,
   // and with a scale-down delay of 0 it would release that worker long before the next scheduled look would.
   const pokeDeps: TickDeps = { ...tickDeps, scaling: { ...config.scaling, maxTerminatePerTick: 0 } };
+  // What the container knows of past ticks. With reserved concurrency 1 one container serves the pool, so this is
+  // the pool's history, except after a cold start, which begins with nothing and errs towards ticking.
+  /** When the last tick that read the pool started. */
+  let lastReadAt: number | undefined;
+  /** When the last full tick (one that may scale in) started; a fresh container counts from its start. */
+  let lastFullTickAt = deps.clock();
+  const tick = async (full: boolean, timeLeftMs: () => number) => {
+    const at = deps.clock();
+    if (full) lastFullTickAt = at;
+    const outcome = await runTick(full ? tickDeps : pokeDeps, state, timeLeftMs);
+    if (outcome.plan !== undefined) lastReadAt = at;
+    return outcome;
+  };
 
-  return async (event, context) => {
-    const started = deps.clock();
-    const poke = readPoke(event, started);
-    const poked = poke !== undefined;
-    const timeLeftMs = () => context.getRemainingTimeInMillis();
-    // The wait counts in the loop's time, so an invocation never runs past loopSeconds into the next scheduled one.
-    if (poke !== undefined && poke.deferSeconds > 0 && timeLeftMs() - poke.deferSeconds * 1000 >= reserveMs) {
+  /**
+   * A poke gets one tick, then the invocation ends: looping without scale-in would hold the function's only
+   * execution for nothing and push the scheduled invocation, the one that scales in, into throttling. A poke gets
+   * no tick when a tick that read the pool started after it was sent (or after its `notBefore`): the webhook runs
+   * in several containers, each with its own rate limit. While pokes keep the scheduled invocations out for more
+   * than a schedule period and an interval, a poke's tick is a full one, so idle workers are still released.
+   */
+  const onPoke = async (poke: Poke, started: number, timeLeftMs: () => number): Promise<InvocationSummary> => {
+    if (poke.servedFrom !== undefined && lastReadAt !== undefined && lastReadAt >= poke.servedFrom) {
+      logger.info('poke already served by a later tick', { servedFrom: poke.servedFrom, lastReadAt });
+      return { ticks: 0, failedTicks: 0, errors: 0 };
+    }
+    if (poke.deferSeconds > 0 && timeLeftMs() - poke.deferSeconds * 1000 >= reserveMs) {
       // A trailing poke: the deliveries the endpoint coalesced came in after the last poke's tick read the pool.
       logger.info('trailing poke: waiting for the end of the webhook\'s interval', { deferSeconds: poke.deferSeconds });
       await deps.sleep(Math.round(poke.deferSeconds * 1000));
     }
+    const full = deps.clock() - lastFullTickAt > config.scheduleSeconds + config.pollIntervalSeconds;
+    if (full) logger.info('no scheduled tick for more than a schedule period: this poke\'s tick may scale in', { lastFullTickAt });
+    const outcome = await tick(full, timeLeftMs);
+    const summary = { ticks: 1, failedTicks: outcome.completed ? 0 : 1, errors: outcome.errors };
+    logger.info('invocation done', { ...summary, poke: true, elapsed: deps.clock() - started, pendingUndrains: executor.pendingUndrains() });
+    return summary;
+  };
+
+  return async (event, context) => {
+    const started = deps.clock();
+    const timeLeftMs = () => context.getRemainingTimeInMillis();
+    const poke = readPoke(event, started);
+    if (poke !== undefined) return onPoke(poke, started, timeLeftMs);
     const interval = config.pollIntervalSeconds;
     let ticks = 0;
     let failedTicks = 0;
     let errors = 0;
     for (;;) {
-      const outcome = await runTick(poked ? pokeDeps : tickDeps, state, timeLeftMs);
+      const outcome = await tick(true, timeLeftMs);
       ticks++;
       if (!outcome.completed) failedTicks++;
       errors += outcome.errors;

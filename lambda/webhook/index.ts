@@ -42,7 +42,7 @@ function build(): ReturnType<typeof createHandler> {
       const response = await lambda.send(new InvokeCommand({
         FunctionName: config.autoscalerFunction,
         InvocationType: 'Event',
-        Payload: Buffer.from(JSON.stringify(pokeEvent(notBefore))),
+        Payload: Buffer.from(JSON.stringify(pokeEvent(Date.now() / 1000, notBefore))),
       }));
       // An accepted asynchronous invocation answers 202 (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
       if (response.StatusCode !== 202) throw new Error(`Lambda answered the asynchronous invoke with status ${response.StatusCode}`);

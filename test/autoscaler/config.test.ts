@@ -26,6 +26,7 @@ describe('loadAutoscalerConfig', () => {
       scaling: { ...DEFAULT_SCALING_CONFIG },
       pollIntervalSeconds: 15,
       loopSeconds: 50,
+      scheduleSeconds: 60,
       pollWhen: 'needed',
       metrics: 'alarms',
     });
@@ -61,6 +62,7 @@ describe('loadAutoscalerConfig', () => {
       BUSY_FINISHING_WITHIN_SECONDS: '0',
       POLL_INTERVAL_SECONDS: '5',
       LOOP_SECONDS: '0',
+      SCHEDULE_SECONDS: '1800',
       POLL_WHEN: 'always',
       METRICS: 'all',
     });
@@ -80,6 +82,7 @@ describe('loadAutoscalerConfig', () => {
     });
     expect(config.pollIntervalSeconds).toBe(5);
     expect(config.loopSeconds).toBe(0);
+    expect(config.scheduleSeconds).toBe(1800);
   });
 
   test.each(Object.keys(REQUIRED))('%s is required', (name) => {
@@ -108,6 +111,8 @@ describe('loadAutoscalerConfig', () => {
     ['POLL_INTERVAL_SECONDS', '61', 'environment variable POLL_INTERVAL_SECONDS must be <= 60, got 61'],
     ['LOOP_SECONDS', '-1', 'environment variable LOOP_SECONDS must be >= 0, got -1'],
     ['LOOP_SECONDS', '901', 'environment variable LOOP_SECONDS must be <= 900, got 901'],
+    ['SCHEDULE_SECONDS', '59', 'environment variable SCHEDULE_SECONDS must be >= 60, got 59'],
+    ['SCHEDULE_SECONDS', '3601', 'environment variable SCHEDULE_SECONDS must be <= 3600, got 3601'],
   ])('%s=%s is rejected with the variable named', (name, value, message) => {
     let error: unknown;
     try {

@@ -126,10 +126,42 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(logger.messages('info')).toContain('trailing poke: waiting for the end of the webhook\'s interval');
   });
 
-  test('a trailing poke counts its wait in the loop: the grid and LOOP_SECONDS run from the invocation\'s start', async () => {
-    const { invoke, tickStarts } = setup();
-    await invoke({ source: WEBHOOK_POKE_SOURCE, notBefore: NOW + 4 });
-    expect(tickStarts).toEqual([4, 15, 30, 45]);
+  test('a poke ticks once and ends, even when the loop would tick again (a minimum idle floor)', async () => {
+    const { invoke, tickStarts } = setup({ env: { ...needed, MIN_IDLE: '1' } });
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW, notBefore: NOW + 4 });
+    expect(tickStarts).toEqual([4]);
+  });
+
+  test('a poke that a tick has served since it was sent gets no tick; one sent after that tick does', async () => {
+    const { invoke, tickStarts, logger } = setup({ env: needed });
+    await invoke();
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW - 1 });
+    expect(tickStarts).toEqual([0]);
+    expect(logger.messages('info')).toContain('poke already served by a later tick');
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW + 1 });
+    expect(tickStarts).toEqual([0, 0]);
+  });
+
+  test('a tick that could not read the pool serves no poke', async () => {
+    const { invoke, pool, tickStarts } = setup({ env: { ...needed, LOOP_SECONDS: '0' } });
+    pool.failNext('snapshot', new Error('boom'));
+    await invoke();
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW - 1 });
+    expect(tickStarts).toEqual([0, 0]);
+  });
+
+  test('pokes that keep the scheduled invocations out for more than a schedule period release idle workers', async () => {
+    const { invoke, pool, fleet, sleeps } = setup({ env: needed });
+    pool.add(worker('w2', instanceId(2), { availableAt: NOW - 600 }));
+    fleet.group = { ...fleet.group, desiredCapacity: 2, instances: [...fleet.group.instances, instance(instanceId(2))] };
+    const terminations = () => fleet.calls.filter((call) => call.startsWith('terminate'));
+    // Within a schedule period and an interval of the container's start (60 + 15 s): scale-out only.
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW, notBefore: NOW + 30 });
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW + 31, notBefore: NOW + 60 });
+    expect(sleeps).toEqual([30_000, 30_000]);
+    expect(terminations()).toEqual([]);
+    await invoke({ source: WEBHOOK_POKE_SOURCE, sentAt: NOW + 61, notBefore: NOW + 80 });
+    expect(terminations()).toHaveLength(1);
   });
 
   test.each([

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_LOOP_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN, loadAutoscalerConfig } from '../../lambda/autoscaler/config';
+import { DEFAULT_LOOP_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_POLL_WHEN, DEFAULT_SCHEDULE_SECONDS, loadAutoscalerConfig } from '../../lambda/autoscaler/config';
 import { DEFAULT_SCALING_CONFIG } from '../../lambda/core/config';
 import { REGISTERED_TAG_KEY } from '../../lambda/core/registration-tag';
 import { DemandSignal, PollingMode, ScaleDownDelay, SpaceliftWorkerPool } from '../../lib';
@@ -21,6 +21,7 @@ describe('autoscaler', () => {
         ASG_NAME: { Ref: groupId },
         POLL_INTERVAL_SECONDS: '15',
         LOOP_SECONDS: '50',
+        SCHEDULE_SECONDS: '60',
         MIN_IDLE: '0',
         DEMAND_SIGNAL: 'pendingRuns',
         MAX_TERMINATE_PER_TICK: '5',
@@ -122,7 +123,7 @@ describe('autoscaler', () => {
     new SpaceliftWorkerPool(s2, 'Pool', { ...props, autoscaling: { scheduleRate: Duration.minutes(30) } });
     Template.fromStack(s2).hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 900,
-      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 210) }) },
+      Environment: { Variables: Match.objectLike({ LOOP_SECONDS: String(900 - 210), SCHEDULE_SECONDS: '1800' }) },
     });
   });
 
@@ -171,6 +172,7 @@ describe('defaults come from the function\'s own DEFAULT_SCALING_CONFIG', () => 
     expect(config.scaling).toEqual(DEFAULT_SCALING_CONFIG);
     expect(config.pollIntervalSeconds).toBe(DEFAULT_POLL_INTERVAL_SECONDS);
     expect(config.loopSeconds).toBe(DEFAULT_LOOP_SECONDS);
+    expect(config.scheduleSeconds).toBe(DEFAULT_SCHEDULE_SECONDS);
     expect(config.pollWhen).toBe(DEFAULT_POLL_WHEN);
   });
 

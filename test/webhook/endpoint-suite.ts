@@ -21,7 +21,8 @@ import {
 } from './harness';
 
 const POKE = { FunctionName: AUTOSCALER_ARN, InvocationType: 'Event' };
-const POKE_PAYLOAD = { source: 'cdk-ec2-workerpool.webhook' };
+// `sentAt` is the endpoint's clock when it pokes; the first test pins it.
+const POKE_PAYLOAD = { source: 'cdk-ec2-workerpool.webhook', sentAt: expect.any(Number) };
 
 export function endpointSuite(modulePath: string): void {
   let clock: Clock;
@@ -65,7 +66,7 @@ export function endpointSuite(modulePath: string): void {
 
       expect(answer.reply.statusCode).toBe(202);
       expect(body(answer)).toEqual({ poked: true });
-      expect(pokes()).toEqual([POKE_PAYLOAD]);
+      expect(pokes()).toEqual([{ ...POKE_PAYLOAD, sentAt: Date.now() / 1000 }]);
       expect(endpoint.secretReads()).toEqual([{ SecretId: SECRET_ARN }]);
       expect(logLine(answer, sign(payload))).toMatchObject({
         level: 'INFO', method: 'POST', status: 202, reason: 'poked', signature: 'valid', bodyBytes: Buffer.byteLength(payload),

@@ -107,6 +107,7 @@ export function oursPolicy(options: OursOptions = DEFAULT_OURS): Policy {
         scaling: options.scaling,
         pollIntervalSeconds: options.pollIntervalSeconds,
         loopSeconds,
+        scheduleSeconds,
         pollWhen,
         metrics: options.metrics ?? DEFAULT_METRICS_LEVEL,
       };
