@@ -14,7 +14,7 @@ import { explain, isPoolNotFound, RegistrationError, type FailureContext } from 
 import type { PoolInput, PoolSummary } from './operations';
 import { keyFingerprintOf, resourceLabel, withOwnLabels } from './pool-labels';
 import type { PoolManagementApi } from './pools';
-import { parseProperties, type RegistrationProperties } from './properties';
+import { parseProperties, PropertyError, type RegistrationProperties } from './properties';
 import { pauseBeforeRetry, type RetryPolicy } from './retry';
 import type { SecretStore } from './secret';
 
@@ -78,7 +78,7 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
           return answer(await create(prepare(event, retry), retry));
         case 'Update': {
           const prepared = prepare(event, retry);
-          return answer(await update(prepared, event.PhysicalResourceId, parseProperties(event.OldResourceProperties)));
+          return answer(await update(prepared, event.PhysicalResourceId, readOldProperties(event.OldResourceProperties)));
         }
         case 'Delete':
           // A Create that failed before making a pool (even on bad properties) leaves the framework's placeholder.
@@ -178,7 +178,22 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     return { id, fingerprint };
   }
 
-  async function update(prepared: Prepared, id: string, old: RegistrationProperties): Promise<Registered> {
+  /**
+   * The old properties, or undefined when they do not parse: the rollback of an Update that failed on its new
+   * properties (a blank `Name` from a parameter, say) sends those as the old ones, and failing on them again would
+   * leave the stack in UPDATE_ROLLBACK_FAILED.
+   */
+  function readOldProperties(raw: unknown): RegistrationProperties | undefined {
+    try {
+      return parseProperties(raw);
+    } catch (err) {
+      if (!(err instanceof PropertyError)) throw err;
+      logger.warn('the old properties do not parse (the rollback of an Update that failed on them?): comparing nothing', { error: err.message });
+      return undefined;
+    }
+  }
+
+  async function update(prepared: Prepared, id: string, old: RegistrationProperties | undefined): Promise<Registered> {
     const { api, props, input, ctx } = prepared;
     const step = `Could not update Spacelift worker pool ${id}`;
     if (!WORKER_POOL_ID.test(id)) throw new RegistrationError(`${step}: the physical id is not a Spacelift worker pool id`);
@@ -189,11 +204,12 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     }
     const current = keyFingerprintOf(pool.labels);
     const resetStep = `Could not reset the credentials of Spacelift worker pool ${id}`;
-    // A new generation asks for new credentials; a different secret or key names need them written there.
-    const rotateNow = props.resetGeneration !== old.resetGeneration
+    // A new generation asks for new credentials; a different secret or key names need them written there. Unknown old
+    // properties ask for nothing: the check below still resets when the secret does not hold the pool's credentials.
+    const rotateNow = old !== undefined && (props.resetGeneration !== old.resetGeneration
       || props.secretArn !== old.secretArn
       || props.tokenKey !== old.tokenKey
-      || props.privateKeyKey !== old.privateKeyKey;
+      || props.privateKeyKey !== old.privateKeyKey);
     if (rotateNow) return { id, fingerprint: await rotate(prepared, id, resetStep) };
     // Otherwise the secret must still hold the pool's current token and the key its label names: a pool without a key
     // label is mid-reset (one that failed), and two copies of one event running at once may have crossed their writes.

@@ -383,6 +383,16 @@ describe('Update', () => {
     expectConsistent(rollback);
   });
 
+  test('the rollback of an Update that failed on a bad property (a blank Name) succeeds without a reset', async () => {
+    const id = await createdId();
+    failed(await h.update(id, props({ Labels: ['a'], Name: ' ' }), props({ Labels: ['a'] })));
+
+    const rollback = ok(await h.update(id, props({ Labels: ['a'] }), props({ Labels: ['a'], Name: ' ' })));
+
+    expect(h.fake.count('workerPoolReset')).toBe(0);
+    expectConsistent(rollback);
+  });
+
   test('the same ResetGeneration does not rotate', async () => {
     const id = await createdId();
     ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '1', Description: 'x' }), props({ Labels: ['a'], ResetGeneration: '1' })));
