@@ -1,10 +1,11 @@
 /**
- * The autoscaler Lambda: scheduled every minute (and poked by the webhook endpoint when a run starts waiting; a
- * trailing poke first waits, at most MAX_POKE_DEFER_SECONDS, for the end of the endpoint's rate-limit interval, and
- * a poke's invocation ticks once, see `onPoke`). Each scheduled invocation ticks once, then again on the `pollIntervalSeconds` grid, for up to `loopSeconds`, only while a tick is
- * due (core/next-tick.ts: an idle worker to release, a minimum idle floor, predictions standing in for launches, a cap
- * that left work, a read that looked wrong; here also a failed tick or an undrain to retry), since Lambda bills the
- * time between ticks. A quiet pool costs one short tick a minute.
+ * The autoscaler Lambda: scheduled every minute, and poked by the webhook endpoint when a run starts waiting (a poke's
+ * invocation ticks once, see `onPoke`; a trailing poke first waits, at most MAX_POKE_DEFER_SECONDS, for the end of
+ * the endpoint's rate-limit interval). Each scheduled invocation ticks once, then again on the `pollIntervalSeconds`
+ * grid, for up to `loopSeconds`, only while a tick is due (core/next-tick.ts: an idle worker to release, a minimum
+ * idle floor, predictions standing in for launches, a cap that left work, a read that looked wrong; here also a
+ * failed tick or an undrain to retry), since Lambda bills the time between ticks. A quiet pool costs one short tick
+ * a minute.
  *
  * Ticks start on a fixed grid (0, 15, 30, 45 s by default); a tick that overruns its slot skips the slots it
  * missed rather than running back to back. No tick starts, and within a tick no drain starts, with less than
