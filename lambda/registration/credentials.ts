@@ -29,6 +29,13 @@ export function generateWorkerPoolCredentials(modulusLength: number = WORKER_POO
   };
 }
 
+/** The credentials of an existing key: a new CSR for it (another copy of the same event generated the key). */
+export function credentialsForKey(privateKeyBase64: string): WorkerPoolCredentials {
+  const privateKey = createPrivateKey(Buffer.from(privateKeyBase64, 'base64').toString('utf8'));
+  const csr = certificationRequestPem(privateKey, createPublicKey(privateKey));
+  return { csrBase64: Buffer.from(csr).toString('base64'), privateKeyBase64 };
+}
+
 export function certificationRequestPem(privateKey: KeyObject, publicKey: KeyObject): string {
   const info = sequence(
     integer(0), // version v1

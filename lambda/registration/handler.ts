@@ -5,18 +5,18 @@
  * pool id and the fingerprint of the stored key's public half (pool-labels.ts). Nothing secret is logged, returned or
  * put in an error message.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { WORKER_POOL_ID } from '../shared/pool-id';
 import type { SpaceliftLogger } from '../spacelift/http';
-import { keyFingerprint, type WorkerPoolCredentials } from './credentials';
+import { credentialsForKey, keyFingerprint, type WorkerPoolCredentials } from './credentials';
 import { explain, isPoolNotFound, RegistrationError, type FailureContext } from './failures';
 import type { PoolInput, PoolSummary } from './operations';
 import { keyFingerprintOf, resourceLabel, withOwnLabels } from './pool-labels';
 import type { PoolManagementApi } from './pools';
 import { parseProperties, PropertyError, type RegistrationProperties } from './properties';
-import { pauseBeforeRetry, type RetryPolicy } from './retry';
-import type { SecretStore } from './secret';
+import { MIN_ATTEMPT_MS, pauseBeforeRetry, type RetryPolicy } from './retry';
+import type { SecretStore, WriteOutcome } from './secret';
 
 export interface RegistrationResponse {
   readonly PhysicalResourceId: string;
@@ -50,10 +50,21 @@ interface Prepared {
   /** Name, description, space and labels: the user's, the resource label, and the key label of `fingerprint` if given. */
   readonly input: (fingerprint?: string) => PoolInput;
   readonly ctx: FailureContext;
+  readonly retry: RetryPolicy;
+  /**
+   * A secret version token (ClientRequestToken) for one step of this event: every copy of the event (CloudFormation
+   * invokes asynchronously, and an asynchronous event may arrive twice) derives the same one, so the first copy's
+   * write under it wins and the others find out (secret.ts `WriteOutcome`).
+   */
+  readonly versionToken: (step: 'create-key' | 'reset') => string;
 }
 
 // Kept back from the Lambda timeout for the secret write and the response to the framework.
 const RESERVE_MS = 5_000;
+// How often a copy of an event that another copy is resetting looks whether that copy is done.
+const OTHER_COPY_POLL_MS = 2_000;
+/** A field the claim of a reset adds to the secret's value (next to the token and key, which it keeps). */
+export const RESET_CLAIM_FIELD = 'cdk-ec2-workerpool:reset-claim';
 // Pool ids are ULIDs (shared/pool-id.ts): anything else (the framework's placeholder after a failed Create) names no pool.
 
 export function createRegistrationHandler(deps: RegistrationDeps) {
@@ -107,6 +118,8 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
         space: props.space,
       }),
       ctx: { apiKeyId: deps.apiKeyId, endpoint: deps.endpoint, space: props.space, name: props.name },
+      retry,
+      versionToken: (step) => createHash('sha256').update(`${event.RequestId}:${step}`).digest('hex'),
     };
   }
 
@@ -118,12 +131,9 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       // A repeated Create, or a create that timed out but happened, left a pool with our label: take it over.
       const own = await guard(step, ctx, () => ownPools(api, prepared.label));
       if (own.length > 0) return adopt(prepared, own);
-      if (credentials === undefined) {
-        credentials = deps.newCredentials();
-        // Stored before the pool exists: if this attempt dies after Spacelift made the pool, the next one finds the
-        // key the pool's certificate was issued for (the pool carries its key label), and takes it over with no reset.
-        await writeOrFail(step, props, secretString(props, undefined, credentials.privateKeyBase64));
-      }
+      // Stored before the pool exists: if this attempt dies after Spacelift made the pool, the next one finds the
+      // key the pool's certificate was issued for (the pool carries its key label), and takes it over with no reset.
+      credentials ??= await keyOfThisEvent(prepared, step);
       const fingerprint = keyFingerprint(credentials.privateKeyBase64);
       let created: { id: string; config: string };
       try {
@@ -137,6 +147,16 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
         throw new RegistrationError(`create: Spacelift answered a worker pool id that is not a ULID (${JSON.stringify(created.id)})`);
       }
       logger.info('created Spacelift worker pool', { workerPoolId: created.id, credentialsFingerprint: fingerprint });
+      // Another copy of this event may have created one too, with the same key: the oldest pool stays, and each copy
+      // deletes the pool it made if that is not the oldest. Both then answer the same pool.
+      const pools = await guard(step, ctx, () => ownPools(api, prepared.label));
+      if (pools.length > 0 && pools[0].id !== created.id) {
+        const extra = await api.delete(created.id).then(() => 'deleted', () => 'left in Spacelift: delete it by hand');
+        logger.warn('another copy of this event created a pool first: taking that one over', {
+          workerPoolId: pools[0].id, extraPool: created.id, extraPoolIs: extra,
+        });
+        return adopt(prepared, pools.filter((pool) => pool.id !== created.id));
+      }
       try {
         await deps.secret.write(props.secretArn, secretString(props, created.config, credentials.privateKeyBase64));
       } catch (err) {
@@ -147,6 +167,22 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
       }
       return { id: created.id, fingerprint };
     }
+  }
+
+  /**
+   * A new key for the pool a Create makes, written to the secret under this event's version token; when another copy
+   * of the event wrote first, its key instead, so that both copies ask Spacelift for a certificate of one key.
+   */
+  async function keyOfThisEvent({ props, versionToken }: Prepared, step: string): Promise<WorkerPoolCredentials> {
+    const fresh = deps.newCredentials();
+    const token = versionToken('create-key');
+    if (await writeOrFail(step, props, secretString(props, undefined, fresh.privateKeyBase64), token) === 'written') return fresh;
+    const stored = parseStored(props, await readOrFail(step, props, token)).privateKeyBase64;
+    if (stored === undefined) {
+      throw new RegistrationError(`${step}: another copy of this event stored a key that cannot be read back; retry the deployment`);
+    }
+    logger.info('another copy of this event stored its key first: creating the pool for that key', { credentialsFingerprint: keyFingerprint(stored) });
+    return credentialsForKey(stored);
   }
 
   /**
@@ -227,7 +263,12 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
    * for the new key, only once the reset's token and key are stored: if anything in between fails, or the reset
    * happens but its answer is lost, the pool carries no key label and the next attempt resets again.
    */
-  async function rotate({ api, props, input, ctx }: Prepared, id: string, step: string): Promise<string> {
+  async function rotate(prepared: Prepared, id: string, step: string): Promise<string> {
+    const { api, props, input, ctx, versionToken } = prepared;
+    // One copy of an event resets: two would each invalidate the other's token, and the one that checked first could
+    // answer success for credentials the other's reset had just replaced. The claim keeps the stored token and key.
+    const claim = withField(await readOrFail(step, props), RESET_CLAIM_FIELD, randomUUID());
+    if (await writeOrFail(step, props, claim, versionToken('reset')) === 'taken') return resetByOtherCopy(prepared, id, step);
     const credentials = deps.newCredentials();
     const fingerprint = keyFingerprint(credentials.privateKeyBase64);
     await guard(step, ctx, () => api.update(id, input()));
@@ -252,6 +293,27 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     return fingerprint;
   }
 
+  /**
+   * Waits, while the event has time, for the copy of this event that claimed the reset: done when the pool carries a
+   * key label again and the secret holds its current token next to that key. Answers that key's fingerprint, so both
+   * copies answer alike (a copy that arrives after the other finished answers at once, without a second reset).
+   */
+  async function resetByOtherCopy(prepared: Prepared, id: string, step: string): Promise<string> {
+    const { api, ctx, retry } = prepared;
+    logger.info('another copy of this event claimed the reset: waiting for it', { workerPoolId: id });
+    for (;;) {
+      const pool = await guard(step, ctx, () => api.get(id));
+      if (pool === undefined) throw new RegistrationError(`${step}: the pool disappeared from Spacelift while another copy of this event reset it`);
+      const fingerprint = keyFingerprintOf(pool.labels);
+      if (fingerprint !== undefined && await holdsCurrentCredentials(prepared, id, fingerprint, step)) return fingerprint;
+      // Another look needs time for its two Spacelift calls after the pause.
+      if (retry.remainingMs() - OTHER_COPY_POLL_MS < 2 * MIN_ATTEMPT_MS) {
+        throw new RegistrationError(`${step}: another copy of this event claimed the reset and has not finished it; retry the deployment`);
+      }
+      await deps.sleep(OTHER_COPY_POLL_MS);
+    }
+  }
+
   /** Whether the secret holds the pool's current token, next to the key whose fingerprint is `fingerprint`. */
   async function holdsCurrentCredentials({ api, props, ctx }: Prepared, id: string, fingerprint: string, step: string): Promise<boolean> {
     const stored = parseStored(props, await readOrFail(step, props));
@@ -260,17 +322,17 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
     return pool !== undefined && stored.token === pool.config;
   }
 
-  async function writeOrFail(step: string, props: RegistrationProperties, value: string): Promise<void> {
+  async function writeOrFail(step: string, props: RegistrationProperties, value: string, versionToken?: string): Promise<WriteOutcome> {
     try {
-      await deps.secret.write(props.secretArn, value);
+      return await deps.secret.write(props.secretArn, value, versionToken);
     } catch (err) {
       throw new RegistrationError(`${step}: ${messageOf(err)}`);
     }
   }
 
-  async function readOrFail(step: string, props: RegistrationProperties): Promise<string | undefined> {
+  async function readOrFail(step: string, props: RegistrationProperties, versionToken?: string): Promise<string | undefined> {
     try {
-      return await deps.secret.read(props.secretArn);
+      return await deps.secret.read(props.secretArn, versionToken);
     } catch (err) {
       throw new RegistrationError(`${step}: ${messageOf(err)}`);
     }
@@ -316,6 +378,18 @@ async function guard<T>(step: string, ctx: FailureContext, action: () => Promise
   } catch (err) {
     throw explain(step, err, ctx);
   }
+}
+
+/** The secret's JSON value with one more field; a value that is not a JSON object (a placeholder) is dropped. */
+function withField(secretValue: string | undefined, name: string, value: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretValue ?? '');
+  } catch {
+    parsed = undefined;
+  }
+  const fields = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : {};
+  return JSON.stringify({ ...fields, [name]: value });
 }
 
 /** The secret's value: the key alone until Spacelift has issued the pool's token. */

@@ -6,10 +6,22 @@
  */
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
+/**
+ * What a write with a version token did. Secrets Manager keeps one value per `ClientRequestToken`: the same token with
+ * the same value is ignored, with another value refused, so the first of two copies of one event to write under a
+ * token derived from the event wins, and the other learns of it (`taken`).
+ * @see https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+ */
+export type WriteOutcome = 'written' | 'taken';
+
 export interface SecretStore {
-  write(secretArn: string, secretString: string): Promise<void>;
-  /** The current SecretString; undefined when the secret holds binary data only. */
-  read(secretArn: string): Promise<string | undefined>;
+  /** Writes a new current value; with `versionToken`, as the version of that token (32 to 64 characters). */
+  write(secretArn: string, secretString: string, versionToken?: string): Promise<WriteOutcome>;
+  /**
+   * The current SecretString, or that of the version `versionToken` (undefined when there is no such version);
+   * undefined when the secret holds binary data only.
+   */
+  read(secretArn: string, versionToken?: string): Promise<string | undefined>;
 }
 
 export class SecretAccessError extends Error {
@@ -35,22 +47,36 @@ export function secretsManagerStore(
     return client;
   }
   return {
-    async write(secretArn, secretString) {
+    async write(secretArn, secretString, versionToken) {
       try {
-        await clientOf(secretArn).send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: secretString }));
+        await clientOf(secretArn).send(new PutSecretValueCommand({
+          SecretId: secretArn,
+          SecretString: secretString,
+          ...(versionToken === undefined ? {} : { ClientRequestToken: versionToken }),
+        }));
+        return 'written';
       } catch (err) {
+        if (versionToken !== undefined && errorName(err) === 'ResourceExistsException') return 'taken';
         throw new SecretAccessError(`the credentials could not be written to secret ${secretArn}: ${describe(err)}${hint(err, 'secretsmanager:PutSecretValue')}`);
       }
     },
-    async read(secretArn) {
+    async read(secretArn, versionToken) {
       try {
-        const reply = await clientOf(secretArn).send(new GetSecretValueCommand({ SecretId: secretArn }));
+        const reply = await clientOf(secretArn).send(new GetSecretValueCommand({
+          SecretId: secretArn,
+          ...(versionToken === undefined ? {} : { VersionId: versionToken }),
+        }));
         return reply.SecretString;
       } catch (err) {
+        if (versionToken !== undefined && errorName(err) === 'ResourceNotFoundException') return undefined;
         throw new SecretAccessError(`the credentials could not be read back from secret ${secretArn}: ${describe(err)}${hint(err, 'secretsmanager:GetSecretValue')}`);
       }
     },
   };
+}
+
+function errorName(err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined;
 }
 
 function describe(err: unknown): string {

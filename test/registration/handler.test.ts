@@ -5,6 +5,7 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { keyFingerprint } from '../../lambda/registration/credentials';
+import { RESET_CLAIM_FIELD } from '../../lambda/registration/handler';
 import { keyFingerprintOf, keyLabel, RESERVED_LABEL_PREFIX, resourceLabel } from '../../lambda/registration/pool-labels';
 import { DEFAULT_PRIVATE_KEY_KEY, DEFAULT_TOKEN_KEY } from '../../lambda/registration/properties';
 import { OPENSSL, opensslSubject, publicKeyOfPrivate, sameKey, verifiedCsrKey } from './csr-check';
@@ -223,7 +224,8 @@ describe('Create', () => {
     ok(await h.create());
     expect(created()).toHaveLength(1);
     expect(h.fake.count('workerPoolCreate')).toBe(2);
-    expect(h.fake.count('workerPools')).toBe(2);
+    // Before each attempt, and after the create (for a pool another copy of the event made).
+    expect(h.fake.count('workerPools')).toBe(3);
   });
 
   test('a timeout on both attempts fails with a message naming the endpoint', async () => {
@@ -355,7 +357,9 @@ describe('Update', () => {
     expect(h.fake.count('workerPoolReset')).toBe(1);
     expect(after.config).not.toBe(before.config);
     expect(after.certificateSigningRequest).not.toBe(before.certificateSigningRequest);
-    expect(h.writes()[2].value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
+    // The writes: the Create's key, its token and key, the reset's claim (the old token and key kept), the reset's token and key.
+    expect(h.writes()[2].value).toEqual({ ...h.writes()[1].value, [RESET_CLAIM_FIELD]: expect.any(String) });
+    expect(h.writes()[3].value).toEqual({ [DEFAULT_TOKEN_KEY]: after.config, [DEFAULT_PRIVATE_KEY_KEY]: h.credentials[1].privateKeyBase64 });
   });
 
   test('an Update of a pool without a key label (a reset that failed midway) resets, whatever changed', async () => {
@@ -370,12 +374,9 @@ describe('Update', () => {
 
   test('the rollback of a failed reset (UPDATE_ROLLBACK) resets again and ends consistent', async () => {
     const id = await createdId();
-    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    h.failPlainWrites = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
     failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] })));
-    h.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
-      h.secretValue = input.SecretString;
-      return { ARN: SECRET_ARN };
-    });
+    h.failPlainWrites = undefined;
 
     const rollback = ok(await h.update(id, props({ Labels: ['a'] }), props({ Labels: ['a'], ResetGeneration: '2' })));
 
@@ -401,13 +402,10 @@ describe('Update', () => {
 
   test('a reset whose secret write failed leaves no key label: the next Update resets again, whatever changed', async () => {
     const id = await createdId();
-    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    h.failPlainWrites = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
     failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] })));
     expect(keyFingerprintOf(h.fake.pool(id)!.labels)).toBeUndefined();
-    h.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
-      h.secretValue = input.SecretString;
-      return { ARN: SECRET_ARN };
-    });
+    h.failPlainWrites = undefined;
 
     const next = ok(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2', Description: 'x' }), props({ Labels: ['a'], ResetGeneration: '2' })));
 
@@ -465,12 +463,76 @@ describe('Update', () => {
 
   test('a reset whose secret write fails says what state the pool is in', async () => {
     const id = await createdId();
-    h.secrets.on(PutSecretValueCommand).rejects(Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' }));
+    h.failPlainWrites = Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' });
     expect(failed(await h.update(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }))))
       .toMatch(/^Could not reset the credentials of Spacelift worker pool \w+: the pool's credentials were reset, but the credentials could not be written .* ResourceNotFoundException: .*The secret does not exist.*the retry resets them again\)$/);
   });
 });
 
+// CloudFormation invokes the provider asynchronously, and an asynchronous event may arrive twice; the provider
+// framework also invokes the function again after an error of its first invoke call. Both copies carry one RequestId.
+// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+describe('two copies of one event', () => {
+  test('a Create delivered twice at once makes one pool, and both copies answer it', async () => {
+    const event = h.createEvent(props({ Labels: ['a'] }));
+    const [first, second] = (await Promise.all([h.send(event), h.send(event)])).map(ok);
+
+    expect(second).toEqual(first);
+    expect(created().map((p) => p.id)).toEqual([first.PhysicalResourceId]);
+    expectConsistent(first);
+  });
+
+  test('a Create retried after an attempt that stored its key and failed creates the pool for that key', async () => {
+    const event = h.createEvent(props({ Labels: ['a'] }));
+    h.fake.injectFault({ kind: 'http', status: 500 }, { match: 'workerPoolCreate', times: 2 });
+    failed(await h.send(event));
+
+    const response = ok(await h.send(event));
+
+    expect(storedKey()).toBe(h.credentials[0].privateKeyBase64);
+    expect(created()).toHaveLength(1);
+    expectConsistent(response);
+  });
+
+  test('an Update with a new ResetGeneration delivered twice at once resets once, and both copies answer its key', async () => {
+    const id = ok(await h.create(props({ Labels: ['a'] }))).PhysicalResourceId;
+    h.fake.injectFault({ kind: 'delay', ms: 300 }, { match: 'workerPoolReset' });
+    const event = h.updateEvent(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }));
+    const [first, second] = (await Promise.all([h.send(event), h.send(event)])).map(ok);
+
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(second).toEqual(first);
+    expectConsistent(first);
+    expect(h.output([]).includes('another copy of this event claimed the reset')).toBe(true);
+  });
+
+  test('an Update delivered again after the first copy finished answers the same key without a second reset', async () => {
+    const id = ok(await h.create(props({ Labels: ['a'] }))).PhysicalResourceId;
+    const event = h.updateEvent(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }));
+    const first = ok(await h.send(event));
+
+    const again = ok(await h.send(event));
+
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(again).toEqual(first);
+    expectConsistent(again);
+  });
+
+  test('a copy that waits for another copy\'s reset that never finishes fails once its time runs out, without a reset of its own', async () => {
+    const id = ok(await h.create(props({ Labels: ['a'] }))).PhysicalResourceId;
+    const event = h.updateEvent(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }));
+    // The first copy claims the reset, and dies before its final write (the pool keeps no key label).
+    h.failPlainWrites = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    failed(await h.send(event));
+    h.failPlainWrites = undefined;
+    h.remainingMs = 20_000;
+    h.sleepsUseRemainingTime = true;
+
+    expect(failed(await h.send(event))).toBe(`Could not reset the credentials of Spacelift worker pool ${id}: another copy of this event `
+      + 'claimed the reset and has not finished it; retry the deployment');
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+  });
+});
 describe('Delete', () => {
   async function createdId(): Promise<string> {
     return ok(await h.create()).PhysicalResourceId;

@@ -43,9 +43,15 @@ export class RegistrationHarness {
   timeoutMs = 2_000;
   /** Real time each backoff sleep takes (default none). */
   sleepRealMs = 0;
+  /** Whether a sleep uses up `remainingMs`, as it would the invocation's time (default not). */
+  sleepsUseRemainingTime = false;
   stackId = STACK_ID;
   /** The secret's current value; a new stack's secret starts with the placeholder CloudFormation generated. */
   secretValue: string | undefined;
+  /** Fails every write without a ClientRequestToken (a reset's final write, not its claim) with this error. */
+  failPlainWrites: Error | undefined;
+  /** The secret's versions written with a ClientRequestToken, by token. */
+  readonly versions = new Map<string, string | undefined>();
   /** What the handler sends as the API key secret; default the fake's. */
   apiKeySecret: string | undefined;
   /** Replaces some of the client's calls (for answers the fake never gives). */
@@ -55,12 +61,32 @@ export class RegistrationHarness {
     this.fake = await FakeSpacelift.start();
     this.secrets.reset();
     this.secretValue = PLACEHOLDER_SECRET;
-    // Secrets Manager as a store: a read returns the last value written.
-    this.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string }) => {
+    this.versions.clear();
+    this.failPlainWrites = undefined;
+    // Secrets Manager as a store: a read returns the last value written. A ClientRequestToken names a version: the same
+    // token again with the same value is ignored, with another value refused (ResourceExistsException); a read with
+    // VersionId returns that version, or ResourceNotFoundException.
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+    this.secrets.on(PutSecretValueCommand).callsFake((input: { SecretString?: string; ClientRequestToken?: string }) => {
+      const token = input.ClientRequestToken;
+      if (token === undefined && this.failPlainWrites !== undefined) throw this.failPlainWrites;
+      if (token !== undefined && this.versions.has(token)) {
+        if (this.versions.get(token) !== input.SecretString) {
+          throw Object.assign(new Error(`A version with ClientRequestToken ${token} already exists with another value`), { name: 'ResourceExistsException' });
+        }
+        return { ARN: SECRET_ARN, VersionId: token };
+      }
+      if (token !== undefined) this.versions.set(token, input.SecretString);
       this.secretValue = input.SecretString;
       return { ARN: SECRET_ARN };
     });
-    this.secrets.on(GetSecretValueCommand).callsFake(() => ({ ARN: SECRET_ARN, SecretString: this.secretValue }));
+    this.secrets.on(GetSecretValueCommand).callsFake((input: { VersionId?: string }) => {
+      if (input.VersionId === undefined) return { ARN: SECRET_ARN, SecretString: this.secretValue };
+      if (!this.versions.has(input.VersionId)) {
+        throw Object.assign(new Error(`Secrets Manager can't find the specified secret value for VersionId: ${input.VersionId}`), { name: 'ResourceNotFoundException' });
+      }
+      return { ARN: SECRET_ARN, SecretString: this.versions.get(input.VersionId), VersionId: input.VersionId };
+    });
     return this;
   }
 
@@ -91,6 +117,7 @@ export class RegistrationHarness {
       logger: this.logger,
       sleep: async (ms) => {
         this.sleeps.push(ms);
+        if (this.sleepsUseRemainingTime) this.remainingMs -= ms;
         if (this.sleepRealMs > 0) await new Promise((resolve) => setTimeout(resolve, this.sleepRealMs));
       },
       random: () => 0.5,
@@ -107,11 +134,20 @@ export class RegistrationHarness {
   }
 
   async create(resourceProps: Props = props()): Promise<Outcome> {
-    return this.send({ ...this.common(resourceProps), RequestType: 'Create' });
+    return this.send(this.createEvent(resourceProps));
   }
 
   async update(physicalResourceId: string, resourceProps: Props, oldProps: Props = props()): Promise<Outcome> {
-    return this.send({ ...this.common(resourceProps), RequestType: 'Update', PhysicalResourceId: physicalResourceId, OldResourceProperties: oldProps as { ServiceToken: string } });
+    return this.send(this.updateEvent(physicalResourceId, resourceProps, oldProps));
+  }
+
+  /** A Create event with a new RequestId: send it twice for a duplicate delivery. */
+  createEvent(resourceProps: Props = props()): CloudFormationCustomResourceEvent {
+    return { ...this.common(resourceProps), RequestType: 'Create' };
+  }
+
+  updateEvent(physicalResourceId: string, resourceProps: Props, oldProps: Props = props()): CloudFormationCustomResourceEvent {
+    return { ...this.common(resourceProps), RequestType: 'Update', PhysicalResourceId: physicalResourceId, OldResourceProperties: oldProps as { ServiceToken: string } };
   }
 
   async delete(physicalResourceId: string, resourceProps: Props = props({ DeletionPolicy: 'delete' })): Promise<Outcome> {
