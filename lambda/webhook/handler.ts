@@ -98,6 +98,8 @@ export function createHandler(deps: WebhookDeps): (event: LambdaFunctionURLEvent
     let verified: Buffer | undefined;
     try {
       verified = verify(body, claimed, await deps.secret.current())
+        // Spacelift may still sign with the value the secret had before a rotation (within the grace period).
+        ?? verify(body, claimed, await deps.secret.previous())
         // A mismatch may be a rotated secret: read it again (at most once a minute) before refusing.
         ?? verify(body, claimed, await deps.secret.refreshed());
     } catch (error) {

@@ -187,6 +187,41 @@ export function endpointSuite(modulePath: string): void {
     });
   });
 
+  describe('a rotation of the signing secret', () => {
+    /** Secrets Manager after a rotation to `whsec-new` at `rotatedAt` (epoch seconds); the old value is AWSPREVIOUS. */
+    function rotated(rotatedAt: number): void {
+      endpoint.secrets.onAnyCommand().callsFake((input: { VersionStage?: string }) => (input.VersionStage === 'AWSPREVIOUS'
+        ? { SecretString: SECRET }
+        : { SecretString: 'whsec-new', CreatedDate: new Date(rotatedAt * 1000) }));
+    }
+    const previousReads = () => endpoint.secretReads().filter((read) => read.VersionStage === 'AWSPREVIOUS');
+
+    test('Spacelift may sign with the previous value for an hour: the secret first, then Spacelift, loses no delivery', async () => {
+      rotated(clock.seconds);
+      const old = await endpoint.call(signed(runEvent({ state: 'QUEUED' }, clock.seconds)));
+      expect(old.reply.statusCode).toBe(202);
+      const updated = await endpoint.call(signed(runEvent({ state: 'READY' }, clock.seconds), 'whsec-new'));
+      expect(updated.reply.statusCode).toBe(202);
+      expect(previousReads()).toHaveLength(1);
+    });
+
+    test('an hour after the rotation the previous value no longer verifies', async () => {
+      rotated(clock.seconds - 3_600);
+      const old = await endpoint.call(signed(runEvent({ state: 'QUEUED' }, clock.seconds)));
+      expect(old.reply.statusCode).toBe(401);
+      expect(previousReads()).toHaveLength(0);
+    });
+
+    test('a flood of bad signatures reads the previous value once per cached secret', async () => {
+      rotated(clock.seconds);
+      for (let i = 0; i < 20; i++) {
+        const answer = await endpoint.call(signed(runEvent({ state: 'QUEUED', n: i }, clock.seconds), 'whsec-wrong'));
+        expect(answer.reply.statusCode).toBe(401);
+      }
+      expect(previousReads()).toHaveLength(1);
+    });
+  });
+
   describe('bad input: 4xx, nothing invoked, logged without the body or the signature', () => {
     const badSignatures: [string, string | undefined, string][] = [
       ['missing', undefined, 'signature-missing'],
