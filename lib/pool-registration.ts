@@ -74,6 +74,9 @@ export interface PoolRegistrationProps extends WorkerPoolRegistrationOptions {
 /** The custom resource type; the handler in `lambda/registration` answers for it. */
 export const REGISTRATION_RESOURCE_TYPE = 'Custom::SpaceliftWorkerPool';
 
+/** How long CloudFormation waits for the registration's response before it fails the resource. */
+const REGISTRATION_SERVICE_TIMEOUT = Duration.minutes(20);
+
 /**
  * The custom resource that creates the worker pool in Spacelift, and the function behind it. Internal: the
  * pool creates it for `WorkerPoolCredentials.register()` and exposes only the id.
@@ -126,6 +129,9 @@ export class PoolRegistration extends Construct {
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: REGISTRATION_RESOURCE_TYPE,
+      // The framework's function answers within Lambda's 15 minutes (the registration function runs 5, twice at
+      // most); a response that never arrives (its S3 upload failed) would otherwise hold the stack for an hour.
+      serviceTimeout: REGISTRATION_SERVICE_TIMEOUT,
       properties: {
         Name: props.name,
         ...(props.description !== undefined ? { Description: props.description } : {}),

@@ -105,6 +105,8 @@ describe('a pool registered by the stack', () => {
         PrivateKeyKey: 'SPACELIFT_POOL_PRIVATE_KEY',
         ResetGeneration: '3',
         DeletionPolicy: 'retain',
+        // Bounded: a response that never arrives fails the resource after 20 minutes, not CloudFormation's hour.
+        ServiceTimeout: '1200',
       },
     }));
     // The provider framework relays to the registration function.
@@ -215,6 +217,7 @@ test('RemovalPolicy.DESTROY tells the handler to delete the Spacelift pool; opti
     TokenKey: 'SPACELIFT_TOKEN',
     PrivateKeyKey: 'SPACELIFT_POOL_PRIVATE_KEY',
     DeletionPolicy: 'delete',
+    ServiceTimeout: '1200',
   });
   // Only the handler decides: CloudFormation always sends it the Delete event.
   expect(template.toJSON().Resources[resourceId].DeletionPolicy).toEqual('Delete');
