@@ -152,7 +152,7 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
       // Re-checks are new messages to the function's own event-source queue, a loop Lambda's recursive
       // loop detection would stop after about 16 hops (16 minutes of drain) with the default Terminate,
       // letting the hook expire while a run is busy. The loop is intended and bounded: each chain ends at
-      // drainTimeout from the start of the action (a clock carried in every message) or after maxRechecks,
+      // drainTimeout from the start of the action (a clock carried in every message) or after maxRechecks (or maxDeferrals),
       // and an unreadable message lands in the DLQ after maxReceiveCount (lambda/drain/schedule.ts).
       // Redelivering one message by visibility timeout instead would avoid the detection, but every
       // throttled receive would count towards maxReceiveCount and could dead-letter a live drain.

@@ -48,7 +48,7 @@ import { DrainMetric, METRICS_DIMENSION } from '../shared/metrics';
 import { isWorkerNotFound } from '../spacelift/errors';
 import { DrainMessageSchema, type LifecycleNotification, type RecheckMessage } from './messages';
 import type { Requeue } from './requeue';
-import { nextStep, type DrainSchedule, type NextStep } from './schedule';
+import { DEFER_DELAY_SECONDS, nextStep, type DrainSchedule, type NextStep } from './schedule';
 
 export type DrainLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -94,9 +94,6 @@ export const NO_WORKER_CONFIRM_MS = 5_000;
 /** Time kept for the AWS call that ends a record after its last Spacelift call: the completion or the re-check. */
 export const FINISH_RESERVE_MS = 5_000;
 
-/** Delay of a re-check sent because the invocation had no time left for its next Spacelift call. */
-export const DEFER_DELAY_SECONDS = 5;
-
 /** How much of a body to log: enough to recognise it, never a whole oversized payload. */
 const LOGGED_BODY_CHARS = 1000;
 
@@ -134,7 +131,10 @@ interface WorkersFound {
 interface DrainTask {
   readonly notification: LifecycleNotification;
   readonly action: LifecycleActionRef;
+  /** Re-check messages so far, deferred ones included. */
   readonly attempt: number;
+  /** Of those, the deferred ones. */
+  readonly deferrals: number;
   readonly startedAt: number;
   /** Workers that held the termination at the previous check. */
   readonly workerIds: readonly string[];
@@ -289,6 +289,7 @@ function initialTask(notification: LifecycleNotification, now: number): DrainTas
     notification,
     action: actionOf(notification),
     attempt: 0,
+    deferrals: 0,
     startedAt: Math.min(sent, Math.floor(now)),
     workerIds: [],
     invalidWorkerIds: [],
@@ -296,8 +297,8 @@ function initialTask(notification: LifecycleNotification, now: number): DrainTas
 }
 
 function recheckTask(message: RecheckMessage): DrainTask {
-  const { attempt, startedAt, workerIds, invalidWorkerIds = [], ...notification } = message;
-  return { notification, action: actionOf(notification), attempt, startedAt, workerIds, invalidWorkerIds };
+  const { attempt, deferrals = 0, startedAt, workerIds, invalidWorkerIds = [], ...notification } = message;
+  return { notification, action: actionOf(notification), attempt, deferrals, startedAt, workerIds, invalidWorkerIds };
 }
 
 async function drainForTermination(
@@ -308,9 +309,9 @@ async function drainForTermination(
   const { lifecycle, logger, metrics } = deps;
   const elapsedSeconds = Math.floor(deps.clock()) - task.startedAt;
   const instanceId = task.action.instanceId;
-  const context = { instanceId, attempt: task.attempt, elapsedSeconds };
+  const context = { instanceId, attempt: task.attempt, deferrals: task.deferrals, elapsedSeconds };
 
-  const step = nextStep(deps.config, { attempt: task.attempt, elapsedSeconds });
+  const step = nextStep(deps.config, { rechecks: task.attempt - task.deferrals, deferrals: task.deferrals, elapsedSeconds });
   if (step.kind === 'exhausted') {
     metrics.addMetric(DrainMetric.CompletedBudgetExhausted, MetricUnit.Count, 1);
     logger.error('drain budget exhausted: letting the instance terminate although its workers were last seen busy', {
@@ -449,8 +450,8 @@ async function askWorker(
 
 /**
  * The invocation has no time left for the next Spacelift call: re-check in a few seconds from a fresh invocation,
- * with what the task already knew. Never a completion, which needs the call. The re-check counts towards the
- * drain's re-checks like any other (one bound of every chain).
+ * with what the task already knew. Never a completion, which needs the call. It counts as a deferral, not as a
+ * re-check (schedule.ts `nextStep`).
  */
 async function defer(
   deps: DrainDeps,
@@ -466,7 +467,7 @@ async function defer(
     remainingMs: invocation.remainingMs(),
     delaySeconds,
   });
-  await recheckLater(deps, task, delaySeconds, task.workerIds, task.invalidWorkerIds);
+  await recheckLater(deps, task, delaySeconds, task.workerIds, task.invalidWorkerIds, true);
 }
 
 /** Sends the task's next re-check: after `delaySeconds`, holding for `workerIds`. */
@@ -476,10 +477,13 @@ async function recheckLater(
   delaySeconds: number,
   workerIds: readonly string[],
   invalidWorkerIds: readonly string[],
+  deferred = false,
 ): Promise<void> {
+  const deferrals = task.deferrals + (deferred ? 1 : 0);
   const recheck: RecheckMessage = {
     ...task.notification,
     attempt: task.attempt + 1,
+    ...(deferrals > 0 ? { deferrals } : {}),
     startedAt: task.startedAt,
     workerIds: [...workerIds],
     ...(invalidWorkerIds.length > 0 ? { invalidWorkerIds: [...invalidWorkerIds] } : {}),

@@ -42,8 +42,10 @@ export const TestNotificationSchema = z.object({
  * store. `startedAt` never changes along a chain, which is what bounds every chain (duplicates included).
  */
 export const RecheckMessageSchema = LifecycleNotificationSchema.extend({
-  /** 1 for the first re-check. */
+  /** 1 for the first re-check: every re-check message of the chain, deferred ones included. */
   attempt: z.int().min(1),
+  /** Of those, the deferred ones (drain/schedule.ts `DEFER_DELAY_SECONDS`); absent when none. */
+  deferrals: z.int().min(1).optional(),
   /** Epoch seconds when the lifecycle action started; the drain budget counts from here. */
   startedAt: z.int().nonnegative(),
   /**
@@ -56,7 +58,7 @@ export const RecheckMessageSchema = LifecycleNotificationSchema.extend({
    * Absent when none.
    */
   invalidWorkerIds: z.array(z.string()).optional(),
-});
+}).refine((message) => (message.deferrals ?? 0) <= message.attempt, { message: 'deferrals must not exceed attempt', path: ['deferrals'] });
 export type RecheckMessage = z.infer<typeof RecheckMessageSchema>;
 
 /** EventBridge events (rule target: the drain queue) that warn of an EC2-initiated interruption. */

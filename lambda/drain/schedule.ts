@@ -15,7 +15,8 @@
  * Lambda's recursive loop detection stops after about 16 hops unless the function says `RecursiveLoop: Allow`
  * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html). The drain function allows it; the
  * bounds here are what keep that loop finite: a chain ends when `drainTimeout` has passed since the action
- * started (a clock no message can reset) or after `maxRechecks` re-checks, whichever comes first.
+ * started (a clock no message can reset), or after `maxRechecks` re-checks or `maxDeferrals` deferred ones,
+ * whichever comes first.
  */
 
 export interface DrainSchedule {
@@ -63,23 +64,43 @@ export function globalTimeout(heartbeatTimeout: number): number {
 
 /**
  * The most re-checks one drain can need: every re-check but the last waits a full interval. The handler treats
- * a higher attempt number as an exhausted budget, a second bound on every re-check chain besides the clock.
+ * a higher count as an exhausted budget, a second bound on every re-check chain besides the clock.
  */
 export function maxRechecks(schedule: DrainSchedule): number {
   return Math.ceil(schedule.drainTimeout / schedule.recheckInterval);
+}
+
+/**
+ * How long a deferred re-check waits: an invocation without time left for its next Spacelift step hands the task
+ * to a fresh one this soon. It is not a full interval, so it does not count as a re-check (see `nextStep`).
+ */
+export const DEFER_DELAY_SECONDS = 5;
+
+/** The most deferred re-checks one drain can make: as many as fit its budget, a bound besides the clock. */
+export function maxDeferrals(schedule: DrainSchedule): number {
+  return Math.ceil(schedule.drainTimeout / DEFER_DELAY_SECONDS);
 }
 
 export type NextStep =
   | { readonly kind: 'recheck'; readonly delaySeconds: number }
   | { readonly kind: 'exhausted' };
 
+/** How far a drain has come: its full-interval re-checks and its deferred ones (which only `DEFER_DELAY_SECONDS` apart). */
+export interface DrainProgress {
+  readonly rechecks: number;
+  readonly deferrals: number;
+  readonly elapsedSeconds: number;
+}
+
 /**
  * What to do with a busy worker: re-check after `delaySeconds` or give up because the budget is spent.
  * The last delay is cut to what is left of the budget, so the sum of all delays never exceeds `drainTimeout`.
+ * Deferred re-checks count apart: counted as re-checks, a few of them, each seconds long, would use up the
+ * re-check count long before the budget's time, and the drain would give up on a busy worker early.
  */
-export function nextStep(schedule: DrainSchedule, progress: { attempt: number; elapsedSeconds: number }): NextStep {
+export function nextStep(schedule: DrainSchedule, progress: DrainProgress): NextStep {
   const remaining = schedule.drainTimeout - progress.elapsedSeconds;
-  if (remaining <= 0 || progress.attempt >= maxRechecks(schedule)) {
+  if (remaining <= 0 || progress.rechecks >= maxRechecks(schedule) || progress.deferrals >= maxDeferrals(schedule)) {
     return { kind: 'exhausted' };
   }
   return { kind: 'recheck', delaySeconds: Math.min(schedule.recheckInterval, Math.ceil(remaining)) };

@@ -5,7 +5,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DEFER_DELAY_SECONDS, DrainMetric, NO_WORKER_CONFIRM_MS } from '../../lambda/drain/handler';
+import { DrainMetric, NO_WORKER_CONFIRM_MS } from '../../lambda/drain/handler';
+import { DEFER_DELAY_SECONDS } from '../../lambda/drain/schedule';
 import { ASG, HOOK, INSTANCE, notification, recheck, spotEvent, sqsEvent, sqsRecord, T0, TOKEN } from './builders';
 import { autoScalingMock, ec2Mock, harness, noActiveAction, SCHEDULE, sqsMock } from './fakes';
 
@@ -387,7 +388,7 @@ describe('drain handler', () => {
       expect(h.sleeps).toEqual([]);
       expect(h.hook.completions).toEqual([]);
       expect(h.sent).toHaveLength(1);
-      expect(h.sent[0]).toMatchObject({ delaySeconds: DEFER_DELAY_SECONDS, body: { attempt: 1, startedAt: T0, workerIds: [] } });
+      expect(h.sent[0]).toMatchObject({ delaySeconds: DEFER_DELAY_SECONDS, body: { attempt: 1, deferrals: 1, startedAt: T0, workerIds: [] } });
 
       h.pool.latency = 0;
       await h.runQueue();
@@ -421,6 +422,34 @@ describe('drain handler', () => {
       expect(h.pool.calls).toEqual(['snapshot', 'snapshot']);
       expect(h.hook.completions).toEqual([]);
       expect(h.sent[0]).toMatchObject({ delaySeconds: DEFER_DELAY_SECONDS, body: { attempt: 1 } });
+    });
+
+    test('a Spacelift slow enough that every check is deferred holds a busy worker for the whole budget', async () => {
+      const h = harness();
+      h.pool.add('w-1', { busy: true });
+      // 31 s per call: no check finishes in one invocation, each is handed on after 5 s.
+      h.pool.latency = 31;
+
+      await h.deliver(notification());
+      await h.runQueue({ latency: 1 });
+
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.hook.completions[0] - T0).toBeGreaterThanOrEqual(SCHEDULE.drainTimeout);
+      expect(h.metrics.count(DrainMetric.CompletedBudgetExhausted)).toBe(1);
+    });
+
+    test('deferred checks early in a drain with a long interval do not shorten it', async () => {
+      const schedule = { heartbeatTimeout: 1800, recheckInterval: 900, drainTimeout: 4800 };
+      const h = harness(schedule);
+      h.pool.add('w-1', { busy: true });
+      h.pool.latency = 31;
+
+      await h.deliver(notification());
+      // Spacelift is slow for the first three minutes only.
+      await h.runQueue({ latency: 1, beforeDelivery: (now) => { h.pool.latency = now - T0 < 180 ? 31 : 0; } });
+
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.hook.completions[0] - T0).toBeGreaterThanOrEqual(schedule.drainTimeout);
     });
 
     test('the short delay never passes the end of the budget', async () => {
@@ -680,6 +709,7 @@ describe('drain handler', () => {
       ['a launching hook', JSON.stringify(notification({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' as never }))],
       ['a notification without token', JSON.stringify({ ...notification(), LifecycleActionToken: undefined })],
       ['a re-check with a bad attempt', JSON.stringify(recheck({ attempt: -1 }))],
+      ['a re-check with more deferrals than attempts', JSON.stringify(recheck({ attempt: 2, deferrals: 3 }))],
       ['an EC2 event of another type', JSON.stringify(spotEvent('EC2 Instance State-change Notification'))],
       ['an unparseable time', JSON.stringify(notification({ Time: 'yesterday' }))],
     ];

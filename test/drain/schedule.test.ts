@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import {
   DEFAULT_PROCESSING_MARGIN_SECONDS as MARGIN,
   DEFAULT_SCHEDULE,
+  DEFER_DELAY_SECONDS,
   drainConcurrency,
   globalTimeout,
+  maxDeferrals,
   maxRechecks,
   minMaxReceiveCount,
   nextStep,
@@ -38,7 +40,7 @@ function simulate(schedule: DrainSchedule, steps: readonly (readonly [number, nu
   const delays: number[] = [];
   let now = steps[0][1];
   for (let attempt = 0; ; attempt++) {
-    const step = nextStep(schedule, { attempt, elapsedSeconds: now });
+    const step = nextStep(schedule, { rechecks: attempt, deferrals: 0, elapsedSeconds: now });
     if (step.kind === 'exhausted') return { heartbeats, delays, endedAt: now, attempts: attempt };
     heartbeats.push(now);
     delays.push(step.delaySeconds);
@@ -61,12 +63,44 @@ describe('drain schedule', () => {
 
   test('nextStep: the interval, then the rest of the budget, then exhausted', () => {
     const s = { heartbeatTimeout: 300, recheckInterval: 60, drainTimeout: 150 };
-    expect(nextStep(s, { attempt: 0, elapsedSeconds: 0 })).toEqual({ kind: 'recheck', delaySeconds: 60 });
-    expect(nextStep(s, { attempt: 2, elapsedSeconds: 120 })).toEqual({ kind: 'recheck', delaySeconds: 30 });
-    expect(nextStep(s, { attempt: 3, elapsedSeconds: 150 })).toEqual({ kind: 'exhausted' });
+    expect(nextStep(s, { rechecks: 0, deferrals: 0, elapsedSeconds: 0 })).toEqual({ kind: 'recheck', delaySeconds: 60 });
+    expect(nextStep(s, { rechecks: 2, deferrals: 0, elapsedSeconds: 120 })).toEqual({ kind: 'recheck', delaySeconds: 30 });
+    expect(nextStep(s, { rechecks: 3, deferrals: 0, elapsedSeconds: 150 })).toEqual({ kind: 'exhausted' });
     // The attempt bound holds even if the elapsed time were wrong.
     expect(maxRechecks(s)).toBe(3);
-    expect(nextStep(s, { attempt: 3, elapsedSeconds: 0 })).toEqual({ kind: 'exhausted' });
+    expect(nextStep(s, { rechecks: 3, deferrals: 0, elapsedSeconds: 0 })).toEqual({ kind: 'exhausted' });
+  });
+
+  test('nextStep: deferred re-checks do not count as re-checks, and have their own bound', () => {
+    const s = { heartbeatTimeout: 300, recheckInterval: 60, drainTimeout: 150 };
+    // Three deferrals and two re-checks, 130 s in: the budget still has time, so the worker is checked again.
+    expect(nextStep(s, { rechecks: 2, deferrals: 3, elapsedSeconds: 130 })).toEqual({ kind: 'recheck', delaySeconds: 20 });
+    expect(maxDeferrals(s)).toBe(150 / DEFER_DELAY_SECONDS);
+    expect(nextStep(s, { rechecks: 0, deferrals: maxDeferrals(s), elapsedSeconds: 0 })).toEqual({ kind: 'exhausted' });
+  });
+
+  test('property: however many re-checks are deferred, a busy drain ends only once its budget has passed', () => {
+    fc.assert(
+      fc.property(validSchedule, fc.array(fc.record({ deferred: fc.boolean(), overhead: fc.nat(MARGIN) }), { minLength: 1, maxLength: 50 }),
+        (schedule, steps) => {
+          let now = 0;
+          let rechecks = 0;
+          let deferrals = 0;
+          for (let i = 0; ; i++) {
+            const next = nextStep(schedule, { rechecks, deferrals, elapsedSeconds: now });
+            if (next.kind === 'exhausted') break;
+            const step = steps[i % steps.length];
+            if (step.deferred) {
+              deferrals++;
+              now += Math.min(DEFER_DELAY_SECONDS, next.delaySeconds) + step.overhead;
+            } else {
+              rechecks++;
+              now += next.delaySeconds + step.overhead;
+            }
+          }
+          expect(now).toBeGreaterThanOrEqual(schedule.drainTimeout);
+        }),
+    );
   });
 
   test('global timeout is min(100 × heartbeat timeout, 48 h)', () => {
@@ -130,7 +164,7 @@ describe('drain schedule', () => {
         let elapsed = start % schedule.drainTimeout;
         let receives = 0;
         let lastBeat = elapsed - schedule.recheckInterval - latency;
-        while (nextStep(schedule, { attempt: 0, elapsedSeconds: elapsed }).kind === 'recheck') {
+        while (nextStep(schedule, { rechecks: 0, deferrals: 0, elapsedSeconds: elapsed }).kind === 'recheck') {
           receives++;
           expect(receives).toBeLessThan(queue.maxReceiveCount);
           expect(elapsed - lastBeat).toBeLessThan(schedule.heartbeatTimeout);
@@ -179,7 +213,7 @@ describe('drain schedule', () => {
           let lastBeat = 0;
           let now = 0;
           for (let attempt = 0; ; attempt++) {
-            const next = nextStep(schedule, { attempt, elapsedSeconds: now });
+            const next = nextStep(schedule, { rechecks: attempt, deferrals: 0, elapsedSeconds: now });
             if (next.kind === 'exhausted') break;
             const s = steps[attempt % steps.length];
             // The re-check is sent after processing and becomes visible after its delay.
