@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, TagManager, Tags, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { workerBootstrapParameters } from './bootstrap-config';
 import type { FunctionPlacement } from './function-placement';
+import { instanceTagKeyProblem } from './instance-tags';
 import type { LauncherOptions, PreStartHooks, SelfHostedOptions } from './launcher-options';
 import { acknowledge } from './nag';
 import { PoolMonitoring, type PoolMonitoringOptions } from './pool-monitoring';
@@ -252,8 +253,10 @@ export interface SpaceliftWorkerPoolProps {
   readonly detailedMonitoring?: boolean;
   /**
    * Tags for the group, its instances and volumes, and every other resource of the pool (activate one
-   * as a cost allocation tag to see the pool's bill; see the README's Monitoring section).
+   * as a cost allocation tag to see the pool's bill; see the README's Monitoring section). Keys may have letters,
+   * digits and `+ - = . _ : @` only: the instances' tags are in their metadata, where EC2 refuses other keys.
    * @default - only `WorkerPoolId`
+   * @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html
    */
   readonly tags?: { [key: string]: string };
   /**
@@ -398,6 +401,10 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     super(scope, id);
     const credentials = props.credentials.bind(this);
     validateWorkerPoolId(this, props.workerPoolId, credentials.registration !== undefined);
+    for (const key of Object.keys(props.tags ?? {})) {
+      const problem = Token.isUnresolved(key) ? undefined : instanceTagKeyProblem(key);
+      if (problem !== undefined) throw new WorkerPoolConfigError(this, 'tags', problem);
+    }
     this.credentialsSecret = credentials.secret;
     const apiKey = props.spaceliftApiKey.bind(this);
     const functionSettings = {
@@ -551,6 +558,19 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     }
     if (registration) this.waitForRegistration(registration, credentials.secret);
     this.acknowledgeFindings(props);
+    // Tags.of(...) anywhere above the pool reaches its instances too, after the constructor: checked at synth.
+    this.node.addValidation({ validate: () => this.instanceTagProblems() });
+  }
+
+  /** Tags on the launch template or propagated by the group that EC2 would refuse on the instances (instance-tags.ts). */
+  private instanceTagProblems(): string[] {
+    const group = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    const onTemplate = TagManager.of(this.launchTemplate)?.tagValues() ?? {};
+    const keys = new Set([...Object.keys(onTemplate), ...Object.keys(group.tags.tagValues())]);
+    return [...keys].flatMap((key) => {
+      const problem = Token.isUnresolved(key) ? undefined : instanceTagKeyProblem(key);
+      return problem === undefined ? [] : [`${problem}. Remove it from the tags applied to the pool (Tags.of or the tags prop)`];
+    });
   }
 
   /**

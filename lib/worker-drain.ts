@@ -97,8 +97,9 @@ const VISIBILITY_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6);
  * The backstop that makes every termination wait for its worker: an `EC2_INSTANCE_TERMINATING`
  * lifecycle hook delivers to an encrypted, SSL-only queue with a dead-letter queue, and the drain
  * function drains the worker, heartbeats the hook while the worker is busy, and completes the
- * action once it is idle. It covers instance refresh, health replacement, spot rebalancing and a
- * human in the console alike. Internal: the pool exposes it as {@link IWorkerDrain}.
+ * action once it is idle. It covers every termination the group makes (the autoscaler's, instance refresh, health
+ * replacement, capacity rebalancing), not one made through EC2 itself or a stack deletion (the README says which).
+ * Internal: the pool exposes it as {@link IWorkerDrain}.
  */
 export class WorkerDrain extends Construct implements IWorkerDrain {
   /** Lifecycle notifications, spot warnings and the drain function's own re-checks. */

@@ -111,8 +111,8 @@ interface Invocation {
    * confirming snapshot, taken at least NO_WORKER_CONFIRM_MS after the first.
    */
   readonly snapshot: (read: 'first' | 'confirm') => Promise<PoolSnapshot>;
-  /** EC2 launch time (epoch seconds) of a terminating instance of the batch; undefined when unknown. */
-  readonly launchTime: (instanceId: string) => Promise<number | undefined>;
+  /** EC2's launch time and registration tag of a terminating instance of the batch; undefined when unknown. */
+  readonly facts: (instanceId: string) => Promise<InstanceFacts | undefined>;
   /** Milliseconds until the function times out. */
   readonly remainingMs: () => number;
 }
@@ -151,7 +151,7 @@ export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Cont
     // which workers of unknown whereabouts are busy).
     let first: Promise<PoolSnapshot> | undefined;
     let confirming: Promise<PoolSnapshot> | undefined;
-    let launchTimes: Promise<ReadonlyMap<string, InstanceFacts> | undefined> | undefined;
+    let facts: Promise<ReadonlyMap<string, InstanceFacts> | undefined> | undefined;
     const invocation: Invocation = {
       snapshot: async (read) => {
         first ??= deps.workerPool.snapshot();
@@ -160,19 +160,19 @@ export function createHandler(deps: DrainDeps): (event: SQSEvent, context?: Cont
         confirming ??= deps.sleep(NO_WORKER_CONFIRM_MS).then(() => deps.workerPool.snapshot());
         return confirming;
       },
-      launchTime: async (instanceId) => {
-        // Asked only when a busy worker with invalid metadata is listed; one call for the whole batch.
-        launchTimes ??= (async () => {
+      facts: async (instanceId) => {
+        // Asked only when a busy worker with invalid metadata is listed, or no worker at all; one call for the batch.
+        facts ??= (async () => {
           const instanceIds = [...new Set(event.Records.flatMap(terminatingInstance))];
           try {
             return await deps.instanceFacts(instanceIds);
           } catch (error) {
-            deps.logger.warn('could not read the launch times of the terminating instances: every busy worker '
-              + 'with invalid metadata holds them', { instanceIds, error });
+            deps.logger.warn('could not read the launch times and tags of the terminating instances: every busy worker '
+              + 'with invalid metadata holds them, and so does an empty worker list', { instanceIds, error });
             return undefined;
           }
         })();
-        return (await launchTimes)?.get(instanceId)?.launchTime;
+        return (await facts)?.get(instanceId);
       },
       remainingMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
     };
@@ -256,7 +256,7 @@ async function workersOn(invocation: Invocation, instanceId: string, read: 'firs
   const snapshot = await invocation.snapshot(read);
   const invalidBusy = snapshot.workers.filter((w) => !w.metadata.valid && w.busy);
   // A worker cannot predate its instance (see invalidWorkerMayRunOn); of an unknown launch time, any may be on it.
-  const launchTime = invalidBusy.length > 0 ? await invocation.launchTime(instanceId) : undefined;
+  const launchTime = invalidBusy.length > 0 ? (await invocation.facts(instanceId))?.launchTime : undefined;
   return {
     workers: ownWorkers(snapshot, instanceId),
     invalidBusy: invalidBusy.filter((w) => invalidWorkerMayRunOn(launchTime, [w])),
@@ -338,6 +338,15 @@ async function drainForTermination(
       return;
     }
     found = await workersOn(invocation, instanceId, 'confirm');
+    if (holdsNothing(found) && found.listed.size === 0 && (await invocation.facts(instanceId))?.registered !== false) {
+      // No worker at all, twice, for an instance that had one (or whose tags are unknown): as for the autoscaler
+      // (core/registration.ts), an empty list is not the truth about busy workers. Held like a busy worker, within
+      // the budget; the list coming back, or the action ending, settles it.
+      metrics.addMetric(DrainMetric.HeldForEmptyList, MetricUnit.Count, 1);
+      logger.warn('Spacelift lists no worker at all, twice, and this instance had one: holding its termination', context);
+      await recheckLater(deps, task, step.delaySeconds, task.workerIds, task.invalidWorkerIds);
+      return;
+    }
     if (holdsNothing(found)) {
       await completeUnlessNamedBusy(deps, task, step, invocation, found.listed, context, elapsedSeconds);
       return;

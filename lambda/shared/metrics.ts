@@ -134,6 +134,8 @@ export const DrainMetric = {
   NoWorkerOverturned: 'NoWorkerOverturned',
   /** Re-checks sent (also) because a busy worker with invalid metadata may be on the instance. */
   HeldForInvalidMetadata: 'HeldForInvalidMetadata',
+  /** Re-checks sent because two reads listed no worker at all in the pool while the instance had one. */
+  HeldForEmptyList: 'HeldForEmptyList',
   CompletedBudgetExhausted: 'CompletedBudgetExhausted',
   ActionGone: 'ActionGone',
   /** Seconds from the start of the lifecycle action to its completion. */

@@ -1,3 +1,4 @@
+import { Tags } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SpaceliftWorkerPool } from '../../lib';
@@ -63,4 +64,28 @@ test('the stack-wide SDK-call function carries the tags every pool of the stack 
     .filter((fn) => !/Scales|Drains/.test(fn.Properties.Description ?? ''));
   expect(functions).toHaveLength(1);
   expect(tagsOf(functions[0].Properties.Tags)).toEqual({ ...TAGS, WorkerPoolId: POOL_ID });
+});
+
+// With instance metadata tags on (the bootstrap reads the group's name there), EC2 refuses to launch an instance
+// whose tag keys have spaces, "/" or other characters outside letters, digits and + - = . , _ : @.
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html
+describe('tag keys the workers cannot carry', () => {
+  test.each(['Cost Center', 'team/owner', '_index', 'a#b'])('the tags prop with "%s" is refused at synth, naming tags', (key) => {
+    const { stack, props } = poolOnlyStack(() => ({ tags: { [key]: 'x' } }));
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', props)).toThrow(/invalid "tags": tag key ".*" cannot be on the workers/);
+  });
+
+  test('a key Tags.of adds above the pool fails the synth with the key and the way out', () => {
+    const { stack, props } = poolOnlyStack(() => ({}));
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    Tags.of(stack).add('Business Unit', 'z');
+    expect(() => Template.fromStack(stack)).toThrow(/tag key "Business Unit" cannot be on the workers.*Tags\.of/s);
+  });
+
+  test('keys with every allowed character pass', () => {
+    const { stack, props } = poolOnlyStack(() => ({ tags: { 'a-b_c.d:f@g+h=i': 'x', 'AWS9': 'y' } }));
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    Tags.of(stack).add('cost:center', 'z');
+    expect(() => Template.fromStack(stack)).not.toThrow();
+  });
 });

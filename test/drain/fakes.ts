@@ -20,6 +20,7 @@ import { describeInstanceFacts } from '../../lambda/aws/instance-facts';
 import { createLifecycleActions } from '../../lambda/aws/lifecycle';
 import { parseWorkerMetadata } from '../../lambda/core/metadata';
 import type { DrainResult, WorkerPoolApi } from '../../lambda/core/ports';
+import { REGISTERED_TAG_KEY } from '../../lambda/core/registration-tag';
 import type { PoolSnapshot, Worker } from '../../lambda/core/types';
 import { createHandler, type DrainMetrics } from '../../lambda/drain/handler';
 import type { RecheckMessage } from '../../lambda/drain/messages';
@@ -248,6 +249,8 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
   const hooks: { onSleep?: () => void | Promise<void> } = {};
   /** EC2's launch times (epoch seconds); DescribeInstances omits the instances not in it, like a filter does. */
   const launchTimes = new Map<string, number>([[INSTANCE, LAUNCHED_AT]]);
+  /** Instances carrying the autoscaler's registration tag (they had a worker). */
+  const registered = new Set<string>();
 
   autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).callsFake(() => {
     hook.heartbeat();
@@ -264,7 +267,11 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
   ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
     const ids = input.Filters?.find((f) => f.Name === 'instance-id')?.Values ?? [];
     const known = ids.filter((id) => launchTimes.has(id));
-    return { Reservations: [{ Instances: known.map((id) => ({ InstanceId: id, LaunchTime: new Date(launchTimes.get(id)! * 1000) })) }] };
+    return { Reservations: [{ Instances: known.map((id) => ({
+      InstanceId: id,
+      LaunchTime: new Date(launchTimes.get(id)! * 1000),
+      Tags: registered.has(id) ? [{ Key: REGISTERED_TAG_KEY, Value: 'true' }] : [],
+    })) }] };
   });
 
   const drainHandler = createHandler({
@@ -321,5 +328,5 @@ export function harness(schedule: DrainSchedule = SCHEDULE) {
     }
   }
 
-  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent, sleeps, hooks, launchTimes };
+  return { handler, deliver, runQueue, clock, pool, hook, logger, metrics, sent, sleeps, hooks, launchTimes, registered };
 }

@@ -143,8 +143,55 @@ describe('drain handler', () => {
     expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(0);
   });
 
+  describe('an empty worker list is not the truth about an instance that had a worker', () => {
+    test('two empty reads hold an instance that registered a worker, until the list says it is idle', async () => {
+      const h = harness();
+      h.registered.add(INSTANCE);
+      h.pool.add('w-1', { busy: true });
+      h.pool.emptySnapshots = 2;
+
+      await h.deliver(notification());
+
+      expect(h.hook.completions).toEqual([]);
+      expect(h.metrics.count(DrainMetric.HeldForEmptyList)).toBe(1);
+      expect(h.sent).toHaveLength(1);
+      // The list is back: the worker is busy, then idle.
+      await h.runQueue({ beforeDelivery: (now) => h.pool.setBusy('w-1', now - T0 < 200) });
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.hook.completions[0]).toBeGreaterThanOrEqual(T0 + 200);
+      expect(h.metrics.count(DrainMetric.CompletedIdle)).toBe(1);
+    });
+
+    test('an instance that never registered a worker is released on two empty reads', async () => {
+      const h = harness();
+      h.pool.emptySnapshots = 2;
+      await h.deliver(notification());
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+    });
+
+    test('tags EC2 cannot tell (DescribeInstances fails) hold on two empty reads', async () => {
+      const h = harness();
+      ec2Mock.on(DescribeInstancesCommand).rejects(new Error('Rate exceeded'));
+      h.pool.emptySnapshots = 2;
+      await h.deliver(notification());
+      expect(h.hook.completions).toEqual([]);
+      expect(h.metrics.count(DrainMetric.HeldForEmptyList)).toBe(1);
+    });
+
+    test('a list with other workers but none on the instance still releases it (that list is not empty)', async () => {
+      const h = harness();
+      h.registered.add(INSTANCE);
+      h.pool.add('w-2', { busy: true, instanceId: OTHER_INSTANCE });
+      await h.deliver(notification());
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(1);
+    });
+  });
+
   test('a batch shares one confirming read', async () => {
     const h = harness();
+    h.launchTimes.set(OTHER_INSTANCE, T0 - 600);
     // Two actions: the hook model holds one, so both calls are accepted here and checked by their inputs.
     autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
     autoScalingMock.on(CompleteLifecycleActionCommand).resolves({});

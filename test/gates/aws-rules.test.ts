@@ -192,7 +192,32 @@ export function checkWarmPools(template: CfnTemplate): Check {
   return { checked: groups.size, violations };
 }
 
-const CHECKS = { checkRecursiveLoops, checkUserData, checkLambdaEnvironment, checkLifecycleHooks, checkSqsDelays, checkWarmPools };
+/**
+ * (g) With instance metadata tags on, EC2 refuses to launch an instance whose tag keys have characters other than
+ * letters, digits and + - = . , _ : @, or are ".", ".." or "_index"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html): checked on the instance tags of
+ * such launch templates and on the tags every group propagates at launch.
+ */
+export function checkInstanceMetadataTags(template: CfnTemplate): Check {
+  const templates = resourcesOf(template, 'AWS::EC2::LaunchTemplate')
+    .filter(([, t]) => t.Properties.LaunchTemplateData?.MetadataOptions?.InstanceMetadataTags === 'enabled');
+  if (templates.length === 0) return { checked: 0, violations: [] };
+  const keys = [
+    ...templates.flatMap(([id, t]) => list<any>(t.Properties.LaunchTemplateData.TagSpecifications)
+      .filter((spec) => spec.ResourceType === 'instance')
+      .flatMap((spec) => list<any>(spec.Tags).map((tag) => [id, tag.Key] as const))),
+    ...resourcesOf(template, 'AWS::AutoScaling::AutoScalingGroup')
+      .flatMap(([id, g]) => list<any>(g.Properties.Tags).filter((tag) => tag.PropagateAtLaunch === true).map((tag) => [id, tag.Key] as const)),
+  ];
+  const violations = keys
+    .filter(([, key]) => typeof key === 'string' && (!/^[A-Za-z0-9+\-=.,_:@]+$/.test(key) || ['.', '..', '_index'].includes(key)))
+    .map(([id, key]) => `${id}: instance tag key "${key}" makes EC2 refuse the launch with instance metadata tags on`);
+  return { checked: keys.length, violations };
+}
+
+const CHECKS = {
+  checkRecursiveLoops, checkUserData, checkLambdaEnvironment, checkLifecycleHooks, checkSqsDelays, checkWarmPools, checkInstanceMetadataTags,
+};
 
 /** A pool with every option that adds resources, environment or user data turned on. */
 function maximalPool(): Stack {
@@ -347,5 +372,23 @@ describe('each gate fails on a template that breaks its rule', () => {
     expect(checkWarmPools(template(false, false))).toEqual({ checked: 1, violations: [] });
     expect(checkWarmPools(template(true, false)).violations).toEqual([expect.stringContaining('WP: ReuseOnScaleIn')]);
     expect(checkWarmPools(template(false, true)).violations).toEqual([expect.stringContaining('mixed instances policy')]);
+  });
+
+  test('(g) an instance tag key EC2 refuses with instance metadata tags on', () => {
+    const template = (key: string, metadataTags = 'enabled'): CfnTemplate => ({
+      Resources: {
+        LT: { Type: 'AWS::EC2::LaunchTemplate', Properties: { LaunchTemplateData: {
+          MetadataOptions: { InstanceMetadataTags: metadataTags },
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: key, Value: 'v' }] }],
+        } } },
+        G: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: { Tags: [{ Key: key, Value: 'v', PropagateAtLaunch: true }] } },
+      },
+    });
+    expect(checkInstanceMetadataTags(template('cost:center'))).toEqual({ checked: 2, violations: [] });
+    expect(checkInstanceMetadataTags(template('Cost Center')).violations).toEqual([
+      expect.stringContaining('LT: instance tag key "Cost Center"'), expect.stringContaining('G: instance tag key "Cost Center"')]);
+    expect(checkInstanceMetadataTags(template('team/owner')).violations).toHaveLength(2);
+    expect(checkInstanceMetadataTags(template('_index')).violations).toHaveLength(2);
+    expect(checkInstanceMetadataTags(template('Cost Center', 'disabled')).checked).toBe(0);
   });
 });
