@@ -42,8 +42,8 @@ export interface FleetAssessment {
   /** Instances serving runs. One per instance even if a restarted launcher left a second worker. */
   readonly registered: readonly RegisteredInstance[];
   /**
-   * Live instances without a worker, within the grace period or of unknown age (including those that had one,
-   * if a worker with invalid metadata listed now may run on them: as far as we can tell, it is their own).
+   * Live instances without a worker, within the grace period or of unknown age, including those that had one
+   * (a young instance whose worker a list omits, or one a worker with invalid metadata may have run on).
    */
   readonly booting: readonly AsgInstance[];
   /** Desired capacity the ASG has not turned into instances yet: max(0, desired - live instances). */
@@ -51,8 +51,8 @@ export interface FleetAssessment {
   /** Oldest first. */
   readonly strays: readonly StrayInstance[];
   /**
-   * Live instances without a worker now that had one before (`registered`), and that no worker with invalid
-   * metadata listed now may run on: the worker died or the snapshot omitted it. Neither capacity nor strays;
+   * Live instances past the grace without a worker now that had one before (`registered`), and that no worker with
+   * invalid metadata listed now may run on: the worker died or the snapshot omitted it. Neither capacity nor strays;
    * reclaimed only once lost for `lostReclaimSeconds` (lost.ts).
    */
   readonly lost: readonly AsgInstance[];
@@ -122,9 +122,13 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
       registered.push({ instance, workers, busy: serving.some((worker) => worker.busy) });
     } else if (workers.length > 0) {
       drained.push({ instance, workers });
+    } else if (instance.launchTime !== undefined && now - instance.launchTime < options.graceSeconds) {
+      // Within the grace even if it had a worker: the tag may be an inference (a worker with invalid metadata that
+      // may have run on it, registration.ts), and a young instance whose worker a list omits is as likely booting.
+      booting.push(instance);
     } else if (instance.registered === true && !invalidWorkerMayRunOn(instance.launchTime, pool.workers)) {
       lost.push(instance);
-    } else if (instance.launchTime === undefined || now - instance.launchTime < options.graceSeconds) {
+    } else if (instance.launchTime === undefined) {
       booting.push(instance);
     } else if (instance.registered === true) {
       unidentified.push(instance);

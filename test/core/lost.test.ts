@@ -30,6 +30,24 @@ describe('trackLost: since when each instance has been lost on every trusted rea
   });
 });
 
+describe('a young instance that had a worker is booting, not lost', () => {
+  // Its tag may be an inference (a worker with invalid metadata that may have run on it, registration.ts), and a
+  // list omitting the worker of an instance this young says no more than that it is still booting: capacity.
+  test.each<[string, number, 'booting' | 'lost']>([
+    ['within the registration grace', 599, 'booting'],
+    ['past it', 600, 'lost'],
+  ])('%s', (_name, age, expected) => {
+    const result = decide(input({
+      pool: pool(listed(), 2),
+      asg: asg({ instances: [listedInstance(), lostInstance(i1, { launchTime: NOW - age })] }),
+      config: config({ registrationGraceSeconds: 600 }),
+    }));
+    expect(result.counts.lost).toBe(expected === 'lost' ? 1 : 0);
+    // Two runs queued, one idle worker: a booting instance is capacity for the other, a lost one is not.
+    expect(result.scaleOutBy).toBe(expected === 'lost' ? 1 : 0);
+  });
+});
+
 describe('decide: reclaim of instances lost for lostReclaimSeconds', () => {
   const plan = (
     lost: AsgInstance[],

@@ -372,6 +372,32 @@ describe('fault-mode invariants of our autoscaler', () => {
     });
   });
 
+  test('an instance tagged because a worker with invalid metadata may have run on it stays capacity within its grace (seed 1687884800)', async () => {
+    // Every worker writes invalid metadata. A second worker registered after three instances launched, so all three
+    // were remembered as having had a worker; when that worker's instance died, the next list no longer showed a worker
+    // that may run on them, so the three, still booting, counted as lost and the pool launched two more than its runs
+    // and idle floor needed.
+    const scenario: Scenario = {
+      runs: [{ submit: 0, duration: 261 }, { submit: 0, duration: 28 }, { submit: 61, duration: 0 }, { submit: 61, duration: 0 }],
+      poll: 5,
+      coldStarts: false,
+      model: {
+        ...DEFAULT_MODEL,
+        boot: { kind: 'uniform', min: 128, max: 244 }, inServiceSeconds: 40, terminateSeconds: 20, healthCheckSeconds: 60,
+        minSize: 0, maxSize: 20, initialInstances: 0, latency: { spacelift: 0, aws: 0 }, lifecycleHook: false, availableAt: true,
+        seed: 999999, epoch: 1704067200, quietSeconds: 1800, settleLimitSeconds: 1800, warmupSeconds: 300,
+        faults: { ...DEFAULT_MODEL.faults, callFailureRate: 0, appliedOnFailure: 0, failureLatency: 1, deathsPerInstanceHour: 0.5,
+          bootFailureRate: 0, badReadRate: 0, invalidMetadataRate: 0, allMetadataInvalid: true, coldStartsPerHour: 0, until: 861 },
+      },
+      scaling: { ...DEFAULT_SCALING_CONFIG, minIdle: 1, maxTerminatePerTick: 0, maxStraysPerTick: 1, registrationGraceSeconds: 274,
+        scaleDownDelay: parseScaleDownDelay('fixed:0'), drainedReclaimSeconds: 60 },
+    };
+    const { result, world, badReadLaunches } = await run(scenario);
+    checkSafety(scenario, result, world);
+    checkLiveness(scenario, result, world);
+    checkBounded(scenario, world, badReadLaunches);
+  });
+
   test('a worker drained for less than drainedReclaimSeconds of idle is kept until then', async () => {
     // As above, but the worker registers (and goes idle) at t = 0 and the grace is 600 s: the
     // reclaim waits until it has idled 600 s.
