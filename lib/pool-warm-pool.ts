@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type { IConstruct } from 'constructs';
-import { WorkerPoolConfigError, validateInteger } from './validation';
+import { WorkerPoolConfigError, validateKnownInteger } from './validation';
 import type { WorkerDrain } from './worker-drain';
 
 /**
@@ -67,8 +67,9 @@ export function validateWarmPool(scope: IConstruct, options: PoolWarmPoolOptions
     throw new WorkerPoolConfigError(scope, 'warmPool.reuseOnScaleIn',
       'is not supported: an instance returned to the warm pool skips the termination hook, so its worker would not be drained');
   }
-  validateInteger(scope, 'warmPool.minSize', options.minSize, 0);
-  validateInteger(scope, 'warmPool.maxGroupPreparedCapacity', options.maxGroupPreparedCapacity, 0);
+  const why = 'the pool checks the warm pool against the group\'s size at synth';
+  validateKnownInteger(scope, 'warmPool.minSize', options.minSize, why, 0);
+  validateKnownInteger(scope, 'warmPool.maxGroupPreparedCapacity', options.maxGroupPreparedCapacity, why, 0);
   const minSize = options.minSize ?? 1;
   const prepared = options.maxGroupPreparedCapacity;
   if (prepared !== undefined && !Token.isUnresolved(prepared) && !Token.isUnresolved(minSize) && prepared < minSize) {

@@ -20,7 +20,7 @@ import { PoolWebhook, type IPoolWebhook, type PoolWebhookOptions } from './pool-
 import type { SpaceliftApiKey } from './spacelift-api-key';
 import { SuspendAzRebalance } from './suspend-az-rebalance';
 import { grantUnscoped } from './unscoped-policy';
-import { WorkerPoolConfigError, validateInteger, validateWorkerPoolId } from './validation';
+import { durationSeconds, requireKnown, validateInteger, validateKnownInteger, validateWorkerPoolId, WorkerPoolConfigError } from './validation';
 import { WorkerDrain, type DrainOptions, type IWorkerDrain } from './worker-drain';
 import { WorkerImage } from './worker-image';
 import { WorkerLogGroups } from './worker-log-groups';
@@ -31,6 +31,8 @@ import { renderWorkerBootstrap } from './worker-user-data';
 
 /** The tag with the Spacelift pool id on every resource of the pool. */
 const WORKER_POOL_ID_TAG = 'WorkerPoolId';
+/** Seconds between the launcher's exit and the shutdown, for its last logs (`poweroffDelay`). */
+const DEFAULT_POWEROFF_DELAY_SECONDS = 15;
 /**
  * On the workers, from the launch template, when the stack registers the pool: the fingerprint of the key in the
  * secret. Every reset of the credentials (a new `resetGeneration`, or one a rollback makes) changes the template,
@@ -406,6 +408,8 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       if (problem !== undefined) throw new WorkerPoolConfigError(this, 'tags', problem);
     }
     this.credentialsSecret = credentials.secret;
+    // The pool's log groups take it as it is, but the stack-wide SDK-call log group keeps the longest of its pools'.
+    requireKnown(this, 'logRetention', props.logRetention, 'the pools of a stack share a log group that keeps the longest retention');
     const apiKey = props.spaceliftApiKey.bind(this);
     const functionSettings = {
       spaceliftApiKey: apiKey,
@@ -464,7 +468,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       mixedInstances: props.instanceTypes !== undefined,
       rootVolumeEncrypted: props.rootVolume?.encrypted ?? true,
     });
-    const poweroffDelay = (props.poweroffDelay ?? Duration.seconds(15)).toSeconds();
+    const poweroffDelay = durationSeconds(this, 'poweroffDelay', props.poweroffDelay, DEFAULT_POWEROFF_DELAY_SECONDS);
     validateInteger(this, 'poweroffDelay', poweroffDelay, 0, 3600);
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage,
@@ -498,7 +502,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: this.workerSubnets(props),
       minCapacity: minSize,
       maxCapacity: maxSize,
       ...(props.instanceTypes
@@ -616,10 +620,25 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     };
   }
 
+  /** The workers' subnets: private with egress unless `vpcSubnets` says otherwise, which a VPC without them needs. */
+  private workerSubnets(props: SpaceliftWorkerPoolProps): ec2.SubnetSelection {
+    if (props.vpcSubnets !== undefined) return props.vpcSubnets;
+    const selection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    try {
+      props.vpc.selectSubnets(selection);
+    } catch (error) {
+      throw new WorkerPoolConfigError(this, 'vpcSubnets', 'is needed: by default the workers go to private subnets with egress, '
+        + `and the VPC has none (${error instanceof Error ? error.message : String(error)})`);
+    }
+    return selection;
+  }
+
   private resolveInstanceTypes(props: SpaceliftWorkerPoolProps): ec2.InstanceType[] {
     if (props.instanceType && props.instanceTypes) {
       throw new WorkerPoolConfigError(this, 'instanceTypes', 'cannot be combined with instanceType; list every type in instanceTypes');
     }
+    [props.instanceType, ...props.instanceTypes ?? []].forEach((type) => requireKnown(this,
+      props.instanceTypes ? 'instanceTypes' : 'instanceType', type?.toString(), 'its architecture picks the image'));
     if (props.instanceTypes) {
       if (props.instanceTypes.length === 0) {
         throw new WorkerPoolConfigError(this, 'instanceTypes', 'must list at least one instance type');
@@ -680,9 +699,10 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   }
 
   private rootVolume(options: RootVolumeOptions): ec2.BlockDevice {
-    validateInteger(this, 'rootVolume.sizeGiB', options.sizeGiB, 8, 16384);
-    validateInteger(this, 'rootVolume.throughput', options.throughput, 125, 1000);
-    validateInteger(this, 'rootVolume.iops', options.iops, 3000, 16000);
+    const why = 'aws-cdk-lib checks it against the volume type at synth';
+    validateKnownInteger(this, 'rootVolume.sizeGiB', options.sizeGiB, why, 8, 16384);
+    validateKnownInteger(this, 'rootVolume.throughput', options.throughput, why, 125, 1000);
+    validateKnownInteger(this, 'rootVolume.iops', options.iops, why, 3000, 16000);
     const encrypted = options.encrypted ?? true;
     if (!encrypted) {
       if (options.encryptionKey) {

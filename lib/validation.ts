@@ -40,6 +40,22 @@ export function validateInteger(scope: IConstruct, prop: string, value: number |
   }
 }
 
+/**
+ * Refuses a prop given as a token (a CfnParameter, an import) that the construct needs at synth: it shapes the
+ * template (a count of resources, a choice of image) or is written into packed user data CloudFormation cannot resolve.
+ */
+export function requireKnown(scope: IConstruct, prop: string, value: unknown, why: string): void {
+  if (value !== undefined && Token.isUnresolved(value)) {
+    throw new WorkerPoolConfigError(scope, prop, `must be known at synth, not a token: ${why}`);
+  }
+}
+
+/** Like `validateInteger`, and the value must be known at synth (`requireKnown`). */
+export function validateKnownInteger(scope: IConstruct, prop: string, value: number | undefined, why: string, min: number, max?: number): void {
+  requireKnown(scope, prop, value, why);
+  validateInteger(scope, prop, value, min, max);
+}
+
 /** A duration prop in whole seconds, or the fallback when unset; it must be known at synth. */
 export function durationSeconds(scope: IConstruct, prop: string, value: Duration | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -13,7 +13,7 @@ import type { PoolFunctionProps } from './function-placement';
 import { HandlerFunction } from './handler-function';
 import { acknowledgeWildcards } from './nag';
 import { grantUnscoped } from './unscoped-policy';
-import { durationSeconds, WorkerPoolConfigError, validateInteger } from './validation';
+import { durationSeconds, WorkerPoolConfigError, validateInteger, validateKnownInteger } from './validation';
 
 /** Which Spacelift figure counts as runs waiting for a worker. */
 export enum DemandSignal {
@@ -307,8 +307,9 @@ export class WorkerPoolAutoscaler extends Construct {
       props.busyWorkerFinishingWithin, defaults.busyFinishingWithinSeconds, 'autoscaling.busyWorkerFinishingWithin', 0, 3600);
     validateInteger(this, 'autoscaling.minIdle', props.minIdle, 0);
     validateInteger(this, 'autoscaling.maxCreatePerTick', props.maxCreatePerTick, 1);
-    validateInteger(this, 'autoscaling.maxTerminatePerTick', props.maxTerminatePerTick, 0);
-    validateInteger(this, 'autoscaling.maxStraysPerTick', props.maxStraysPerTick, 0);
+    const perTick = 'it sizes the function timeout';
+    validateKnownInteger(this, 'autoscaling.maxTerminatePerTick', props.maxTerminatePerTick, perTick, 0);
+    validateKnownInteger(this, 'autoscaling.maxStraysPerTick', props.maxStraysPerTick, perTick, 0);
     const windows: readonly ScheduleFloor[] = props.idleWorkersWindows ?? defaults.schedule;
     windows.forEach((window, i) => this.check(`autoscaling.idleWorkersWindows[${i}]`, () => validateScheduleFloor(window, `idleWorkersWindows[${i}]`)));
     const delay = props.scaleDownDelay;

@@ -1,4 +1,4 @@
-import { SecretValue, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, SecretValue, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -51,6 +51,33 @@ describe('invalid props', () => {
   ])('%s', (_name, overrides, message) => {
     const { stack, props } = poolStack();
     expect(() => new SpaceliftWorkerPool(stack, 'Pool', { ...props, ...overrides(stack) })).toThrow(message);
+  });
+
+  // A CfnParameter (or an import) where the construct needs the value at synth: refused naming the prop, not a
+  // crash deep in aws-cdk-lib, a garbage number, or a value packed into user data CloudFormation cannot resolve.
+  const parameter = (stack: Stack, name: string) => new CfnParameter(stack, name, { type: 'Number' }).valueAsNumber;
+  test.each<[string, (stack: Stack) => Record<string, unknown>, string]>([
+    ['instanceType', (stack) => ({ instanceType: new ec2.InstanceType(new CfnParameter(stack, 'T').valueAsString) }), 'instanceType'],
+    ['instanceTypes', (stack) => ({ instanceTypes: [new ec2.InstanceType(new CfnParameter(stack, 'T').valueAsString)] }), 'instanceTypes'],
+    ['poweroffDelay', (stack) => ({ poweroffDelay: Duration.seconds(parameter(stack, 'P')) }), 'poweroffDelay'],
+    ['logRetention', (stack) => ({ logRetention: parameter(stack, 'R') }), 'logRetention'],
+    ['rootVolume.throughput', (stack) => ({ rootVolume: { throughput: parameter(stack, 'Tp') } }), 'rootVolume.throughput'],
+    ['autoscaling.maxTerminatePerTick', (stack) => ({ autoscaling: { maxTerminatePerTick: parameter(stack, 'M') } }), 'autoscaling.maxTerminatePerTick'],
+    ['autoscaling.maxStraysPerTick', (stack) => ({ autoscaling: { maxStraysPerTick: parameter(stack, 'M') } }), 'autoscaling.maxStraysPerTick'],
+    ['warmPool.minSize', (stack) => ({ warmPool: { minSize: parameter(stack, 'W') } }), 'warmPool.minSize'],
+    ['warmPool.maxGroupPreparedCapacity', (stack) => ({ warmPool: { maxGroupPreparedCapacity: parameter(stack, 'W') } }),
+      'warmPool.maxGroupPreparedCapacity'],
+  ])('%s as a token is refused, naming it', (_name, overrides, prop) => {
+    const { stack, props } = poolStack();
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', { ...props, ...overrides(stack) }))
+      .toThrow(new RegExp(`invalid "${prop.replace('.', '\\.')}": must be known at synth, not a token`));
+  });
+
+  test('a VPC without private subnets asks for vpcSubnets', () => {
+    const { stack, props } = poolStack();
+    const vpc = new ec2.Vpc(stack, 'PublicOnly', { subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }] });
+    expect(() => new SpaceliftWorkerPool(stack, 'Pool', { ...props, vpc }))
+      .toThrow(/invalid "vpcSubnets": is needed: by default the workers go to private subnets with egress, and the VPC has none/);
   });
 
   test('the default image in an environment-agnostic stack asks for an env', () => {
