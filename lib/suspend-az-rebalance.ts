@@ -96,6 +96,20 @@ class SdkCallProviderIdentity extends Construct {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.logGroup.logGroupArn],
     }));
+    this.node.addValidation({ validate: () => this.sharedFunctionProblems() });
+  }
+
+  /**
+   * aws-cdk-lib keeps the role of whichever AwsCustomResource of the stack came first: if that was not a pool's, the
+   * pools' SuspendProcesses would run under another role, without their permissions boundary and log settings.
+   */
+  private sharedFunctionProblems(): string[] {
+    const id = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
+    const shared = Stack.of(this).node.tryFindChild(id) as lambda.Function | undefined;
+    if (shared === undefined || shared.role === this.role) return [];
+    return ['the stack\'s AwsCustomResource function was created by another construct before the first cdk-ec2-workerpool pool, '
+      + 'with its own role: the pools\' one-time SDK call would run under that role, without their permissions boundary, log '
+      + 'group and retention. Create the pools before any other AwsCustomResource of this stack, or put them in a stack of their own'];
   }
 
   /** Tags the provider's function like the role and log group, so its cost is allocated with the pools'. */

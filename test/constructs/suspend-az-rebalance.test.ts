@@ -2,6 +2,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import type { Construct } from 'constructs';
 import { SpaceliftWorkerPool } from '../../lib';
 import { poolOnlyStack, poolStack } from '../support/pool-stack';
 
@@ -72,5 +74,29 @@ describe('pools of one stack share the provider', () => {
     new SpaceliftWorkerPool(other.stack, 'A', { ...other.props, permissionsBoundary: boundary('one') });
     expect(() => new SpaceliftWorkerPool(other.stack, 'B', { ...other.props, permissionsBoundary: boundary('two') }))
       .toThrow(/invalid "permissionsBoundary": differs/);
+  });
+});
+
+describe('the stack\'s AwsCustomResource function is one per stack (aws-cdk-lib keeps the first caller\'s role)', () => {
+  const userCall = (scope: Construct) => new cr.AwsCustomResource(scope, 'UserCall', {
+    onCreate: { service: 'STS', action: 'getCallerIdentity', physicalResourceId: cr.PhysicalResourceId.of('me') },
+    policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+    installLatestAwsSdk: false,
+  });
+
+  test('one the user made before the first pool fails the synth: the pool\'s call would run without its boundary', () => {
+    const { stack, props } = poolOnlyStack((scope) => ({
+      permissionsBoundary: iam.ManagedPolicy.fromManagedPolicyName(scope, 'Boundary', 'org-boundary'),
+    }));
+    userCall(stack);
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    expect(() => Template.fromStack(stack)).toThrow(/AwsCustomResource function was created by another construct before the first cdk-ec2-workerpool pool/);
+  });
+
+  test('one the user makes after the pools uses the pools\' function, and the stack synthesizes', () => {
+    const { stack, props } = poolOnlyStack(() => ({}));
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    userCall(stack);
+    expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
