@@ -13,6 +13,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { minMaxReceiveCount, worstHeartbeatGap } from '../../lambda/drain/schedule';
 import { DemandSignal, PollingMode, RunAccess, ScaleDownDelay, SpaceliftWorkerPool, WorkerComms, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { buildExamples, exampleApp } from '../support/example-app';
 import { POOL_ID, testApiKey } from '../support/pool-stack';
@@ -27,6 +28,8 @@ const USER_DATA_LIMIT_BYTES = 16 * 1024;
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4 * 1024;
 const MAX_SQS_DELAY_SECONDS = 900;
 const GLOBAL_TIMEOUT_CAP_SECONDS = 48 * 3600;
+/** A queue ARN as CloudFormation makes them: a string resource pattern that matches it covers any queue of the stack. */
+const SAMPLE_QUEUE_ARN = 'arn:aws:sqs:eu-west-1:123456789012:Stack-PoolDrainQueue1A2B3C-Q1W2E3R4T5Y6';
 
 const resourcesOf = (template: CfnTemplate, type: string) =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type) as [string, { Type: string; Properties: any }][];
@@ -85,7 +88,7 @@ export function checkRecursiveLoops(template: CfnTemplate): Check {
     if (fn === undefined || roleId === undefined) continue;
     const sendsToItsQueue = roleStatements(template, roleId).some((s) => s.Effect === 'Allow'
       && list<string>(s.Action).some((a) => actionCovers(a, 'sqs:SendMessage'))
-      && list(s.Resource).some((r) => r === '*' || same(r, queueArn)));
+      && list(s.Resource).some((r) => same(r, queueArn) || (typeof r === 'string' && actionCovers(r, SAMPLE_QUEUE_ARN))));
     if (!sendsToItsQueue) continue;
     checked++;
     if (fn.Properties.RecursiveLoop !== 'Allow') {
@@ -152,6 +155,23 @@ export function checkLifecycleHooks(template: CfnTemplate): Check {
     }
     if (variables.HEARTBEAT_TIMEOUT_SECONDS !== undefined && Number(variables.HEARTBEAT_TIMEOUT_SECONDS) !== heartbeat) {
       problems.push(`${id}: the drain function assumes a ${variables.HEARTBEAT_TIMEOUT_SECONDS} s heartbeat timeout, the hook has ${heartbeat} s`);
+    }
+    // The queue's own timing: a receive that fails (a throttled invocation) comes back one visibility timeout later,
+    // which must still fit before the hook expires; and the DLQ must not take a live drain's message before the budget.
+    const queue = template.Resources[hook.NotificationTargetARN?.['Fn::GetAtt']?.[0]]?.Properties;
+    const interval = Number(variables.RECHECK_INTERVAL_SECONDS);
+    if (queue !== undefined && variables.RECHECK_INTERVAL_SECONDS !== undefined) {
+      const visibility = Number(queue.VisibilityTimeout ?? 30);
+      const schedule = { heartbeatTimeout: heartbeat, recheckInterval: interval, drainTimeout: budget };
+      const gap = worstHeartbeatGap(schedule, visibility);
+      if (!(gap < heartbeat)) {
+        problems.push(`${id}: a re-check whose receive fails heartbeats ${gap} s after the last (interval ${interval} s + visibility `
+          + `timeout ${visibility} s + margin), not within the ${heartbeat} s heartbeat timeout`);
+      }
+      const receives = queue.RedrivePolicy?.maxReceiveCount;
+      if (receives !== undefined && variables.DRAIN_TIMEOUT_SECONDS !== undefined && Number(receives) < minMaxReceiveCount(schedule, visibility)) {
+        problems.push(`${id}: maxReceiveCount ${receives} dead-letters a message before the ${budget} s drain budget runs out`);
+      }
     }
     return problems;
   });
@@ -317,6 +337,9 @@ describe('each gate fails on a template that breaks its rule', () => {
     expect(checkRecursiveLoops(loop()).violations).toEqual([expect.stringContaining('Fn may send to its own event-source queue')]);
     expect(checkRecursiveLoops(loop('Terminate', ['sqs:Send*'], '*')).violations).toHaveLength(1);
     expect(checkRecursiveLoops(loop('Allow')).violations).toEqual([]);
+    // A wildcard ARN pattern covers the queue as well as "*" does.
+    expect(checkRecursiveLoops(loop(undefined, 'sqs:SendMessage', 'arn:aws:sqs:*:*:*')).violations).toHaveLength(1);
+    expect(checkRecursiveLoops(loop(undefined, 'sqs:SendMessage', 'arn:aws:sqs:*:*:another-queue')).checked).toBe(0);
     // A function that only consumes its queue is no loop.
     expect(checkRecursiveLoops(loop(undefined, 'sqs:ReceiveMessage')).checked).toBe(0);
   });
@@ -352,6 +375,21 @@ describe('each gate fails on a template that breaks its rule', () => {
     expect(checkLifecycleHooks(drained(7201, '600')).violations).toHaveLength(1);
     expect(checkLifecycleHooks(drained(300, '30001')).violations).toEqual([expect.stringContaining('global timeout 30000 s')]);
     expect(checkLifecycleHooks(drained(7200, String(48 * 3600 + 1))).violations).toEqual([expect.stringContaining('global timeout 172800 s')]);
+  });
+
+  test('(d) a drain queue whose failed receive outlasts the heartbeat timeout, or whose DLQ takes a live drain', () => {
+    const drained = (visibility: number, maxReceiveCount: number): CfnTemplate => ({
+      Resources: {
+        Queue: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: visibility, RedrivePolicy: { maxReceiveCount } } },
+        Hook: { Type: 'AWS::AutoScaling::LifecycleHook', Properties: { HeartbeatTimeout: 600, NotificationTargetARN: getAttArn('Queue') } },
+        Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: {
+          DRAIN_TIMEOUT_SECONDS: '4800', HEARTBEAT_TIMEOUT_SECONDS: '600', RECHECK_INTERVAL_SECONDS: '60' } } } },
+        Mapping: { Type: 'AWS::Lambda::EventSourceMapping', Properties: { EventSourceArn: getAttArn('Queue'), FunctionName: { Ref: 'Fn' } } },
+      },
+    });
+    expect(checkLifecycleHooks(drained(360, 15)).violations).toEqual([]);
+    expect(checkLifecycleHooks(drained(420, 15)).violations).toEqual([expect.stringContaining('not within the 600 s heartbeat timeout')]);
+    expect(checkLifecycleHooks(drained(360, 5)).violations).toEqual([expect.stringContaining('maxReceiveCount 5 dead-letters')]);
   });
 
   test('(e) an SQS delay over 900 s', () => {
