@@ -434,7 +434,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     const architecture = instanceTypes[0].architecture;
     const machineImage = (props.machineImage ?? WorkerImage.spacelift()).bind(this, architecture);
 
-    this.role = props.role ?? new iam.Role(this, 'InstanceRole', {
+    this.role = props.role !== undefined ? this.roleForGrants(props.role) : new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Spacelift workers of ${this.node.path}`,
       permissionsBoundary: props.permissionsBoundary,
@@ -456,7 +456,9 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
 
     const securityGroups = props.securityGroups ?? [new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: `Spacelift workers of ${this.node.path}: no ingress`,
+      // Fixed text: a changed GroupDescription replaces the group (and with it every worker), and EC2 refuses some
+      // characters a construct path may have. The group's Name tag carries the path.
+      description: 'Spacelift workers of a cdk-ec2-workerpool pool: no ingress',
       allowAllOutbound: true,
     })];
     if (securityGroups.length === 0) {
@@ -618,6 +620,17 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
         StandbyInstances: 'Terminate',
       },
     };
+  }
+
+  /**
+   * The given role, or, when it belongs to another stack, the same role imported into this one: grants to a role of
+   * another stack are written there and point back at this stack's resources, a reference cycle between the two
+   * stacks. An imported role takes them as a policy of this stack. An immutable role stays as given.
+   */
+  private roleForGrants(role: iam.IRole): iam.IRole {
+    const immutable = (role.constructor as { PROPERTY_INJECTION_ID?: string }).PROPERTY_INJECTION_ID === 'aws-cdk-lib.aws-iam.ImmutableRole';
+    if (immutable || Stack.of(role) === Stack.of(this)) return role;
+    return iam.Role.fromRoleArn(this, 'Role', role.roleArn);
   }
 
   /** The workers' subnets: private with egress unless `vpcSubnets` says otherwise, which a VPC without them needs. */

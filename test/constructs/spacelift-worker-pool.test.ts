@@ -108,6 +108,18 @@ describe('SpaceliftWorkerPool defaults', () => {
     });
   });
 
+  test('the security group\'s description does not depend on the construct path: a change would replace the group and every worker', () => {
+    const descriptions = ['Pool', 'Pöol "quoted"'].map((id) => {
+      const { stack, props } = poolStack();
+      new SpaceliftWorkerPool(stack, id, props);
+      const groups = Object.values<any>(Template.fromStack(stack).findResources('AWS::EC2::SecurityGroup'))
+        .filter((g) => /no ingress/.test(g.Properties.GroupDescription));
+      return groups.map((g) => g.Properties.GroupDescription);
+    });
+    expect(descriptions[0]).toHaveLength(1);
+    expect(descriptions[1]).toEqual(descriptions[0]);
+  });
+
   test('escape hatches and integrations', () => {
     expect(pool.autoScalingGroup).toBeInstanceOf(autoscaling.AutoScalingGroup);
     expect(pool.launchTemplate).toBeInstanceOf(ec2.LaunchTemplate);

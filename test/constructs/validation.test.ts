@@ -1,4 +1,5 @@
 import { CfnParameter, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -88,6 +89,21 @@ describe('invalid props', () => {
       credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'S', 's')),
       spaceliftApiKey: testApiKey(),
     })).toThrow(/invalid "machineImage": the default Spacelift AMI is looked up per account and region/);
+  });
+
+  test('a role of another stack gets its grants as a policy of the pool\'s stack, without a reference cycle', () => {
+    const { app, stack, props } = poolStack();
+    const iamStack = new Stack(app, 'Iam', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const role = new iam.Role(iamStack, 'Workers', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    new SpaceliftWorkerPool(stack, 'Pool', { ...props, role });
+    const template = Template.fromStack(stack);
+    // The grants (the credentials secret, the log groups) are a policy in the pool's stack, on the role by its name.
+    const policies = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => /Fn::ImportValue|"StackName":"Iam"/.test(JSON.stringify(p.Properties.Roles)));
+    expect(policies.length).toBeGreaterThan(0);
+    expect(JSON.stringify(policies)).toContain('secretsmanager:GetSecretValue');
+    expect(Template.fromStack(iamStack).findResources('AWS::IAM::Policy')).toEqual({});
+    expect(() => app.synth()).not.toThrow();
   });
 
   test('a mutable imported role takes extra statements', () => {
