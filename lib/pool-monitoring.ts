@@ -101,6 +101,17 @@ export class PoolMonitoring extends Construct {
           + 'are billed. Reclaims are off when autoscaling.drainedReclaimTime or autoscaling.maxStraysPerTick is 0; otherwise check the '
           + 'autoscaler log for reclaim errors, or a drained worker still finishing a long run (reclaimed once idle).',
       });
+      this.alarm('RetainedInstances', {
+        metric: pool.metricRetainedInstances({ period: PERIOD }),
+        // One is already a termination the drain did not complete.
+        evaluationPeriods: 1,
+        // Sent only when not zero: missing means none (or no tick ran, which the function's alarms cover).
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Auto Scaling retained instances of ${path} (Terminating:Retained): the drain did not complete their `
+          + 'termination in time, so instead of ending their runs AWS kept them, and they bill. Check the drain function\'s errors and '
+          + 'its dead-letter queue; once the instance\'s run is done (its worker idle in Spacelift), terminate it with '
+          + '`aws autoscaling terminate-instance-in-auto-scaling-group --instance-id <id> --no-should-decrement-desired-capacity`.',
+      });
       this.alarm('AutoscalerNotRunning', {
         metric: pool.autoscaler.metricInvocations({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
         threshold: 1,

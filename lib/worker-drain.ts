@@ -192,12 +192,21 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
 
     // The hook's notification role is created by QueueHook: separate from the instance role, and
     // only allowed to send to this queue.
+    // The drain completes every action it handles with CONTINUE (worker idle or gone, budget spent, warm pool). An
+    // action it never completes (the drain failing, throttled out or dead-lettered) expires with the default result:
+    // ABANDON with the group's retention policy keeps that instance, and its run, in Terminating:Retained instead of
+    // terminating it; the RetainedInstances alarm says so. (For a termination hook without the policy, CONTINUE and
+    // ABANDON both terminate.)
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-lifecycle-policy.html
     this.lifecycleHook = props.autoScalingGroup.addLifecycleHook('DrainHook', {
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
-      defaultResult: autoscaling.DefaultResult.CONTINUE,
+      defaultResult: autoscaling.DefaultResult.ABANDON,
       heartbeatTimeout: Duration.seconds(schedule.heartbeatTimeout),
       notificationTarget: new hooktargets.QueueHook(this.queue),
     });
+    // An L1 override: the L2 property is missing from older aws-cdk-lib releases.
+    (props.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup)
+      .addPropertyOverride('InstanceLifecyclePolicy', { RetentionTriggers: { TerminateHookAbandon: 'retain' } });
     if (props.permissionsBoundary) {
       // The hook's notification role is created inside the hook, not by this library's own code.
       iam.PermissionsBoundary.of(this.lifecycleHook).apply(props.permissionsBoundary);

@@ -108,6 +108,16 @@ export abstract class WorkerPoolBase extends Construct {
   }
 
   /**
+   * Instances Auto Scaling retained (`Terminating:Retained`) because the drain never completed their termination:
+   * their runs went on, and they bill until terminated. Sent with the alarm metrics.
+   * @default - maximum over 5 minutes
+   * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/manage-retained-instances.html
+   */
+  public metricRetainedInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricAutoscaler(AutoscalerMetric.RetainedInstances, { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
    * Instances with no worker after the registration grace (strays).
    * @default - maximum over 5 minutes
    */

@@ -9,6 +9,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { observeArrivals, type ArrivalState } from '../core/arrivals';
+import { RETAINED_STATE } from '../core/capacity';
 import type { ScalingConfig } from '../core/config';
 import { decide, type Plan } from '../core/decide';
 import type { BlindReclaimState } from '../core/lost';
@@ -115,6 +116,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.FinishingSoon, counts.finishingSoon);
     count(AutoscalerMetric.DesiredCapacity, counts.desired);
     count(AutoscalerMetric.DrainedInstances, counts.drained);
+    count(AutoscalerMetric.RetainedInstances, asg.instances.filter((instance) => instance.lifecycleState === RETAINED_STATE).length);
     count(AutoscalerMetric.InvalidWorkers, plan.invalidWorkers.length);
     count(AutoscalerMetric.StrayInstances, counts.strays);
     count(AutoscalerMetric.LostWorkerInstances, counts.lost);

@@ -8,6 +8,13 @@ import type { AsgInstance, AsgSnapshot, PoolSnapshot, Worker } from './types';
 /** States in which an instance counts toward the ASG's desired capacity; warm pool (`Warmed:*`) states never do. */
 const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
 
+/**
+ * The lifecycle state of an instance Auto Scaling retained after its termination's lifecycle action was abandoned
+ * (the drain never completed it): not live, not counted in desired capacity, billed until terminated.
+ * @see https://docs.aws.amazon.com/autoscaling/ec2/userguide/manage-retained-instances.html
+ */
+export const RETAINED_STATE = 'Terminating:Retained';
+
 export function isLive(instance: AsgInstance): boolean {
   return LIVE_STATES.has(instance.lifecycleState);
 }

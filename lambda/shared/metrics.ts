@@ -78,6 +78,11 @@ export const AutoscalerMetric = {
    * (DRAINED_RECLAIM_SECONDS 0, MAX_STRAYS_PER_TICK 0), failing (see Errors), or waiting for a drained worker's run.
    */
   DrainedInstances: 'DrainedInstances',
+  /**
+   * Instances Auto Scaling retained (`Terminating:Retained`) because a termination's lifecycle action expired without
+   * the drain completing it: its run went on, the instance bills until someone terminates it.
+   */
+  RetainedInstances: 'RetainedInstances',
   InvalidWorkers: 'InvalidWorkers',
   /** Instances without a worker past the registration grace, reaped or not (reapStrays off, or capped). */
   StrayInstances: 'StrayInstances',
@@ -115,6 +120,7 @@ export const ALARM_METRICS: ReadonlySet<string> = new Set([
   AutoscalerMetric.Errors,
   AutoscalerMetric.FailedReads,
   AutoscalerMetric.DrainedInstances,
+  AutoscalerMetric.RetainedInstances,
 ]);
 
 /** The drain function's metrics, published once per invocation. */

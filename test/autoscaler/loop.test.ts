@@ -99,6 +99,13 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(sent[AutoscalerMetric.PendingRuns]).toBeUndefined();
   });
 
+  test('an instance Auto Scaling retained (its termination\'s action expired undrained) is reported for the alarm', async () => {
+    const { invoke, metrics, fleet } = setup({ env: { ...needed, METRICS: 'alarms' } });
+    fleet.group = { ...fleet.group, instances: [...fleet.group.instances, instance(instanceId(7), { lifecycleState: 'Terminating:Retained' })] };
+    await invoke();
+    expect(metrics.lastSent()).toEqual({ [AutoscalerMetric.RetainedInstances]: 1 });
+  });
+
   test('a webhook poke only scales out: an idle worker due for release is left to the scheduled ticks', async () => {
     const idleWorker = () => {
       const s = setup({ env: needed });

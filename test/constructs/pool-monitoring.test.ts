@@ -64,6 +64,7 @@ describe('metric methods', () => {
       [pool.metricRegisteredWorkers(), AutoscalerMetric.RegisteredWorkers, 'Maximum'],
       [pool.metricPoolWorkers(), AutoscalerMetric.PoolWorkers, 'Maximum'],
       [pool.metricDrainedInstances(), AutoscalerMetric.DrainedInstances, 'Maximum'],
+      [pool.metricRetainedInstances(), AutoscalerMetric.RetainedInstances, 'Maximum'],
       [pool.metricStrayInstances(), AutoscalerMetric.StrayInstances, 'Maximum'],
       [pool.metricFailedReads(), AutoscalerMetric.FailedReads, 'Sum'],
       [pool.metricAutoscalerErrors(), AutoscalerMetric.Errors, 'Sum'],
@@ -101,13 +102,13 @@ describe('alarms', () => {
     expect(pool.dashboard).toBeUndefined();
   });
 
-  test('eleven alarms, each notifying the topic when it fires and when it recovers, none with a fixed name', () => {
+  test('twelve alarms, each notifying the topic when it fires and when it recovers, none with a fixed name', () => {
     const { template, topic, pool, stack } = synth();
     const alarms = Object.values<any>(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(11);
-    expect(pool.alarms).toHaveLength(11);
+    expect(alarms).toHaveLength(12);
+    expect(pool.alarms).toHaveLength(12);
     const occurrences = alarms.filter((alarm) => alarm.Properties.MetricName !== 'Invocations');
-    expect(occurrences).toHaveLength(10);
+    expect(occurrences).toHaveLength(11);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
         AlarmActions: [stack.resolve(topic!.topicArn)],
@@ -152,6 +153,8 @@ describe('alarms', () => {
     ['autoscaler errors', AUTOSCALER_SERVICE, AutoscalerMetric.Errors, 'Sum', 3, 3],
     ['failed worker-list reads', AUTOSCALER_SERVICE, AutoscalerMetric.FailedReads, 'Sum', 3, 3],
     ['instances left drained past the 15-minute reclaim time', AUTOSCALER_SERVICE, AutoscalerMetric.DrainedInstances, 'Minimum', 4, 4],
+    ['an instance Auto Scaling retained because the drain did not complete its termination', AUTOSCALER_SERVICE,
+      AutoscalerMetric.RetainedInstances, 'Maximum', 1, 1],
     ['a drain out of budget', DRAIN_SERVICE, DrainMetric.CompletedBudgetExhausted, 'Sum', 1, 1],
   ])('%s', (_name, service, metricName, statistic, evaluationPeriods, datapoints) => {
     const { template, pool } = synth();
@@ -265,7 +268,7 @@ describe('dashboard', () => {
     expect(licence.properties).toMatchObject({ start: '-P30D', period: 86400 });
     expect(licence.properties.metrics[0]).toEqual(['CdkEc2WorkerPool', 'PoolWorkers', 'AutoScalingGroupName', 'REF', 'service', AUTOSCALER_SERVICE,
       expect.objectContaining({ period: 86400, stat: 'Maximum' })]);
-    expect(byTitle.Alarms.properties.alarms).toHaveLength(11);
+    expect(byTitle.Alarms.properties.alarms).toHaveLength(12);
   });
 
   test('without the autoscaler it graphs the group and the drains only', () => {

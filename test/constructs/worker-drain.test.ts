@@ -16,9 +16,14 @@ describe('termination drain', () => {
     const [hook] = Object.values<any>(hooks);
     expect(hook.Properties).toMatchObject({
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-      DefaultResult: 'CONTINUE',
+      // An action the drain never completes expires as ABANDON, which the group's policy turns into a retained
+      // instance instead of a terminated one (its run goes on).
+      DefaultResult: 'ABANDON',
       HeartbeatTimeout: 600,
       NotificationTargetARN: { 'Fn::GetAtt': [logicalId(pool.drain.queue), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      InstanceLifecyclePolicy: { RetentionTriggers: { TerminateHookAbandon: 'retain' } },
     });
     // AWS checks the publish permission when the hook is created, so the hook must wait for the policy.
     const roleId = hook.Properties.RoleARN['Fn::GetAtt'][0];

@@ -235,8 +235,29 @@ export function checkInstanceMetadataTags(template: CfnTemplate): Check {
   return { checked: keys.length, violations };
 }
 
+/**
+ * (h) A termination lifecycle action that expires ends with the hook's default result, and for a termination hook both
+ * CONTINUE and ABANDON terminate the instance, busy run or not, unless the group retains instances whose action is
+ * abandoned (https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-lifecycle-policy.html): every termination
+ * hook defaults to ABANDON on a group with that retention trigger.
+ */
+export function checkTerminationRetention(template: CfnTemplate): Check {
+  const hooks = resourcesOf(template, 'AWS::AutoScaling::LifecycleHook')
+    .filter(([, h]) => h.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+  const violations = hooks.flatMap(([id, hook]) => {
+    const group = template.Resources[hook.Properties.AutoScalingGroupName?.Ref]?.Properties;
+    const retains = group?.InstanceLifecyclePolicy?.RetentionTriggers?.TerminateHookAbandon === 'retain';
+    const found: string[] = [];
+    if (hook.Properties.DefaultResult !== 'ABANDON') found.push(`${id}: an expired action (${hook.Properties.DefaultResult ?? 'ABANDON'}) terminates the instance`);
+    if (!retains) found.push(`${id}: its group does not retain an instance whose termination action is abandoned, so an expired action terminates it`);
+    return found;
+  });
+  return { checked: hooks.length, violations };
+}
+
 const CHECKS = {
   checkRecursiveLoops, checkUserData, checkLambdaEnvironment, checkLifecycleHooks, checkSqsDelays, checkWarmPools, checkInstanceMetadataTags,
+  checkTerminationRetention,
 };
 
 /** A pool with every option that adds resources, environment or user data turned on. */
@@ -410,6 +431,20 @@ describe('each gate fails on a template that breaks its rule', () => {
     expect(checkWarmPools(template(false, false))).toEqual({ checked: 1, violations: [] });
     expect(checkWarmPools(template(true, false)).violations).toEqual([expect.stringContaining('WP: ReuseOnScaleIn')]);
     expect(checkWarmPools(template(false, true)).violations).toEqual([expect.stringContaining('mixed instances policy')]);
+  });
+
+  test('(h) a termination hook whose expired action would terminate the instance', () => {
+    const template = (defaultResult: string | undefined, retain: string | undefined): CfnTemplate => ({
+      Resources: {
+        G: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: retain ? { InstanceLifecyclePolicy: { RetentionTriggers: { TerminateHookAbandon: retain } } } : {} },
+        H: { Type: 'AWS::AutoScaling::LifecycleHook', Properties: {
+          AutoScalingGroupName: { Ref: 'G' }, LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', ...(defaultResult ? { DefaultResult: defaultResult } : {}) } },
+      },
+    });
+    expect(checkTerminationRetention(template('ABANDON', 'retain'))).toEqual({ checked: 1, violations: [] });
+    expect(checkTerminationRetention(template('CONTINUE', 'retain')).violations).toEqual([expect.stringContaining('H: an expired action (CONTINUE)')]);
+    expect(checkTerminationRetention(template('ABANDON', undefined)).violations).toEqual([expect.stringContaining('does not retain')]);
+    expect(checkTerminationRetention(template('ABANDON', 'terminate')).violations).toHaveLength(1);
   });
 
   test('(g) an instance tag key EC2 refuses with instance metadata tags on', () => {
