@@ -374,6 +374,8 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   public readonly launchTemplate: ec2.LaunchTemplate;
   /** The instance role. */
   public readonly role: iam.IRole;
+  /** What the pool's own grants go to (`grantTarget`). */
+  private readonly grantee: iam.IRole;
   /** The workers' network connections. */
   public readonly connections: ec2.Connections;
   /** The principal of the workers, for `grant*` calls. */
@@ -434,22 +436,23 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     const architecture = instanceTypes[0].architecture;
     const machineImage = (props.machineImage ?? WorkerImage.spacelift()).bind(this, architecture);
 
-    this.role = props.role !== undefined ? this.roleForGrants(props.role) : new iam.Role(this, 'InstanceRole', {
+    this.role = props.role ?? new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Spacelift workers of ${this.node.path}`,
       permissionsBoundary: props.permissionsBoundary,
     });
     this.grantPrincipal = this.role;
+    this.grantee = this.grantTarget(this.role);
     this.addExtraStatements(props.extraPolicyStatements ?? []);
 
-    credentials.secret.grantRead(this.role);
+    credentials.secret.grantRead(this.grantee);
 
     this.logGroups = new WorkerLogGroups(this, 'Logs', {
       retention: props.logRetention,
       encryptionKey: props.logEncryptionKey,
       removalPolicy: props.logRemovalPolicy,
     });
-    this.logGroups.grantWrite(this.role);
+    this.logGroups.grantWrite(this.grantee);
     if (props.sessionManagerAccess ?? true) {
       this.grantSessionManager();
     }
@@ -572,7 +575,10 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   private instanceTagProblems(): string[] {
     const group = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     const onTemplate = TagManager.of(this.launchTemplate)?.tagValues() ?? {};
-    const keys = new Set([...Object.keys(onTemplate), ...Object.keys(group.tags.tagValues())]);
+    // The group's tags reach the instances only if they propagate at launch.
+    const propagated = (group.tags.renderTags() as { key: string; propagateAtLaunch?: boolean }[] | undefined ?? [])
+      .filter((tag) => tag.propagateAtLaunch === true).map((tag) => tag.key);
+    const keys = new Set([...Object.keys(onTemplate), ...propagated]);
     return [...keys].flatMap((key) => {
       const problem = Token.isUnresolved(key) ? undefined : instanceTagKeyProblem(key);
       return problem === undefined ? [] : [`${problem}. Remove it from the tags applied to the pool (Tags.of or the tags prop)`];
@@ -623,14 +629,15 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   }
 
   /**
-   * The given role, or, when it belongs to another stack, the same role imported into this one: grants to a role of
-   * another stack are written there and point back at this stack's resources, a reference cycle between the two
-   * stacks. An imported role takes them as a policy of this stack. An immutable role stays as given.
+   * What the pool's own grants go to: the role, or, when it belongs to another stack, the same role imported here by
+   * its name. Grants to a role of another stack are written there and point back at this stack's resources, a
+   * reference cycle between the two stacks; the import takes them as a policy of this stack. By name, not by ARN: an
+   * ARN with a path (`role/team/name`) would give the import the first path part as its name. An immutable role stays.
    */
-  private roleForGrants(role: iam.IRole): iam.IRole {
+  private grantTarget(role: iam.IRole): iam.IRole {
     const immutable = (role.constructor as { PROPERTY_INJECTION_ID?: string }).PROPERTY_INJECTION_ID === 'aws-cdk-lib.aws-iam.ImmutableRole';
     if (immutable || Stack.of(role) === Stack.of(this)) return role;
-    return iam.Role.fromRoleArn(this, 'Role', role.roleArn);
+    return iam.Role.fromRoleName(this, 'Role', role.roleName);
   }
 
   /** The workers' subnets: private with egress unless `vpcSubnets` says otherwise, which a VPC without them needs. */
@@ -782,7 +789,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
         'role is immutable: grant it secretsmanager:GetSecretValue on the credentials secret and logs:CreateLogStream/PutLogEvents on the log groups yourself');
     }
     for (const statement of statements) {
-      this.role.addToPrincipalPolicy(statement);
+      this.grantee.addToPrincipalPolicy(statement);
     }
   }
 
@@ -793,23 +800,23 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
   private grantBootstrapAccess(props: SpaceliftWorkerPoolProps): void {
     if (props.selfHosted) {
       const { launcherBucket: bucket, launcherObjectKey: key } = props.selfHosted;
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      this.grantee.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['s3:GetObject'],
         resources: [bucket.arnForObjects(key)],
       }));
-      bucket.encryptionKey?.grantDecrypt(this.role);
+      bucket.encryptionKey?.grantDecrypt(this.grantee);
     }
     const secrets = new Set(Object.values(props.launcher?.secretEnvironment ?? {}).map((v) => v.secret));
     for (const secret of secrets) {
-      secret.grantRead(this.role);
+      secret.grantRead(this.grantee);
     }
     const repositories = props.preStartHooks?.ecrRepositories ?? [];
     for (const repository of repositories) {
       // What grantPull grants per repository; its ecr:GetAuthorizationToken on "*" goes into a policy of its own.
-      repository.grant(this.role, 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage');
+      repository.grant(this.grantee, 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage');
     }
     if (repositories.length > 0) {
-      this.addPolicyNeededAtBoot(grantUnscoped(this, 'EcrLoginPolicy', this.role, ['ecr:GetAuthorizationToken'],
+      this.addPolicyNeededAtBoot(grantUnscoped(this, 'EcrLoginPolicy', this.grantee, ['ecr:GetAuthorizationToken'],
         'ecr:GetAuthorizationToken (the pre-start docker login to ECR) has no resource-level permissions; pulls are granted per repository.'));
     }
   }
@@ -819,7 +826,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
    * would also let every run read all SSM parameters of the account.
    */
   private grantSessionManager(): void {
-    this.addPolicyNeededAtBoot(grantUnscoped(this, 'SessionManagerPolicy', this.role, [
+    this.addPolicyNeededAtBoot(grantUnscoped(this, 'SessionManagerPolicy', this.grantee, [
       'ssm:UpdateInstanceInformation',
       'ssmmessages:CreateControlChannel',
       'ssmmessages:CreateDataChannel',

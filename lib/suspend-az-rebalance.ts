@@ -1,4 +1,4 @@
-import { Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { Annotations, Lazy, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -101,15 +101,21 @@ class SdkCallProviderIdentity extends Construct {
 
   /**
    * aws-cdk-lib keeps the role of whichever AwsCustomResource of the stack came first: if that was not a pool's, the
-   * pools' SuspendProcesses would run under another role, without their permissions boundary and log settings.
+   * pools' SuspendProcesses runs under another role and log group. With a permissions boundary that is an error (the
+   * role lacks it); without one, a warning (only the pools' log settings are lost).
    */
   private sharedFunctionProblems(): string[] {
     const id = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
     const shared = Stack.of(this).node.tryFindChild(id) as lambda.Function | undefined;
     if (shared === undefined || shared.role === this.role) return [];
-    return ['the stack\'s AwsCustomResource function was created by another construct before the first cdk-ec2-workerpool pool, '
-      + 'with its own role: the pools\' one-time SDK call would run under that role, without their permissions boundary, log '
-      + 'group and retention. Create the pools before any other AwsCustomResource of this stack, or put them in a stack of their own'];
+    const where = 'the stack\'s AwsCustomResource function was created by another construct before the first cdk-ec2-workerpool pool, '
+      + 'with its own role: the pools\' one-time SDK call runs under that role';
+    const fix = 'Create the pools before any other AwsCustomResource of this stack, or put them in a stack of their own';
+    if (this.boundary === undefined) {
+      Annotations.of(this).addWarningV2('cdk-ec2-workerpool:sharedSdkCallFunction', `${where}, without the pools' log group and retention. ${fix}`);
+      return [];
+    }
+    return [`${where}, without the pools' permissions boundary. ${fix}`];
   }
 
   /** Tags the provider's function like the role and log group, so its cost is allocated with the pools'. */

@@ -294,17 +294,22 @@ export function createRegistrationHandler(deps: RegistrationDeps) {
   }
 
   /**
-   * Waits, while the event has time, for the copy of this event that claimed the reset: done when the pool carries a
-   * key label again and the secret holds its current token next to that key. Answers that key's fingerprint, so both
-   * copies answer alike (a copy that arrives after the other finished answers at once, without a second reset).
+   * Waits, while the event has time, for the copy of this event that claimed the reset: done when the claim is gone
+   * from the secret (the claiming copy's final write replaces it; until then the secret and the key label still name
+   * the old credentials), the pool carries a key label again, and the secret holds its current token next to that
+   * key. Answers that key's fingerprint, so both copies answer alike (a copy that arrives after the other finished
+   * answers at once, without a second reset).
    */
   async function resetByOtherCopy(prepared: Prepared, id: string, step: string): Promise<string> {
-    const { api, ctx, retry } = prepared;
+    const { api, ctx, retry, props } = prepared;
     logger.info('another copy of this event claimed the reset: waiting for it', { workerPoolId: id });
     for (;;) {
-      const pool = await guard(step, ctx, () => api.get(id));
-      if (pool === undefined) throw new RegistrationError(`${step}: the pool disappeared from Spacelift while another copy of this event reset it`);
-      const fingerprint = keyFingerprintOf(pool.labels);
+      const claimed = hasField(await readOrFail(step, props), RESET_CLAIM_FIELD);
+      const pool = claimed ? undefined : await guard(step, ctx, () => api.get(id));
+      if (!claimed && pool === undefined) {
+        throw new RegistrationError(`${step}: the pool disappeared from Spacelift while another copy of this event reset it`);
+      }
+      const fingerprint = pool === undefined ? undefined : keyFingerprintOf(pool.labels);
       if (fingerprint !== undefined && await holdsCurrentCredentials(prepared, id, fingerprint, step)) return fingerprint;
       // Another look needs time for its two Spacelift calls after the pause.
       if (retry.remainingMs() - OTHER_COPY_POLL_MS < 2 * MIN_ATTEMPT_MS) {
@@ -377,6 +382,16 @@ async function guard<T>(step: string, ctx: FailureContext, action: () => Promise
     return await action();
   } catch (err) {
     throw explain(step, err, ctx);
+  }
+}
+
+/** Whether the secret's value is a JSON object with the field `name`. */
+function hasField(secretValue: string | undefined, name: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(secretValue ?? '');
+    return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, name);
+  } catch {
+    return false;
   }
 }
 

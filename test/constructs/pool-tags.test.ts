@@ -82,6 +82,14 @@ describe('tag keys the workers cannot carry', () => {
     expect(() => Template.fromStack(stack)).toThrow(/tag key "Business Unit" cannot be on the workers.*Tags\.of/s);
   });
 
+  test('a key that reaches neither the launch template nor the instances passes', () => {
+    const { stack, props } = poolOnlyStack(() => ({}));
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    Tags.of(stack).add('Cost Center', 'x', { applyToLaunchedInstances: false, includeResourceTypes: ['AWS::AutoScaling::AutoScalingGroup'] });
+    const group = Object.values<any>(Template.fromStack(stack).findResources('AWS::AutoScaling::AutoScalingGroup'))[0];
+    expect(group.Properties.Tags).toContainEqual({ Key: 'Cost Center', Value: 'x', PropagateAtLaunch: false });
+  });
+
   test('keys with every allowed character pass', () => {
     const { stack, props } = poolOnlyStack(() => ({ tags: { 'a-b_c.d:f@g+h=i': 'x', 'AWS9': 'y' } }));
     new SpaceliftWorkerPool(stack, 'Pool', props);

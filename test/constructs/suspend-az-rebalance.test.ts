@@ -1,4 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -91,6 +91,15 @@ describe('the stack\'s AwsCustomResource function is one per stack (aws-cdk-lib 
     userCall(stack);
     new SpaceliftWorkerPool(stack, 'Pool', props);
     expect(() => Template.fromStack(stack)).toThrow(/AwsCustomResource function was created by another construct before the first cdk-ec2-workerpool pool/);
+  });
+
+  test('without a permissions boundary, one the user made first is a warning: only the pools\' log settings are lost', () => {
+    const { stack, props } = poolOnlyStack(() => ({}));
+    userCall(stack);
+    new SpaceliftWorkerPool(stack, 'Pool', props);
+    Template.fromStack(stack);
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('sharedSdkCallFunction'));
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([expect.stringContaining('without the pools\' log group and retention')]);
   });
 
   test('one the user makes after the pools uses the pools\' function, and the stack synthesizes', () => {

@@ -94,14 +94,18 @@ describe('invalid props', () => {
   test('a role of another stack gets its grants as a policy of the pool\'s stack, without a reference cycle', () => {
     const { app, stack, props } = poolStack();
     const iamStack = new Stack(app, 'Iam', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const role = new iam.Role(iamStack, 'Workers', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-    new SpaceliftWorkerPool(stack, 'Pool', { ...props, role });
+    // With a path: an import by ARN would take the first path part ("workers") for the role's name.
+    const role = new iam.Role(iamStack, 'Workers', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'), path: '/workers/' });
+    const workers = new SpaceliftWorkerPool(stack, 'Pool', { ...props, role });
     const template = Template.fromStack(stack);
     // The grants (the credentials secret, the log groups) are a policy in the pool's stack, on the role by its name.
     const policies = Object.values<any>(template.findResources('AWS::IAM::Policy'))
       .filter((p) => /Fn::ImportValue|"StackName":"Iam"/.test(JSON.stringify(p.Properties.Roles)));
     expect(policies.length).toBeGreaterThan(0);
     expect(JSON.stringify(policies)).toContain('secretsmanager:GetSecretValue');
+    for (const policy of policies) expect(JSON.stringify(policy.Properties.Roles)).not.toContain('Fn::Split');
+    // The pool exposes the role itself (its ARN keeps the path).
+    expect(workers.role).toBe(role);
     expect(Template.fromStack(iamStack).findResources('AWS::IAM::Policy')).toEqual({});
     expect(() => app.synth()).not.toThrow();
   });

@@ -506,6 +506,19 @@ describe('two copies of one event', () => {
     expect(h.output([]).includes('another copy of this event claimed the reset')).toBe(true);
   });
 
+  test('a copy that waits for the reset does not answer the old key while the claiming copy has not started it', async () => {
+    const id = ok(await h.create(props({ Labels: ['a'] }))).PhysicalResourceId;
+    // The claiming copy's first Spacelift call (taking the key label off) is slow: until then the old key label and
+    // the old token in the secret look consistent.
+    h.fake.injectFault({ kind: 'delay', ms: 500 }, { match: 'workerPoolUpdate' });
+    const event = h.updateEvent(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }));
+    const [first, second] = (await Promise.all([h.send(event), h.send(event)])).map(ok);
+
+    expect(h.fake.count('workerPoolReset')).toBe(1);
+    expect(second).toEqual(first);
+    expectConsistent(first);
+  });
+
   test('an Update delivered again after the first copy finished answers the same key without a second reset', async () => {
     const id = ok(await h.create(props({ Labels: ['a'] }))).PhysicalResourceId;
     const event = h.updateEvent(id, props({ Labels: ['a'], ResetGeneration: '2' }), props({ Labels: ['a'] }));

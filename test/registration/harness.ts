@@ -118,7 +118,8 @@ export class RegistrationHarness {
       sleep: async (ms) => {
         this.sleeps.push(ms);
         if (this.sleepsUseRemainingTime) this.remainingMs -= ms;
-        if (this.sleepRealMs > 0) await new Promise((resolve) => setTimeout(resolve, this.sleepRealMs));
+        // At least a turn of the event loop, as a real sleep gives: a waiting loop must let the other copy's calls run.
+        await new Promise((resolve) => setTimeout(resolve, this.sleepRealMs));
       },
       random: () => 0.5,
       apiKeyId: this.fake.apiKeyId,
