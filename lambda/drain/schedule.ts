@@ -76,9 +76,12 @@ export function maxRechecks(schedule: DrainSchedule): number {
  */
 export const DEFER_DELAY_SECONDS = 5;
 
-/** The most deferred re-checks one drain can make: as many as fit its budget, a bound besides the clock. */
+/**
+ * The most deferred re-checks one drain can make, a bound besides the clock: as many as fit its budget. Each waits
+ * `DEFER_DELAY_SECONDS`, or the re-check interval when that is shorter, except a last one cut to the budget's end.
+ */
 export function maxDeferrals(schedule: DrainSchedule): number {
-  return Math.ceil(schedule.drainTimeout / DEFER_DELAY_SECONDS);
+  return Math.ceil(schedule.drainTimeout / Math.min(DEFER_DELAY_SECONDS, schedule.recheckInterval)) + 1;
 }
 
 export type NextStep =

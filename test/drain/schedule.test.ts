@@ -75,7 +75,9 @@ describe('drain schedule', () => {
     const s = { heartbeatTimeout: 300, recheckInterval: 60, drainTimeout: 150 };
     // Three deferrals and two re-checks, 130 s in: the budget still has time, so the worker is checked again.
     expect(nextStep(s, { rechecks: 2, deferrals: 3, elapsedSeconds: 130 })).toEqual({ kind: 'recheck', delaySeconds: 20 });
-    expect(maxDeferrals(s)).toBe(150 / DEFER_DELAY_SECONDS);
+    expect(maxDeferrals(s)).toBe(150 / DEFER_DELAY_SECONDS + 1);
+    // Shorter deferrals when the interval is shorter than DEFER_DELAY_SECONDS: more of them fit the budget.
+    expect(maxDeferrals({ ...s, recheckInterval: 2 })).toBe(150 / 2 + 1);
     expect(nextStep(s, { rechecks: 0, deferrals: maxDeferrals(s), elapsedSeconds: 0 })).toEqual({ kind: 'exhausted' });
   });
 
@@ -100,6 +102,8 @@ describe('drain schedule', () => {
           }
           expect(now).toBeGreaterThanOrEqual(schedule.drainTimeout);
         }),
+      // A counterexample CI found (a 1 s interval: each deferral waits 1 s, not 5), then random ones.
+      { examples: [[{ heartbeatTimeout: 122, recheckInterval: 1, drainTimeout: 2 }, [{ deferred: true, overhead: 0 }]]], numRuns: 2000 },
     );
   });
 
