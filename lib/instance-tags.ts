@@ -1,3 +1,5 @@
+import { Token } from 'aws-cdk-lib';
+
 /**
  * The tag keys an instance may carry while its tags are in the instance metadata, which the pool turns on (the
  * bootstrap reads the group's name there): letters, digits and `+ - = . , _ : @`, and not only `.`, `..` or
@@ -7,8 +9,12 @@
 const ALLOWED_KEY = /^[A-Za-z0-9+\-=.,_:@]+$/;
 const RESERVED_KEYS: readonly string[] = ['.', '..', '_index'];
 
-/** Why instances cannot carry `key` with their tags in the instance metadata, or undefined when they can. */
+/**
+ * Why instances cannot carry `key` with their tags in the instance metadata, or undefined when they can (or when
+ * the key is a token, known only at deploy time).
+ */
 export function instanceTagKeyProblem(key: string): string | undefined {
+  if (Token.isUnresolved(key)) return undefined;
   if (!ALLOWED_KEY.test(key)) {
     return `tag key "${key}" cannot be on the workers: with instance metadata tags on, which the bootstrap needs, EC2 refuses to `
       + 'launch instances whose tag keys have characters other than letters, digits and + - = . , _ : @ (no spaces, no "/")';

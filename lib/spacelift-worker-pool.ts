@@ -40,6 +40,11 @@ const DEFAULT_POWEROFF_DELAY_SECONDS = 15;
  */
 const CREDENTIALS_FINGERPRINT_TAG = 'cdk-ec2-workerpool:credentials-fingerprint';
 
+/** An imported role that drops every statement added to it (`Role.fromRoleArn` with `mutable: false`). */
+function isImmutableRole(role: iam.IRole): boolean {
+  return (role.constructor as { PROPERTY_INJECTION_ID?: string }).PROPERTY_INJECTION_ID === 'aws-cdk-lib.aws-iam.ImmutableRole';
+}
+
 /** The root EBS volume of each worker. */
 export interface RootVolumeOptions {
   /**
@@ -406,7 +411,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     const credentials = props.credentials.bind(this);
     validateWorkerPoolId(this, props.workerPoolId, credentials.registration !== undefined);
     for (const key of Object.keys(props.tags ?? {})) {
-      const problem = Token.isUnresolved(key) ? undefined : instanceTagKeyProblem(key);
+      const problem = instanceTagKeyProblem(key);
       if (problem !== undefined) throw new WorkerPoolConfigError(this, 'tags', problem);
     }
     this.credentialsSecret = credentials.secret;
@@ -580,7 +585,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       .filter((tag) => tag.propagateAtLaunch === true).map((tag) => tag.key);
     const keys = new Set([...Object.keys(onTemplate), ...propagated]);
     return [...keys].flatMap((key) => {
-      const problem = Token.isUnresolved(key) ? undefined : instanceTagKeyProblem(key);
+      const problem = instanceTagKeyProblem(key);
       return problem === undefined ? [] : [`${problem}. Remove it from the tags applied to the pool (Tags.of or the tags prop)`];
     });
   }
@@ -635,8 +640,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
    * ARN with a path (`role/team/name`) would give the import the first path part as its name. An immutable role stays.
    */
   private grantTarget(role: iam.IRole): iam.IRole {
-    const immutable = (role.constructor as { PROPERTY_INJECTION_ID?: string }).PROPERTY_INJECTION_ID === 'aws-cdk-lib.aws-iam.ImmutableRole';
-    if (immutable || Stack.of(role) === Stack.of(this)) return role;
+    if (isImmutableRole(role) || Stack.of(role) === Stack.of(this)) return role;
     return iam.Role.fromRoleName(this, 'Role', role.roleName);
   }
 
@@ -779,7 +783,7 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
    * added), so it is recognised by its class and each consequence is spelled out.
    */
   private addExtraStatements(statements: iam.PolicyStatement[]): void {
-    const immutable = (this.role.constructor as { PROPERTY_INJECTION_ID?: string }).PROPERTY_INJECTION_ID === 'aws-cdk-lib.aws-iam.ImmutableRole';
+    const immutable = isImmutableRole(this.role);
     if (immutable && statements.length > 0) {
       throw new WorkerPoolConfigError(this, 'extraPolicyStatements',
         'the given role is immutable, so statements cannot be added to it; attach them to the role yourself, or import it as mutable');

@@ -338,16 +338,16 @@ async function drainForTermination(
       return;
     }
     found = await workersOn(invocation, instanceId, 'confirm');
-    if (holdsNothing(found) && found.listed.size === 0 && (await invocation.facts(instanceId))?.registered !== false) {
-      // No worker at all, twice, for an instance that had one (or whose tags are unknown): as for the autoscaler
-      // (core/registration.ts), an empty list is not the truth about busy workers. Held like a busy worker, within
-      // the budget; the list coming back, or the action ending, settles it.
-      metrics.addMetric(DrainMetric.HeldForEmptyList, MetricUnit.Count, 1);
-      logger.warn('Spacelift lists no worker at all, twice, and this instance had one: holding its termination', context);
-      await recheckLater(deps, task, step.delaySeconds, task.workerIds, task.invalidWorkerIds);
-      return;
-    }
     if (holdsNothing(found)) {
+      if (found.listed.size === 0 && (await invocation.facts(instanceId))?.registered !== false) {
+        // No worker at all, twice, for an instance that had one (or whose tags are unknown): as for the autoscaler
+        // (core/registration.ts), an empty list is not the truth about busy workers. Held like a busy worker, within
+        // the budget; the list coming back, or the action ending, settles it.
+        metrics.addMetric(DrainMetric.HeldForEmptyList, MetricUnit.Count, 1);
+        logger.warn('Spacelift lists no worker at all, twice, and this instance had one: holding its termination', context);
+        await recheckLater(deps, task, step.delaySeconds, task.workerIds, task.invalidWorkerIds);
+        return;
+      }
       await completeUnlessNamedBusy(deps, task, step, invocation, found.listed, context, elapsedSeconds);
       return;
     }

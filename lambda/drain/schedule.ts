@@ -88,7 +88,7 @@ export type NextStep =
   | { readonly kind: 'recheck'; readonly delaySeconds: number }
   | { readonly kind: 'exhausted' };
 
-/** How far a drain has come: its full-interval re-checks and its deferred ones (which only `DEFER_DELAY_SECONDS` apart). */
+/** How far a drain has come: its full-interval re-checks, and its deferred ones (`DEFER_DELAY_SECONDS` apart). */
 export interface DrainProgress {
   readonly rechecks: number;
   readonly deferrals: number;

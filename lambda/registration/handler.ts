@@ -385,26 +385,25 @@ async function guard<T>(step: string, ctx: FailureContext, action: () => Promise
   }
 }
 
-/** Whether the secret's value is a JSON object with the field `name`. */
-function hasField(secretValue: string | undefined, name: string): boolean {
-  try {
-    const parsed: unknown = JSON.parse(secretValue ?? '');
-    return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, name);
-  } catch {
-    return false;
-  }
-}
-
-/** The secret's JSON value with one more field; a value that is not a JSON object (a placeholder) is dropped. */
-function withField(secretValue: string | undefined, name: string, value: string): string {
+/** The fields of the secret's value when it is a JSON object; none for anything else (a placeholder, another value). */
+function secretFields(secretValue: string | undefined): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(secretValue ?? '');
   } catch {
-    parsed = undefined;
+    return {};
   }
-  const fields = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : {};
-  return JSON.stringify({ ...fields, [name]: value });
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : {};
+}
+
+/** Whether the secret's value is a JSON object with the field `name`. */
+function hasField(secretValue: string | undefined, name: string): boolean {
+  return Object.hasOwn(secretFields(secretValue), name);
+}
+
+/** The secret's JSON value with one more field; a value that is not a JSON object (a placeholder) is dropped. */
+function withField(secretValue: string | undefined, name: string, value: string): string {
+  return JSON.stringify({ ...secretFields(secretValue), [name]: value });
 }
 
 /** The secret's value: the key alone until Spacelift has issued the pool's token. */
@@ -418,13 +417,7 @@ function secretString(props: RegistrationProperties, config: string | undefined,
  * it (adopt, holdsCurrentCredentials).
  */
 function parseStored(props: RegistrationProperties, secretValue: string | undefined): { token?: string; privateKeyBase64?: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(secretValue ?? '');
-  } catch {
-    return {};
-  }
-  const fields = typeof value === 'object' && value !== null ? value as Record<string, unknown> : {};
+  const fields = secretFields(secretValue);
   const token = typeof fields[props.tokenKey] === 'string' ? fields[props.tokenKey] as string : undefined;
   const key = fields[props.privateKeyKey];
   let privateKeyBase64: string | undefined;
