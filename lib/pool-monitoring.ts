@@ -109,7 +109,9 @@ export class PoolMonitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `Auto Scaling retained instances of ${path} (Terminating:Retained): the drain did not complete their `
           + 'termination in time, so instead of ending their runs AWS kept them, and they bill. Check the drain function\'s errors and '
-          + 'its dead-letter queue; once the instance\'s run is done (its worker idle in Spacelift), terminate it with '
+          + 'its dead-letter queue. The autoscaler drains and terminates a retained instance once every worker on it has been idle '
+          + 'for autoscaling.drainedReclaimTime (RetainedReleased); one that no worker names (or with the autoscaler or repairs '
+          + 'off), terminate by hand once its run is done: '
           + '`aws autoscaling terminate-instance-in-auto-scaling-group --instance-id <id> --no-should-decrement-desired-capacity`.',
       });
       this.alarm('AutoscalerNotRunning', {
@@ -265,6 +267,7 @@ export class PoolMonitoring extends Construct {
           autoscaler(AutoscalerMetric.Terminated, 'Terminated (idle)'),
           autoscaler(AutoscalerMetric.DrainSkippedBusy, 'Drain skipped: busy'),
           autoscaler(AutoscalerMetric.DrainedReclaimed, 'Reclaimed (left drained)'),
+          autoscaler(AutoscalerMetric.RetainedReleased, 'Released (retained)'),
           autoscaler(AutoscalerMetric.StraysReaped, 'Strays replaced'),
           autoscaler(AutoscalerMetric.LostReclaimed, 'Reclaimed (worker lost)'),
         ],

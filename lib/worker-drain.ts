@@ -195,7 +195,8 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
     // The drain completes every action it handles with CONTINUE (worker idle or gone, budget spent, warm pool). An
     // action it never completes (the drain failing, throttled out or dead-lettered) expires with the default result:
     // ABANDON with the group's retention policy keeps that instance, and its run, in Terminating:Retained instead of
-    // terminating it; the RetainedInstances alarm says so. (For a termination hook without the policy, CONTINUE and
+    // terminating it; the RetainedInstances alarm says so, and the autoscaler releases it once its workers are idle
+    // (lambda/core/reclaim.ts). (For a termination hook without the policy, CONTINUE and
     // ABANDON both terminate.)
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-lifecycle-policy.html
     this.lifecycleHook = props.autoScalingGroup.addLifecycleHook('DrainHook', {

@@ -64,7 +64,12 @@ export interface Execution {
   drainSkippedBusy: number;
   /** Instances left drained that were reclaimed (terminated after the re-check). */
   drainedReclaimed: number;
-  /** Reclaims not carried out: a pending undrain won, or the re-check found a worker busy, undrained or unreachable. */
+  /** Retained instances released (terminated after the drain and re-check). */
+  retainedReleased: number;
+  /**
+   * Reclaims and releases not carried out: a pending undrain won, or the re-check found a worker busy, undrained or
+   * unreachable.
+   */
   reclaimsSkipped: number;
   straysReaped: number;
   /** Strays left alone because the re-check found a worker that may be on them, or was a failed read. */
@@ -343,14 +348,16 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   }
 
   /**
-   * Re-checks every worker of an instance left drained (a drain call: no change, fresh state) and terminates the
-   * instance if all are drained and idle. Never undrains: whatever stops the reclaim, the worker stays as it was
-   * (drained) and the next tick decides again from a fresh snapshot.
+   * Re-checks every worker of an instance left drained, or of a retained instance (a drain call: for a drained worker
+   * no change and fresh state, for a retained instance's worker the drain it may never have got), and terminates the
+   * instance if all are drained and idle and were drained before this tick. Never undrains: whatever stops it, the
+   * worker stays drained and the next tick decides again from a fresh snapshot.
    */
-  async function reclaim(termination: Termination, undrainedNow: ReadonlySet<string>, result: Execution): Promise<void> {
-    const { instanceId, idleSince, decrement } = termination;
+  async function reclaim(termination: Termination, pool: PoolSnapshot, undrainedNow: ReadonlySet<string>, result: Execution): Promise<void> {
+    const { kind, instanceId, idleSince, decrement } = termination;
+    const what = kind === 'releaseRetained' ? 'retained instance' : 'drained instance';
     const workerIds = [termination.workerId, ...termination.otherWorkerIds];
-    const context = { instanceId, workerIds, idleSince, decrement };
+    const context = { kind, instanceId, workerIds, idleSince, decrement };
     const skip = (level: 'info' | 'error', message: string, extra: Record<string, unknown> = {}) => {
       result.reclaimsSkipped++;
       if (level === 'error') result.errors++;
@@ -358,7 +365,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     };
     const undrained = workerIds.filter((id) => undrainedNow.has(id));
     if (undrained.length > 0) {
-      skip('info', 'not reclaiming the drained instance: a pending undrain of this container undrained its worker this tick', {
+      skip('info', `not terminating the ${what}: a pending undrain of this container undrained its worker this tick`, {
         undrained,
       });
       return;
@@ -368,33 +375,49 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       try {
         reply = await workerPool.drain(workerId);
       } catch (error) {
-        // The worker was drained before us, so a failed (or half-applied) drain changes nothing: no undrain.
-        skip('error', 'could not re-check a drained worker; not reclaiming its instance this tick', { workerId, error });
+        // Never undrained after: a drained instance's worker was drained before us, and a retained instance is
+        // leaving anyway, so a half-applied drain only keeps runs off an instance that is going.
+        skip('error', `could not drain or re-check a worker; not terminating the ${what} this tick`, { workerId, error });
         return;
       }
       if (reply.worker.busy) {
-        skip('info', 'drained worker is busy after all; leaving it drained until its run ends (a later tick reclaims it)', {
+        skip('info', `worker is busy after all; leaving it drained until its run ends (a later tick terminates the ${what})`, {
           workerId,
         });
         return;
       }
       if (!reply.worker.drained) {
-        skip('error', 'drain reply shows the worker undrained; not reclaiming its instance', { workerId });
+        skip('error', `drain reply shows the worker undrained; not terminating the ${what}`, { workerId });
         return;
       }
     }
+    // A run Spacelift assigned just before our drain may not show in the drain's reply yet, and a retained instance may
+    // leave without the lifecycle hook's drain to catch it: terminate only once a later snapshot shows every worker
+    // drained, so such a run has had a tick to show as busy.
+    const drainedNow = workerIds.filter((id) => pool.workers.find((worker) => worker.id === id)?.drained !== true);
+    if (drainedNow.length > 0) {
+      skip('info', `drained the ${what}'s workers; a later tick terminates it once a fresh list shows them drained and idle`, {
+        drainedNow,
+      });
+      return;
+    }
     const { ok, failure } = await terminateWithFallback(termination, result);
     if (!ok) {
-      // Counted as an error by terminateWithFallback. Left drained: the policy plans the reclaim again next tick.
-      logger.error('could not reclaim the drained instance; its workers stay drained and a later tick retries', {
+      // Counted as an error by terminateWithFallback. Left drained: the policy plans it again next tick.
+      logger.error(`could not terminate the ${what}; its workers stay drained and a later tick retries`, {
         ...context,
         error: failure,
       });
       return;
     }
-    result.drainedReclaimed++;
     for (const workerId of workerIds) pending.delete(workerId);
-    logger.warn('reclaimed an instance whose workers were left drained and idle', context);
+    if (kind === 'releaseRetained') {
+      result.retainedReleased++;
+      logger.warn('released a retained instance whose workers were all drained and idle', context);
+    } else {
+      result.drainedReclaimed++;
+      logger.warn('reclaimed an instance whose workers were left drained and idle', context);
+    }
   }
 
   /** Retries the pending undrains; returns the workers undrained this tick. */
@@ -425,6 +448,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         terminated: 0,
         drainSkippedBusy: 0,
         drainedReclaimed: 0,
+        retainedReleased: 0,
         reclaimsSkipped: 0,
         straysReaped: 0,
         straysSkipped: 0,
@@ -446,8 +470,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           });
           break;
         }
-        if (termination.kind === 'reclaim') await reclaim(termination, undrainedNow, result);
-        else await drainAndTerminate(termination, result);
+        if (termination.kind === 'scaleIn') await drainAndTerminate(termination, result);
+        else await reclaim(termination, pool, undrainedNow, result);
       }
       return result;
     },

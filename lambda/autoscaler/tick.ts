@@ -9,7 +9,6 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { observeArrivals, type ArrivalState } from '../core/arrivals';
-import { RETAINED_STATE } from '../core/capacity';
 import type { ScalingConfig } from '../core/config';
 import { decide, type Plan } from '../core/decide';
 import type { BlindReclaimState } from '../core/lost';
@@ -116,7 +115,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.FinishingSoon, counts.finishingSoon);
     count(AutoscalerMetric.DesiredCapacity, counts.desired);
     count(AutoscalerMetric.DrainedInstances, counts.drained);
-    count(AutoscalerMetric.RetainedInstances, asg.instances.filter((instance) => instance.lifecycleState === RETAINED_STATE).length);
+    count(AutoscalerMetric.RetainedInstances, counts.retained);
     count(AutoscalerMetric.InvalidWorkers, plan.invalidWorkers.length);
     count(AutoscalerMetric.StrayInstances, counts.strays);
     count(AutoscalerMetric.LostWorkerInstances, counts.lost);
@@ -125,6 +124,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.Terminated, done.terminated);
     count(AutoscalerMetric.DrainSkippedBusy, done.drainSkippedBusy);
     count(AutoscalerMetric.DrainedReclaimed, done.drainedReclaimed);
+    count(AutoscalerMetric.RetainedReleased, done.retainedReleased);
     count(AutoscalerMetric.StraysReaped, done.straysReaped);
     count(AutoscalerMetric.LostReclaimed, done.lostReclaimed);
     count(AutoscalerMetric.UndrainFailures, done.undrainFailures);

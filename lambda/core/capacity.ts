@@ -39,6 +39,13 @@ export interface DrainedInstance {
   readonly workers: readonly Worker[];
 }
 
+/** An instance in `RETAINED_STATE`: not live, billed, released by `planReclaims` once its workers are idle. */
+export interface RetainedInstance {
+  readonly instance: AsgInstance;
+  /** Every worker of this ASG naming the instance, drained or not; empty when the list names none. */
+  readonly workers: readonly Worker[];
+}
+
 /** A live instance that has run for the whole grace period without any worker naming it, ever. */
 export interface StrayInstance {
   readonly instance: AsgInstance;
@@ -83,7 +90,9 @@ export interface FleetAssessment {
   readonly drained: readonly DrainedInstance[];
   /** `drained.length`. */
   readonly drainedInstances: number;
-  /** Workers of this ASG whose instance is gone, terminating or otherwise not live. */
+  /** Instances Auto Scaling retained after a drain never completed their termination: neither live nor capacity. */
+  readonly retained: readonly RetainedInstance[];
+  /** Workers of this ASG whose instance is gone, terminating, retained or otherwise not live. */
   readonly detachedWorkers: number;
   readonly invalidWorkers: readonly InvalidWorker[];
   /** Workers that belong to another ASG serving the same pool. */
@@ -117,9 +126,11 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
   const drained: DrainedInstance[] = [];
   const lost: AsgInstance[] = [];
   const unidentified: AsgInstance[] = [];
+  const retained: RetainedInstance[] = [];
   let liveInstances = 0;
   let claimedLiveWorkers = 0;
   for (const instance of asg.instances) {
+    if (instance.lifecycleState === RETAINED_STATE) retained.push({ instance, workers: claims.get(instance.id) ?? [] });
     if (!isLive(instance)) continue;
     liveInstances += 1;
     const workers = claims.get(instance.id) ?? [];
@@ -158,6 +169,7 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
     replacingStrays: options.replaceStrays ? strays.length : 0,
     drained,
     drainedInstances: drained.length,
+    retained,
     detachedWorkers: thisAsgWorkers - claimedLiveWorkers,
     invalidWorkers,
     foreignWorkers,

@@ -68,6 +68,10 @@ export interface PlanCounts {
   readonly drained: number;
   /** Part of `drained`: reclaims in this plan. */
   readonly reclaiming: number;
+  /** Instances Auto Scaling retained (`Terminating:Retained`): billed, neither live nor capacity. */
+  readonly retained: number;
+  /** Part of `retained`: releases in this plan. */
+  readonly releasing: number;
   /** registered + launching + replacingStrays + the unidentified instances counted as capacity. */
   readonly capacity: number;
   readonly minIdle: number;
@@ -196,6 +200,7 @@ export function decide(input: DecisionInput): Plan {
   const lostSince = trackLost(input.lostSince, fleet.lost, asg.instances, failure !== undefined, now);
   const reclaims = failure !== undefined ? { reclaim: [], reasons: [] } : planReclaims({
     drained: fleet.drained,
+    retained: fleet.retained,
     graceSeconds: config.drainedReclaimSeconds,
     maxRepairsPerTick: config.maxStraysPerTick,
     straysPlanned: strays.strays.length,
@@ -268,7 +273,9 @@ export function decide(input: DecisionInput): Plan {
       unidentified: fleet.unidentified.length,
       replacingStrays: fleet.replacingStrays,
       drained: fleet.drainedInstances,
-      reclaiming: reclaims.reclaim.length,
+      reclaiming: reclaims.reclaim.filter((entry) => entry.kind === 'reclaim').length,
+      retained: fleet.retained.length,
+      releasing: reclaims.reclaim.filter((entry) => entry.kind === 'releaseRetained').length,
       capacity,
       minIdle: demand.minIdle,
       demand: demand.total,

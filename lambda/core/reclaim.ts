@@ -36,13 +36,25 @@
  * A manual drain to investigate a worker is reclaimed too once the worker has idled that long: detach
  * the instance from the group instead (detached instances are never touched), or raise or disable
  * `drainedReclaimSeconds`.
+ *
+ * Retained instances (`kind: 'releaseRetained'`) are released the same way. Auto Scaling retains an
+ * instance when the drain never completed its termination (the run outlived the drain budget, or the
+ * drain failed); its run goes on, and the instance bills until someone terminates it. Once every worker
+ * of this ASG naming it has been idle for `drainedReclaimSeconds`, the executor drains each (a retained
+ * instance's worker is normally drained already; one the drain never reached is drained now), re-checks
+ * that none is busy, and terminates the instance, always without decrement: a retained instance is not
+ * part of the desired capacity, so decrementing would remove a live instance's place. One that no worker
+ * names is left alone: an empty or partial list cannot prove it idle (the RetainedInstances alarm asks a
+ * human). Terminating a retained instance is what AWS expects to end retention:
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RetentionTriggers.html
  */
-import type { DrainedInstance } from './capacity';
+import type { DrainedInstance, RetainedInstance } from './capacity';
 import type { Termination } from './scale-in';
 import type { Worker } from './types';
 
 export interface ReclaimInput {
   readonly drained: readonly DrainedInstance[];
+  readonly retained: readonly RetainedInstance[];
   /** `drainedReclaimSeconds`; 0 disables. */
   readonly graceSeconds: number;
   /** `maxStraysPerTick`: repairs per tick, strays and reclaims together. */
@@ -57,62 +69,110 @@ export interface ReclaimInput {
 
 const idleSince = (worker: Worker) => worker.availableAt ?? worker.createdAt;
 
+interface Eligible {
+  readonly instanceId: string;
+  readonly workers: readonly Worker[];
+  readonly since: number;
+  readonly retained: boolean;
+}
+
+/** Whether all `workers` are idle for the grace: `busy` and `tooRecent` count why not. */
+function idleFor(workers: readonly Worker[], graceSeconds: number, now: number): 'busy' | 'tooRecent' | 'idle' {
+  if (workers.some((worker) => worker.busy)) return 'busy';
+  if (workers.some((worker) => now - idleSince(worker) < graceSeconds)) return 'tooRecent';
+  return 'idle';
+}
+
+/**
+ * Drained instances that are InService and retained instances named by a worker, all idle past the grace; the
+ * summary lines say how many of each were held back and why.
+ */
+function eligibleFor(input: ReclaimInput): { eligible: Eligible[]; summaries: string[] } {
+  const { drained, retained, graceSeconds, now } = input;
+  const eligible: Eligible[] = [];
+  const summaries: string[] = [];
+  const since = (workers: readonly Worker[]) => Math.max(...workers.map(idleSince));
+  if (drained.length > 0) {
+    const held = { busy: 0, tooRecent: 0, notInService: 0 };
+    for (const { instance, workers } of drained) {
+      const state = instance.lifecycleState !== 'InService' ? 'notInService' : idleFor(workers, graceSeconds, now);
+      if (state === 'idle') eligible.push({ instanceId: instance.id, workers, since: since(workers), retained: false });
+      else held[state] += 1;
+    }
+    summaries.push(
+      `${drained.length} live instances have only drained workers (not capacity): ${drained.length - held.busy - held.tooRecent - held.notInService} ` +
+        `drained and idle for >= ${graceSeconds}s, ${held.tooRecent} idle under ${graceSeconds}s, ${held.busy} finishing a run, ` +
+        `${held.notInService} not InService`,
+    );
+  }
+  if (retained.length > 0) {
+    const held = { busy: 0, tooRecent: 0, unnamed: 0 };
+    for (const { instance, workers } of retained) {
+      const state = workers.length === 0 ? 'unnamed' : idleFor(workers, graceSeconds, now);
+      if (state === 'idle') eligible.push({ instanceId: instance.id, workers, since: since(workers), retained: true });
+      else held[state] += 1;
+    }
+    summaries.push(
+      `${retained.length} instances retained by Auto Scaling (billed, not capacity): ${retained.length - held.busy - held.tooRecent - held.unnamed} ` +
+        `with every worker idle for >= ${graceSeconds}s, ${held.tooRecent} idle under ${graceSeconds}s, ${held.busy} running a run, ` +
+        `${held.unnamed} named by no worker (left for a human: the list cannot prove them idle)`,
+    );
+  }
+  return { eligible, summaries };
+}
+
+function noRepairsSummary(input: ReclaimInput, why: string): string[] {
+  const lines: string[] = [];
+  if (input.drained.length > 0) lines.push(`${input.drained.length} live instances have only drained workers (not capacity); left alone: ${why}`);
+  if (input.retained.length > 0) lines.push(`${input.retained.length} instances retained by Auto Scaling; left alone: ${why}`);
+  return lines;
+}
+
 /** Oldest idle first, at most the repairs left; each terminated after the executor's re-check. */
 export function planReclaims(input: ReclaimInput): { reclaim: Termination[]; reasons: string[] } {
-  const { drained, graceSeconds, now } = input;
-  if (drained.length === 0) return { reclaim: [], reasons: [] };
-  const summary = `${drained.length} live instances have only drained workers (not capacity)`;
-  if (graceSeconds === 0) return { reclaim: [], reasons: [`${summary}; left alone: drainedReclaimSeconds is 0`] };
-  if (input.maxRepairsPerTick === 0) return { reclaim: [], reasons: [`${summary}; left alone: maxStraysPerTick is 0 (no repairs)`] };
+  const { graceSeconds, now } = input;
+  if (input.drained.length === 0 && input.retained.length === 0) return { reclaim: [], reasons: [] };
+  if (graceSeconds === 0) return { reclaim: [], reasons: noRepairsSummary(input, 'drainedReclaimSeconds is 0') };
+  if (input.maxRepairsPerTick === 0) return { reclaim: [], reasons: noRepairsSummary(input, 'maxStraysPerTick is 0 (no repairs)') };
 
-  const eligible: { entry: DrainedInstance; since: number }[] = [];
-  let notInService = 0;
-  let busy = 0;
-  let tooRecent = 0;
-  for (const entry of drained) {
-    if (entry.instance.lifecycleState !== 'InService') {
-      notInService += 1;
-    } else if (entry.workers.some((worker) => worker.busy)) {
-      busy += 1;
-    } else if (entry.workers.some((worker) => now - idleSince(worker) < graceSeconds)) {
-      tooRecent += 1;
-    } else {
-      eligible.push({ entry, since: Math.max(...entry.workers.map(idleSince)) });
-    }
-  }
-  const reasons = [
-    `${summary}: ${eligible.length} drained and idle for >= ${graceSeconds}s, ${tooRecent} idle under ${graceSeconds}s, ` +
-      `${busy} finishing a run, ${notInService} not InService`,
-  ];
+  const { eligible, summaries } = eligibleFor(input);
+  const reasons = [...summaries];
   if (eligible.length === 0) return { reclaim: [], reasons };
 
-  eligible.sort((a, b) => a.since - b.since || a.entry.instance.id.localeCompare(b.entry.instance.id));
+  eligible.sort((a, b) => a.since - b.since || a.instanceId.localeCompare(b.instanceId));
   const cap = Math.max(0, input.maxRepairsPerTick - input.straysPlanned);
-  const room = Math.max(0, input.desiredAfterScaleOut - input.minSize);
-  const reclaim = eligible.slice(0, cap).map(({ entry, since }, index): Termination => {
+  let room = Math.max(0, input.desiredAfterScaleOut - input.minSize);
+  const reclaim = eligible.slice(0, cap).map((entry): Termination => {
     // The newest worker first: with a restarted launcher, the one most likely to matter.
     const workers = [...entry.workers].sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+    const decrement = !entry.retained && room > 0;
+    if (decrement) room -= 1;
     return {
-      kind: 'reclaim',
+      kind: entry.retained ? 'releaseRetained' : 'reclaim',
       workerId: workers[0].id,
       otherWorkerIds: workers.slice(1).map((worker) => worker.id),
-      instanceId: entry.instance.id,
-      idleSince: since,
-      decrement: index < room,
+      instanceId: entry.instanceId,
+      idleSince: entry.since,
+      decrement,
     };
   });
   for (const entry of reclaim) {
     const workers = [entry.workerId, ...entry.otherWorkerIds].join(', ');
-    reasons.push(
-      `reclaim ${entry.instanceId}: worker ${workers} drained and idle ${now - entry.idleSince}s >= ${graceSeconds}s; ` +
-        (entry.decrement
-          ? 'terminate with decrement'
-          : `terminate without decrement (desired ${input.desiredAfterScaleOut} would go below min size ${input.minSize}), the ASG replaces it`),
-    );
+    const idle = `${now - entry.idleSince}s >= ${graceSeconds}s`;
+    if (entry.kind === 'releaseRetained') {
+      reasons.push(`release retained ${entry.instanceId}: worker ${workers} idle ${idle}; drain, re-check, terminate without decrement`);
+    } else {
+      reasons.push(
+        `reclaim ${entry.instanceId}: worker ${workers} drained and idle ${idle}; ` +
+          (entry.decrement
+            ? 'terminate with decrement'
+            : `terminate without decrement (desired ${input.desiredAfterScaleOut} would go below min size ${input.minSize}), the ASG replaces it`),
+      );
+    }
   }
   if (eligible.length > reclaim.length) {
     reasons.push(
-      `${eligible.length - reclaim.length} more drained instances left for later ticks (maxStraysPerTick ${input.maxRepairsPerTick} ` +
+      `${eligible.length - reclaim.length} more drained or retained instances left for later ticks (maxStraysPerTick ${input.maxRepairsPerTick} ` +
         `repairs per tick, ${input.straysPlanned} used by strays)`,
     );
   }

@@ -5,9 +5,11 @@ import type { AsgSnapshot } from './types';
  * Why an instance is terminated:
  * - `scaleIn`: its idle worker is surplus capacity (`planScaleIn`);
  * - `reclaim`: all its workers were left drained and idle past `drainedReclaimSeconds`, so it serves
- *   nothing (`planReclaims`).
+ *   nothing (`planReclaims`);
+ * - `releaseRetained`: Auto Scaling retained it after a drain never completed its termination, and all its workers
+ *   are idle past `drainedReclaimSeconds` (`planReclaims`).
  */
-export type TerminationKind = 'scaleIn' | 'reclaim';
+export type TerminationKind = 'scaleIn' | 'reclaim' | 'releaseRetained';
 
 /**
  * A worker to drain and, if it is still idle after the drain, terminate. For a reclaim the worker is

@@ -80,7 +80,8 @@ export const AutoscalerMetric = {
   DrainedInstances: 'DrainedInstances',
   /**
    * Instances Auto Scaling retained (`Terminating:Retained`) because a termination's lifecycle action expired without
-   * the drain completing it: its run went on, the instance bills until someone terminates it.
+   * the drain completing it: its run went on, the instance bills until it is terminated (RetainedReleased once every
+   * worker on it is idle for drainedReclaimSeconds, or by hand when no worker names it).
    */
   RetainedInstances: 'RetainedInstances',
   InvalidWorkers: 'InvalidWorkers',
@@ -99,6 +100,8 @@ export const AutoscalerMetric = {
   DrainSkippedBusy: 'DrainSkippedBusy',
   /** Instances left drained that this tick terminated (reclaimed). */
   DrainedReclaimed: 'DrainedReclaimed',
+  /** Retained instances this tick terminated after draining their idle workers (core/reclaim.ts). */
+  RetainedReleased: 'RetainedReleased',
   StraysReaped: 'StraysReaped',
   /** Lost instances this tick terminated (through the lifecycle hook) after lostReclaimSeconds. */
   LostReclaimed: 'LostReclaimed',

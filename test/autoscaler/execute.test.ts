@@ -216,6 +216,72 @@ describe('drain and terminate', () => {
   });
 });
 
+describe('release of a retained instance', () => {
+  const retainedGroup = () => group({ desiredCapacity: 1, instances: [instance(i1, { lifecycleState: 'Terminating:Retained' }), instance(i2)] });
+  const releaseOf = (workerId: string, otherWorkerIds: string[] = []): Termination =>
+    ({ kind: 'releaseRetained', workerId, otherWorkerIds, instanceId: i1, idleSince: NOW - 1000, decrement: false });
+
+  test('a worker the drain never reached is drained on one tick; the instance is terminated without decrement on the next', async () => {
+    const { pool, fleet, logger, run } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
+    const first = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(pool.get('w1')!.drained).toBe(true);
+    // A run assigned just before the drain may not show in its reply: no termination until a later snapshot.
+    expect(fleet.calls).toEqual([]);
+    expect(first).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 0 });
+    expect(logger.messages('info')).toContain(
+      'drained the retained instance\'s workers; a later tick terminates it once a fresh list shows them drained and idle',
+    );
+    const second = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=false`]);
+    expect(second).toMatchObject({ retainedReleased: 1, drainedReclaimed: 0, terminated: 0, errors: 0 });
+    expect(logger.at('warn')).toEqual([expect.objectContaining({
+      message: 'released a retained instance whose workers were all drained and idle',
+      attributes: expect.objectContaining({ kind: 'releaseRetained', instanceId: i1, workerIds: ['w1'], decrement: false }),
+    })]);
+  });
+
+  test('a worker drained in the snapshot: re-checked and terminated on the same tick', async () => {
+    const { pool, fleet, run } = setup([worker('w1', i1, { drained: true }), worker('w2', i2)], retainedGroup());
+    const result = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=false`]);
+    expect(result).toMatchObject({ retainedReleased: 1, reclaimsSkipped: 0 });
+  });
+
+  test('a worker that took a run before the drain is left drained, never undrained, and the instance kept', async () => {
+    const { pool, fleet, logger, run, executor } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
+    pool.onDrain = () => pool.update('w1', { busy: true });
+    const result = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(fleet.calls).toEqual([]);
+    expect(pool.get('w1')).toMatchObject({ drained: true, busy: true });
+    expect(executor.pendingUndrains()).toEqual([]);
+    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 0 });
+    expect(logger.messages('info')).toContain(
+      'worker is busy after all; leaving it drained until its run ends (a later tick terminates the retained instance)',
+    );
+  });
+
+  test('one busy worker of several keeps the instance', async () => {
+    const { pool, fleet, run } = setup([worker('new', i1, { drained: true }), worker('old', i1, { drained: true, busy: true })], retainedGroup());
+    const result = await run(plan({ terminate: [releaseOf('new', ['old'])] }));
+    expect(pool.calls).toEqual(['drain new', 'drain old']);
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1 });
+  });
+
+  test('a failed drain: no undrain, no termination, one error', async () => {
+    const { pool, fleet, run } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
+    pool.failNext('drain', spaceliftError('timeout'), true);
+    const result = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.calls).toEqual(['drain w1']);
+    expect(fleet.calls).toEqual([]);
+    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 1, undrainFailures: 0 });
+  });
+});
+
 describe('a failed undrain', () => {
   /** Busy after the drain, and the undrain fails: the worker is left drained by us. */
   async function leaveDrained() {
@@ -490,7 +556,7 @@ describe('reclaim of an instance left drained', () => {
     expect(pool.get('w1')).toMatchObject({ drained: true, busy: true });
     expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, terminated: 1, drainSkippedBusy: 0, errors: 0 });
     expect(logger.messages('info')).toContain(
-      'drained worker is busy after all; leaving it drained until its run ends (a later tick reclaims it)',
+      'worker is busy after all; leaving it drained until its run ends (a later tick terminates the drained instance)',
     );
   });
 
@@ -532,7 +598,7 @@ describe('reclaim of an instance left drained', () => {
     expect(pool.get('w1')!.drained).toBe(true);
     expect(executor.pendingUndrains()).toEqual([]);
     expect(result).toMatchObject({ drainedReclaimed: 0, errors: 1 });
-    expect(logger.messages('error')).toEqual(['could not reclaim the drained instance; its workers stay drained and a later tick retries']);
+    expect(logger.messages('error')).toEqual(['could not terminate the drained instance; its workers stay drained and a later tick retries']);
   });
 
   test('AWS refuses the decrement at min size: terminates once more without decrement', async () => {
@@ -572,7 +638,7 @@ describe('reclaim of an instance left drained', () => {
       expect(pool.get('w1')!.drained).toBe(false);
       expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, errors: 0 });
       expect(logger.messages('info')).toContain(
-        'not reclaiming the drained instance: a pending undrain of this container undrained its worker this tick',
+        'not terminating the drained instance: a pending undrain of this container undrained its worker this tick',
       );
     });
 

@@ -157,7 +157,7 @@ export const MIN_SIZE_REJECTION = awsError(
 
 const COUNTS: PlanCounts = {
   pending: 0, busy: 0, idle: 0, registered: 0, launching: 0, notYetLaunched: 0, strays: 0, lost: 0, unidentified: 0, replacingStrays: 0,
-  drained: 0, reclaiming: 0, capacity: 0, minIdle: 0, demand: 0, finishingSoon: 0, desired: 0, min: 0, max: 10,
+  drained: 0, reclaiming: 0, retained: 0, releasing: 0, capacity: 0, minIdle: 0, demand: 0, finishingSoon: 0, desired: 0, min: 0, max: 10,
 };
 
 /** A plan with nothing to do, plus `fields`. */

@@ -106,6 +106,18 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(metrics.lastSent()).toEqual({ [AutoscalerMetric.RetainedInstances]: 1 });
   });
 
+  test('a retained instance whose worker has idled for drainedReclaimSeconds is drained, then terminated without decrement on a later tick', async () => {
+    const { invoke, metrics, fleet, pool } = setup({ env: { ...needed, METRICS: 'all' } });
+    const retained = instanceId(7);
+    fleet.group = { ...fleet.group, instances: [...fleet.group.instances, instance(retained, { lifecycleState: 'Terminating:Retained' })] };
+    pool.add(worker('w7', retained, { availableAt: NOW - 1000 }));
+    await invoke();
+    expect(pool.get('w7')!.drained).toBe(true);
+    await invoke();
+    expect(fleet.calls.filter((call) => call.startsWith('terminate'))).toEqual([`terminate ${retained} decrement=false`]);
+    expect(metrics.published.map((batch) => batch.values[AutoscalerMetric.RetainedReleased])).toContain(1);
+  });
+
   test('a webhook poke only scales out: an idle worker due for release is left to the scheduled ticks', async () => {
     const idleWorker = () => {
       const s = setup({ env: needed });

@@ -259,7 +259,7 @@ describe('dashboard', () => {
       'GroupDesiredCapacity', 'GroupInServiceInstances']);
     expect(metricNames(byTitle.Drains)).toEqual(['DrainsStarted', 'Requeued', 'CompletedIdle', 'CompletedNoWorker',
       'CompletedBudgetExhausted', 'ActionGone', 'SpotDrains']);
-    expect(metricNames(byTitle['Autoscaler actions'])).toEqual(['ScaledOut', 'Terminated', 'DrainSkippedBusy', 'DrainedReclaimed',
+    expect(metricNames(byTitle['Autoscaler actions'])).toEqual(['ScaledOut', 'Terminated', 'DrainSkippedBusy', 'DrainedReclaimed', 'RetainedReleased',
       'StraysReaped', 'LostReclaimed']);
     expect(metricNames(byTitle.Errors)).toEqual(['Errors', 'FailedReads', 'Errors', 'Errors', 'Throttles', 'Errors', 'Throttles',
       'ApproximateNumberOfMessagesVisible']);

@@ -4,7 +4,7 @@ import { ASG, instanceId, NOW } from './builders';
 
 const STATES = [
   'Pending', 'Pending:Wait', 'Pending:Proceed', 'InService', 'Terminating', 'Terminating:Wait',
-  'Terminating:Proceed', 'Terminated', 'Detaching', 'Detached', 'Standby', 'EnteringStandby', 'Quarantined',
+  'Terminating:Proceed', 'Terminating:Retained', 'Terminated', 'Detaching', 'Detached', 'Standby', 'EnteringStandby', 'Quarantined',
 ];
 const LIVE = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
 
@@ -193,9 +193,10 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 
   const scaleIn = plan.terminate.filter((t) => t.kind === 'scaleIn');
   const reclaims = plan.terminate.filter((t) => t.kind === 'reclaim');
-  rule(scaleIn.length + reclaims.length === plan.terminate.length, 'a termination of unknown kind');
-  rule(plan.terminate.findIndex((t) => t.kind === 'scaleIn') < 0 || !plan.terminate.slice(plan.terminate.findIndex((t) => t.kind === 'scaleIn')).some((t) => t.kind === 'reclaim'),
-    'reclaims not ahead of scale-in');
+  const releases = plan.terminate.filter((t) => t.kind === 'releaseRetained');
+  rule(scaleIn.length + reclaims.length + releases.length === plan.terminate.length, 'a termination of unknown kind');
+  rule(plan.terminate.findIndex((t) => t.kind === 'scaleIn') < 0 || !plan.terminate.slice(plan.terminate.findIndex((t) => t.kind === 'scaleIn')).some((t) => t.kind !== 'scaleIn'),
+    'repairs not ahead of scale-in');
   rule(plan.desiredCapacity === undefined || scaleIn.length === 0, 'scales out and in at once');
 
   // Every termination: each instance once, and decrements never take desired (after the scale-out) below min.
@@ -222,7 +223,7 @@ function violations(input: DecisionInput, plan: Plan): string[] {
   // Reclaims: on, within the repairs cap, InService, and every worker of this ASG naming the instance (and no
   // other) drained and idle for the grace; decrement whenever that keeps desired at or above min size.
   rule(reclaims.length === 0 || config.drainedReclaimSeconds > 0, 'reclaims while drainedReclaimSeconds is 0');
-  rule(plan.strays.length + reclaims.length + plan.lostReclaims.length <= config.maxStraysPerTick, 'more repairs than maxStraysPerTick');
+  rule(plan.strays.length + reclaims.length + releases.length + plan.lostReclaims.length <= config.maxStraysPerTick, 'more repairs than maxStraysPerTick');
   rule(plan.counts.reclaiming === reclaims.length && reclaims.length <= plan.counts.drained, 'reclaims miscounted');
   for (const [index, termination] of reclaims.entries()) {
     const named = [termination.workerId, ...termination.otherWorkerIds];
@@ -232,6 +233,22 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     rule(claims.every((w) => input.now - (w.availableAt ?? w.createdAt) >= config.drainedReclaimSeconds), `${termination.instanceId}: reclaimed within the grace`);
     rule(instanceById.get(termination.instanceId)?.lifecycleState === 'InService', `${termination.instanceId}: reclaimed instance not InService`);
     rule(termination.decrement === (target - (index + 1) >= asg.minSize), `${termination.instanceId}: wrong decrement for a reclaim`);
+  }
+
+  // Releases of retained instances: on, retained, named by at least one worker of this ASG, every such worker named
+  // and idle for the grace (drained or not: the executor drains and re-checks), never a decrement.
+  rule(releases.length === 0 || config.drainedReclaimSeconds > 0, 'releases while drainedReclaimSeconds is 0');
+  rule(plan.counts.releasing === releases.length && releases.length <= plan.counts.retained, 'releases miscounted');
+  rule(plan.counts.retained === asg.instances.filter((i) => i.lifecycleState === 'Terminating:Retained').length, 'retained miscounted');
+  for (const termination of releases) {
+    const named = [termination.workerId, ...termination.otherWorkerIds];
+    const claims = thisAsgClaims(termination.instanceId);
+    rule(claims.length > 0 && claims.length === named.length && claims.every((w) => named.includes(w.id)),
+      `${termination.instanceId}: release does not name exactly the instance's workers`);
+    rule(claims.every((w) => !w.busy), `${termination.instanceId}: releases an instance with a busy worker`);
+    rule(claims.every((w) => input.now - (w.availableAt ?? w.createdAt) >= config.drainedReclaimSeconds), `${termination.instanceId}: released within the grace`);
+    rule(instanceById.get(termination.instanceId)?.lifecycleState === 'Terminating:Retained', `${termination.instanceId}: released instance not retained`);
+    rule(!termination.decrement, `${termination.instanceId}: release decrements desired capacity`);
   }
 
   // Strays: capped, live, past the grace period, and no worker of this ASG names them.
@@ -301,7 +318,9 @@ function violations(input: DecisionInput, plan: Plan): string[] {
 describe('decide, over random snapshots', () => {
   /** Runs the property; returns how often each action happened, so it is known not to hold vacuously. */
   function checkRules(seed?: number) {
-    const seen = { scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0, failedReads: 0, lostReclaims: 0, unidentified: 0 };
+    const seen = {
+      scaleOut: 0, terminate: 0, strays: 0, reclaims: 0, reclaimsAtMin: 0, releases: 0, failedReads: 0, lostReclaims: 0, unidentified: 0,
+    };
     fc.assert(
       fc.property(inputArb, (input) => {
         const plan = decide(input);
@@ -309,6 +328,7 @@ describe('decide, over random snapshots', () => {
         seen.terminate += plan.terminate.some((t) => t.kind === 'scaleIn') ? 1 : 0;
         seen.reclaims += plan.terminate.some((t) => t.kind === 'reclaim') ? 1 : 0;
         seen.reclaimsAtMin += plan.terminate.some((t) => t.kind === 'reclaim' && !t.decrement) ? 1 : 0;
+        seen.releases += plan.terminate.some((t) => t.kind === 'releaseRetained') ? 1 : 0;
         seen.strays += plan.strays.length > 0 ? 1 : 0;
         seen.failedReads += plan.readFailure === undefined ? 0 : 1;
         seen.lostReclaims += plan.lostReclaims.length > 0 ? 1 : 0;
@@ -332,6 +352,7 @@ describe('decide, over random snapshots', () => {
     expect(seen.strays).toBeGreaterThan(100);
     expect(seen.reclaims).toBeGreaterThan(20);
     expect(seen.reclaimsAtMin).toBeGreaterThan(0);
+    expect(seen.releases).toBeGreaterThan(5);
     expect(seen.failedReads).toBeGreaterThan(20);
     expect(seen.lostReclaims).toBeGreaterThan(20);
     expect(seen.unidentified).toBeGreaterThan(20);

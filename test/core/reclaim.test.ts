@@ -102,7 +102,7 @@ describe('which drained instances are reclaimed', () => {
     const workers = [drained('w1', i1, 1000), drained('w2', i2, 3000), drained('w3', i3, 2000)];
     const plan = decide(input({ pool: pool(workers), asg: asg({ instances }), config: config({ maxStraysPerTick: 2 }) }));
     expect(reclaims(plan).map((t) => t.workerId)).toEqual(['w2', 'w3']);
-    expect(plan.reasons).toContain('1 more drained instances left for later ticks (maxStraysPerTick 2 repairs per tick, 0 used by strays)');
+    expect(plan.reasons).toContain('1 more drained or retained instances left for later ticks (maxStraysPerTick 2 repairs per tick, 0 used by strays)');
   });
 });
 
@@ -133,7 +133,7 @@ describe('the repairs cap (maxStraysPerTick) is shared with strays, strays first
 
   test('the reason says what the strays used', () => {
     const plan = decide(input({ pool: pool(workers), asg: asg({ instances }), config: config({ maxStraysPerTick: 3 }) }));
-    expect(plan.reasons).toContain('1 more drained instances left for later ticks (maxStraysPerTick 3 repairs per tick, 2 used by strays)');
+    expect(plan.reasons).toContain('1 more drained or retained instances left for later ticks (maxStraysPerTick 3 repairs per tick, 2 used by strays)');
   });
 });
 
@@ -190,5 +190,71 @@ describe('independent of demand and of launches in flight', () => {
     const plan = decide(input({ pool: pool([...workers, drained('d3', i3, 1000)]), asg: asg({ instances: [...instances, instance(i3)] }) }));
     expect(plan.terminate.map((t) => [t.kind, t.workerId])).toEqual([['reclaim', 'd3'], ['scaleIn', 'w1'], ['scaleIn', 'w2']]);
     expect(plan.terminate.every((t) => t.decrement)).toBe(true);
+  });
+});
+
+describe('release of retained instances (Terminating:Retained)', () => {
+  const RETAINED = 'Terminating:Retained';
+  const releases = (plan: Plan) => plan.terminate.filter((t) => t.kind === 'releaseRetained');
+  const retainedGroup = (...ids: string[]) => asg({ desiredCapacity: 0, instances: ids.map((id) => instance(id, { lifecycleState: RETAINED })) });
+
+  test('every worker idle for drainedReclaimSeconds: released without decrement (a retained instance is not in desired capacity)', () => {
+    const plan = decide(input({ pool: pool([drained('w1', i1, 1000)]), asg: retainedGroup(i1) }));
+    expect(plan.terminate).toEqual([
+      { kind: 'releaseRetained', workerId: 'w1', otherWorkerIds: [], instanceId: i1, idleSince: NOW - 1000, decrement: false },
+    ]);
+    expect(plan.counts).toMatchObject({ retained: 1, releasing: 1, reclaiming: 0, drained: 0, capacity: 0 });
+    expect(plan.reasons).toEqual(expect.arrayContaining([
+      '1 instances retained by Auto Scaling (billed, not capacity): 1 with every worker idle for >= 900s, 0 idle under 900s, ' +
+        '0 running a run, 0 named by no worker (left for a human: the list cannot prove them idle)',
+      `release retained ${i1}: worker w1 idle 1000s >= 900s; drain, re-check, terminate without decrement`,
+    ]));
+  });
+
+  test('an undrained worker (the drain never reached it) idle for the grace: released; the executor drains it first', () => {
+    const plan = decide(input({ pool: pool([worker('w1', i1, { availableAt: NOW - 1000 })]), asg: retainedGroup(i1) }));
+    expect(releases(plan)).toEqual([expect.objectContaining({ workerId: 'w1', decrement: false })]);
+    // Not live, so its worker is not capacity either.
+    expect(plan.counts).toMatchObject({ registered: 0, capacity: 0 });
+  });
+
+  test.each([
+    ['busy', [drained('w1', i1, 5000, { busy: true })], '0 idle under 900s, 1 running a run, 0 named by no worker'],
+    ['idle under the grace', [drained('w1', i1, 899)], '1 idle under 900s, 0 running a run, 0 named by no worker'],
+    ['one of two workers busy', [drained('w1', i1, 5000), worker('w2', i1, { busy: true })], '0 idle under 900s, 1 running a run, 0 named by no worker'],
+    // An empty or partial list is not the truth: nothing proves the instance idle.
+    ['named by no worker of this ASG', [drained('w1', i1, 5000, { asg: 'other-asg' })], '0 idle under 900s, 0 running a run, 1 named by no worker'],
+  ])('kept when %s', (_name, workers, held) => {
+    const plan = decide(input({ pool: pool(workers), asg: retainedGroup(i1) }));
+    expect(plan.terminate).toEqual([]);
+    expect(plan.reasons).toContain(
+      `1 instances retained by Auto Scaling (billed, not capacity): 0 with every worker idle for >= 900s, ${held} ` +
+        '(left for a human: the list cannot prove them idle)',
+    );
+  });
+
+  test('kept on a failed read (no worker on any instance that had one)', () => {
+    const instances = [instance(i1, { lifecycleState: RETAINED }), instance(i2, { registered: true })];
+    const plan = decide(input({ pool: pool([]), asg: asg({ desiredCapacity: 1, instances }) }));
+    expect(plan.readFailure).toBeDefined();
+    expect(plan.terminate).toEqual([]);
+  });
+
+  test.each([
+    ['drainedReclaimSeconds is 0', { drainedReclaimSeconds: 0 }],
+    ['maxStraysPerTick is 0 (no repairs)', { maxStraysPerTick: 0 }],
+  ])('off when %s, and says so', (why, fields) => {
+    const plan = decide(input({ pool: pool([drained('w1', i1, 5000)]), asg: retainedGroup(i1), config: config(fields) }));
+    expect(plan.terminate).toEqual([]);
+    expect(plan.reasons).toContain(`1 instances retained by Auto Scaling; left alone: ${why}`);
+  });
+
+  test('shares the repairs cap with drained instances, oldest idle first, and never uses the room above min size', () => {
+    const instances = [instance(i1, { lifecycleState: RETAINED }), instance(i2), instance(i3)];
+    const workers = [drained('r1', i1, 3000), drained('d2', i2, 2000), drained('d3', i3, 1000)];
+    const group = asg({ instances, desiredCapacity: 2, minSize: 1 });
+    const plan = decide(input({ pool: pool(workers), asg: group, config: config({ maxStraysPerTick: 2 }) }));
+    expect(plan.terminate.map((t) => [t.kind, t.workerId, t.decrement])).toEqual([['releaseRetained', 'r1', false], ['reclaim', 'd2', true]]);
+    expect(plan.reasons).toContain('1 more drained or retained instances left for later ticks (maxStraysPerTick 2 repairs per tick, 0 used by strays)');
   });
 });
