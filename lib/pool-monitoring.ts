@@ -109,9 +109,9 @@ export class PoolMonitoring extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `Auto Scaling retained instances of ${path} (Terminating:Retained): the drain did not complete their `
           + 'termination in time, so instead of ending their runs AWS kept them, and they bill. Check the drain function\'s errors and '
-          + 'its dead-letter queue. The autoscaler drains and terminates a retained instance once every worker on it has been idle '
-          + 'for autoscaling.drainedReclaimTime (RetainedReleased); one that no worker names (or with the autoscaler or repairs '
-          + 'off), terminate by hand once its run is done: '
+          + 'its dead-letter queue. The autoscaler drains a retained instance\'s workers and asks for its termination once they are '
+          + 'idle (RetainedReleased); one that no worker names (or with the autoscaler or repairs off), terminate by hand once its '
+          + 'run is done: '
           + '`aws autoscaling terminate-instance-in-auto-scaling-group --instance-id <id> --no-should-decrement-desired-capacity`.',
       });
       this.alarm('AutoscalerNotRunning', {

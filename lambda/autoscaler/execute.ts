@@ -27,6 +27,8 @@
  *   snapshot, tries again. A pending undrain of this container wins over a reclaim: it is retried first, and a
  *   worker it undrained this tick is not reclaimed; one whose undrain failed again is reclaimed (the
  *   snapshot already showed it drained and idle past the grace).
+ * - A release of a retained instance (release-retained.ts) drains its workers, never undrains them, and asks for the
+ *   termination only on a later tick, after a fresh snapshot shows every worker naming it drained and idle.
  *
  * Every TerminateInstanceInAutoScalingGroup also passes the ASG's termination lifecycle hook, whose drain handler
  * waits for busy workers: the checks here keep that last line of defence from ever being needed.
@@ -41,6 +43,7 @@ import type { Termination } from '../core/scale-in';
 import { invalidWorkerMayRunOn, type StrayTermination } from '../core/strays';
 import type { AsgSnapshot, PoolSnapshot } from '../core/types';
 import { SpaceliftApiError } from '../spacelift';
+import { createRetainedReleaser } from './release-retained';
 
 export type AutoscalerLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -53,6 +56,8 @@ export interface ExecutorDeps {
    * the worker drained with nobody to undrain it.
    */
   readonly drainReserveMs: number;
+  /** Seconds. */
+  readonly clock: () => number;
 }
 
 export interface Execution {
@@ -64,7 +69,7 @@ export interface Execution {
   drainSkippedBusy: number;
   /** Instances left drained that were reclaimed (terminated after the re-check). */
   drainedReclaimed: number;
-  /** Retained instances released (terminated after the drain and re-check). */
+  /** Retained instances whose termination was requested after the drain and re-checks (release-retained.ts). */
   retainedReleased: number;
   /**
    * Reclaims and releases not carried out: a pending undrain won, or the re-check found a worker busy, undrained or
@@ -121,6 +126,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   const { workerPool, fleet, logger } = deps;
   /** Worker id → the instance it was on when we drained it. */
   const pending = new Map<string, string>();
+  const releaser = createRetainedReleaser(deps);
 
   /** True when the undrain call succeeded. */
   async function undrain(workerId: string, instanceId: string, why: string, result: Execution): Promise<boolean> {
@@ -348,16 +354,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   }
 
   /**
-   * Re-checks every worker of an instance left drained, or of a retained instance (a drain call: for a drained worker
-   * no change and fresh state, for a retained instance's worker the drain it may never have got), and terminates the
-   * instance if all are drained and idle and were drained before this tick. Never undrains: whatever stops it, the
-   * worker stays drained and the next tick decides again from a fresh snapshot.
+   * Re-checks every worker of an instance left drained (a drain call: no change, fresh state) and terminates the
+   * instance if all are drained and idle. Never undrains: whatever stops the reclaim, the worker stays as it was
+   * (drained) and the next tick decides again from a fresh snapshot.
    */
-  async function reclaim(termination: Termination, pool: PoolSnapshot, undrainedNow: ReadonlySet<string>, result: Execution): Promise<void> {
-    const { kind, instanceId, idleSince, decrement } = termination;
-    const what = kind === 'releaseRetained' ? 'retained instance' : 'drained instance';
+  async function reclaim(termination: Termination, undrainedNow: ReadonlySet<string>, result: Execution): Promise<void> {
+    const { instanceId, idleSince, decrement } = termination;
     const workerIds = [termination.workerId, ...termination.otherWorkerIds];
-    const context = { kind, instanceId, workerIds, idleSince, decrement };
+    const context = { instanceId, workerIds, idleSince, decrement };
     const skip = (level: 'info' | 'error', message: string, extra: Record<string, unknown> = {}) => {
       result.reclaimsSkipped++;
       if (level === 'error') result.errors++;
@@ -365,7 +369,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     };
     const undrained = workerIds.filter((id) => undrainedNow.has(id));
     if (undrained.length > 0) {
-      skip('info', `not terminating the ${what}: a pending undrain of this container undrained its worker this tick`, {
+      skip('info', 'not reclaiming the drained instance: a pending undrain of this container undrained its worker this tick', {
         undrained,
       });
       return;
@@ -375,49 +379,56 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       try {
         reply = await workerPool.drain(workerId);
       } catch (error) {
-        // Never undrained after: a drained instance's worker was drained before us, and a retained instance is
-        // leaving anyway, so a half-applied drain only keeps runs off an instance that is going.
-        skip('error', `could not drain or re-check a worker; not terminating the ${what} this tick`, { workerId, error });
+        // The worker was drained before us, so a failed (or half-applied) drain changes nothing: no undrain.
+        skip('error', 'could not re-check a drained worker; not reclaiming its instance this tick', { workerId, error });
         return;
       }
       if (reply.worker.busy) {
-        skip('info', `worker is busy after all; leaving it drained until its run ends (a later tick terminates the ${what})`, {
+        skip('info', 'drained worker is busy after all; leaving it drained until its run ends (a later tick reclaims it)', {
           workerId,
         });
         return;
       }
       if (!reply.worker.drained) {
-        skip('error', `drain reply shows the worker undrained; not terminating the ${what}`, { workerId });
+        skip('error', 'drain reply shows the worker undrained; not reclaiming its instance', { workerId });
         return;
       }
     }
-    // A run Spacelift assigned just before our drain may not show in the drain's reply yet, and a retained instance may
-    // leave without the lifecycle hook's drain to catch it: terminate only once a later snapshot shows every worker
-    // drained, so such a run has had a tick to show as busy.
-    const drainedNow = workerIds.filter((id) => pool.workers.find((worker) => worker.id === id)?.drained !== true);
-    if (drainedNow.length > 0) {
-      skip('info', `drained the ${what}'s workers; a later tick terminates it once a fresh list shows them drained and idle`, {
-        drainedNow,
-      });
-      return;
-    }
     const { ok, failure } = await terminateWithFallback(termination, result);
     if (!ok) {
-      // Counted as an error by terminateWithFallback. Left drained: the policy plans it again next tick.
-      logger.error(`could not terminate the ${what}; its workers stay drained and a later tick retries`, {
+      // Counted as an error by terminateWithFallback. Left drained: the policy plans the reclaim again next tick.
+      logger.error('could not reclaim the drained instance; its workers stay drained and a later tick retries', {
         ...context,
         error: failure,
       });
       return;
     }
+    result.drainedReclaimed++;
     for (const workerId of workerIds) pending.delete(workerId);
-    if (kind === 'releaseRetained') {
-      result.retainedReleased++;
-      logger.warn('released a retained instance whose workers were all drained and idle', context);
-    } else {
-      result.drainedReclaimed++;
-      logger.warn('reclaimed an instance whose workers were left drained and idle', context);
+    logger.warn('reclaimed an instance whose workers were left drained and idle', context);
+  }
+
+  /** A retained instance (release-retained.ts); a pending undrain of this container wins, as over a reclaim. */
+  async function release(termination: Termination, pool: PoolSnapshot, asg: AsgSnapshot, undrainedNow: ReadonlySet<string>,
+    result: Execution): Promise<void> {
+    const workerIds = [termination.workerId, ...termination.otherWorkerIds];
+    const undrained = workerIds.filter((id) => undrainedNow.has(id));
+    if (undrained.length > 0) {
+      result.reclaimsSkipped++;
+      logger.info('not releasing the retained instance: a pending undrain of this container undrained its worker this tick', {
+        instanceId: termination.instanceId,
+        undrained,
+      });
+      return;
     }
+    const outcome = await releaser.release({ termination, pool, asg });
+    if (outcome === 'requested') {
+      result.retainedReleased++;
+      for (const workerId of workerIds) pending.delete(workerId);
+      return;
+    }
+    result.reclaimsSkipped++;
+    if (outcome === 'failed') result.errors++;
   }
 
   /** Retries the pending undrains; returns the workers undrained this tick. */
@@ -471,7 +482,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           break;
         }
         if (termination.kind === 'scaleIn') await drainAndTerminate(termination, result);
-        else await reclaim(termination, pool, undrainedNow, result);
+        else if (termination.kind === 'reclaim') await reclaim(termination, undrainedNow, result);
+        else await release(termination, pool, asg, undrainedNow, result);
       }
       return result;
     },

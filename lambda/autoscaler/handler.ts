@@ -65,6 +65,7 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
     fleet: deps.fleet,
     logger,
     drainReserveMs: reserveMs,
+    clock: deps.clock,
   });
   const state: TickState = {};
   const tickDeps: TickDeps = {
@@ -79,8 +80,9 @@ export function createHandler(deps: HandlerDeps): AutoscalerHandler {
     clock: deps.clock,
   };
 
-  // A poke's tick only scales out: the poke may come from any pool's run, moments after one of our workers went idle,
-  // and with a scale-down delay of 0 it would release that worker long before the next scheduled look would.
+  // A poke's tick never scales in (repairs still run): the poke may come from any pool's run, moments after one of our
+  // workers went idle, and with a scale-down delay of 0 it would release that worker long before the next scheduled
+  // look would.
   const pokeDeps: TickDeps = { ...tickDeps, scaling: { ...config.scaling, maxTerminatePerTick: 0 } };
   // What the container knows of past ticks. With reserved concurrency 1 one container serves the pool, so this is
   // the pool's history, except after a cold start, which begins with nothing and errs towards ticking.

@@ -39,11 +39,16 @@ export interface DrainedInstance {
   readonly workers: readonly Worker[];
 }
 
-/** An instance in `RETAINED_STATE`: not live, billed, released by `planReclaims` once its workers are idle. */
+/** An instance in `RETAINED_STATE`: not live, billed, released by `planReclaims` once its workers are drained and idle. */
 export interface RetainedInstance {
   readonly instance: AsgInstance;
   /** Every worker of this ASG naming the instance, drained or not; empty when the list names none. */
   readonly workers: readonly Worker[];
+  /**
+   * A worker we cannot check may run on it: one whose metadata names it under another group, or one with invalid
+   * metadata registered at or after its launch (any, when the launch time is unknown).
+   */
+  readonly unmatchedWorkerMayRun: boolean;
 }
 
 /** A live instance that has run for the whole grace period without any worker naming it, ever. */
@@ -130,7 +135,15 @@ export function assessFleet(pool: PoolSnapshot, asg: AsgSnapshot, now: number, o
   let liveInstances = 0;
   let claimedLiveWorkers = 0;
   for (const instance of asg.instances) {
-    if (instance.lifecycleState === RETAINED_STATE) retained.push({ instance, workers: claims.get(instance.id) ?? [] });
+    if (instance.lifecycleState === RETAINED_STATE) {
+      const foreignClaim = pool.workers.some((worker) =>
+        worker.metadata.valid && worker.metadata.asgName !== asg.name && worker.metadata.instanceId === instance.id);
+      retained.push({
+        instance,
+        workers: claims.get(instance.id) ?? [],
+        unmatchedWorkerMayRun: foreignClaim || invalidWorkerMayRunOn(instance.launchTime, pool.workers),
+      });
+    }
     if (!isLive(instance)) continue;
     liveInstances += 1;
     const workers = claims.get(instance.id) ?? [];

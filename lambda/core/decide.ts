@@ -3,7 +3,8 @@
  * out. Unlike Spacelift's `Decide`, it never freezes while instances boot (in-flight instances are
  * capacity), never lowers desired capacity, and only ever terminates chosen idle workers: surplus
  * ones, and ones left drained past `drainedReclaimSeconds` (reclaim.ts); and, as repairs, strays
- * (strays.ts) and instances lost for `lostReclaimSeconds` (lost.ts), through the lifecycle hook.
+ * (strays.ts), instances lost for `lostReclaimSeconds` (lost.ts), through the lifecycle hook, and
+ * instances Auto Scaling retained, once their workers are drained and idle (reclaim.ts).
  */
 import { arrivalRate, type ArrivalState } from './arrivals';
 import { assessFleet, capacityOf, type FleetAssessment, type InvalidWorker } from './capacity';
@@ -91,8 +92,9 @@ export interface Plan {
   readonly scaleOutBy: number;
   /**
    * Instances to terminate, in order, each after a drain that shows its worker idle: first reclaims
-   * of instances left drained (`kind: 'reclaim'`, repairs capped by maxStraysPerTick), then scale-in
-   * of surplus idle workers (`kind: 'scaleIn'`, capped by maxTerminatePerTick).
+   * of instances left drained (`kind: 'reclaim'`) and releases of retained instances (`kind:
+   * 'releaseRetained'`), repairs capped together by maxStraysPerTick, then scale-in of surplus idle
+   * workers (`kind: 'scaleIn'`, capped by maxTerminatePerTick).
    */
   readonly terminate: readonly Termination[];
   /** Instances to terminate without decrementing desired capacity. */

@@ -37,16 +37,22 @@
  * the instance from the group instead (detached instances are never touched), or raise or disable
  * `drainedReclaimSeconds`.
  *
- * Retained instances (`kind: 'releaseRetained'`) are released the same way. Auto Scaling retains an
- * instance when the drain never completed its termination (the run outlived the drain budget, or the
- * drain failed); its run goes on, and the instance bills until someone terminates it. Once every worker
- * of this ASG naming it has been idle for `drainedReclaimSeconds`, the executor drains each (a retained
- * instance's worker is normally drained already; one the drain never reached is drained now), re-checks
- * that none is busy, and terminates the instance, always without decrement: a retained instance is not
- * part of the desired capacity, so decrementing would remove a live instance's place. One that no worker
- * names is left alone: an empty or partial list cannot prove it idle (the RetainedInstances alarm asks a
- * human). Terminating a retained instance is what AWS expects to end retention:
- * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RetentionTriggers.html
+ * Retained instances (`kind: 'releaseRetained'`) are released, without waiting for a grace. Auto Scaling retains
+ * an instance when its termination's lifecycle action is abandoned: with this library, when the drain never
+ * completed it (the drain failing, throttled out or dead-lettered), or a termination hook of the user's own ended
+ * with ABANDON. Its run goes on, and the instance bills until someone terminates it. The release:
+ * - A retained instance named by no worker of this ASG is left for a human (the RetainedInstances alarm): an empty
+ *   or partial list cannot show it idle. So is one that a worker we cannot check may run on (one naming it under
+ *   another group, or with invalid metadata registered after its launch), while that lasts.
+ * - A worker on it that is not drained yet (the drain never reached it) keeps getting runs: the executor drains it
+ *   at once, busy or not, and never undrains it. A drained worker that is busy finishes its run first.
+ * - Once every worker on it is drained and idle, the executor re-checks each with a drain call and against a fresh
+ *   snapshot, and asks Auto Scaling to terminate it, only on a tick after the one that drained it, and always
+ *   without decrement: a retained instance is not part of desired capacity. Terminating it ends the retention, and
+ *   goes through the termination lifecycle hook again (the drain's last check):
+ *   https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RetentionTriggers.html
+ * - Releases share the repairs cap; only `maxStraysPerTick: 0` turns them off. To keep a retained instance, detach
+ *   it from the group (detached instances are never touched).
  */
 import type { DrainedInstance, RetainedInstance } from './capacity';
 import type { Termination } from './scale-in';
@@ -73,7 +79,8 @@ interface Eligible {
   readonly instanceId: string;
   readonly workers: readonly Worker[];
   readonly since: number;
-  readonly retained: boolean;
+  /** For a retained instance, whether a worker on it still needs the drain: then it is terminated on a later tick. */
+  readonly retained?: { readonly toDrain: boolean };
 }
 
 /** Whether all `workers` are idle for the grace: `busy` and `tooRecent` count why not. */
@@ -83,20 +90,30 @@ function idleFor(workers: readonly Worker[], graceSeconds: number, now: number):
   return 'idle';
 }
 
+/** What a release does with a retained instance: drain its workers, terminate it, or leave it (and why). */
+function retainedState(entry: RetainedInstance): 'drain' | 'idle' | 'busy' | 'unnamed' | 'unmatched' {
+  if (entry.workers.length === 0) return 'unnamed';
+  if (entry.unmatchedWorkerMayRun) return 'unmatched';
+  if (entry.workers.some((worker) => !worker.drained)) return 'drain';
+  return entry.workers.some((worker) => worker.busy) ? 'busy' : 'idle';
+}
+
 /**
- * Drained instances that are InService and retained instances named by a worker, all idle past the grace; the
- * summary lines say how many of each were held back and why.
+ * Drained instances that are InService with workers idle past the grace, and retained instances to drain or
+ * terminate; the summary lines say how many of each were held back and why.
  */
 function eligibleFor(input: ReclaimInput): { eligible: Eligible[]; summaries: string[] } {
   const { drained, retained, graceSeconds, now } = input;
   const eligible: Eligible[] = [];
   const summaries: string[] = [];
   const since = (workers: readonly Worker[]) => Math.max(...workers.map(idleSince));
-  if (drained.length > 0) {
+  if (drained.length > 0 && graceSeconds === 0) {
+    summaries.push(`${drained.length} live instances have only drained workers (not capacity); left alone: drainedReclaimSeconds is 0`);
+  } else if (drained.length > 0) {
     const held = { busy: 0, tooRecent: 0, notInService: 0 };
     for (const { instance, workers } of drained) {
       const state = instance.lifecycleState !== 'InService' ? 'notInService' : idleFor(workers, graceSeconds, now);
-      if (state === 'idle') eligible.push({ instanceId: instance.id, workers, since: since(workers), retained: false });
+      if (state === 'idle') eligible.push({ instanceId: instance.id, workers, since: since(workers) });
       else held[state] += 1;
     }
     summaries.push(
@@ -106,16 +123,18 @@ function eligibleFor(input: ReclaimInput): { eligible: Eligible[]; summaries: st
     );
   }
   if (retained.length > 0) {
-    const held = { busy: 0, tooRecent: 0, unnamed: 0 };
-    for (const { instance, workers } of retained) {
-      const state = workers.length === 0 ? 'unnamed' : idleFor(workers, graceSeconds, now);
-      if (state === 'idle') eligible.push({ instanceId: instance.id, workers, since: since(workers), retained: true });
-      else held[state] += 1;
+    const counts = { drain: 0, idle: 0, busy: 0, unnamed: 0, unmatched: 0 };
+    for (const entry of retained) {
+      const state = retainedState(entry);
+      counts[state] += 1;
+      if (state === 'drain' || state === 'idle') {
+        eligible.push({ instanceId: entry.instance.id, workers: entry.workers, since: since(entry.workers), retained: { toDrain: state === 'drain' } });
+      }
     }
     summaries.push(
-      `${retained.length} instances retained by Auto Scaling (billed, not capacity): ${retained.length - held.busy - held.tooRecent - held.unnamed} ` +
-        `with every worker idle for >= ${graceSeconds}s, ${held.tooRecent} idle under ${graceSeconds}s, ${held.busy} running a run, ` +
-        `${held.unnamed} named by no worker (left for a human: the list cannot prove them idle)`,
+      `${retained.length} instances retained by Auto Scaling (billed, not capacity): ${counts.drain} with a worker to drain, ` +
+        `${counts.idle} drained and idle, ${counts.busy} finishing a run, ${counts.unnamed} named by no worker (left for a human: ` +
+        `the list cannot show them idle), ${counts.unmatched} that a worker we cannot check may run on (kept)`,
     );
   }
   return { eligible, summaries };
@@ -132,7 +151,6 @@ function noRepairsSummary(input: ReclaimInput, why: string): string[] {
 export function planReclaims(input: ReclaimInput): { reclaim: Termination[]; reasons: string[] } {
   const { graceSeconds, now } = input;
   if (input.drained.length === 0 && input.retained.length === 0) return { reclaim: [], reasons: [] };
-  if (graceSeconds === 0) return { reclaim: [], reasons: noRepairsSummary(input, 'drainedReclaimSeconds is 0') };
   if (input.maxRepairsPerTick === 0) return { reclaim: [], reasons: noRepairsSummary(input, 'maxStraysPerTick is 0 (no repairs)') };
 
   const { eligible, summaries } = eligibleFor(input);
@@ -142,13 +160,14 @@ export function planReclaims(input: ReclaimInput): { reclaim: Termination[]; rea
   eligible.sort((a, b) => a.since - b.since || a.instanceId.localeCompare(b.instanceId));
   const cap = Math.max(0, input.maxRepairsPerTick - input.straysPlanned);
   let room = Math.max(0, input.desiredAfterScaleOut - input.minSize);
-  const reclaim = eligible.slice(0, cap).map((entry): Termination => {
+  const chosen = eligible.slice(0, cap);
+  const reclaim = chosen.map((entry): Termination => {
     // The newest worker first: with a restarted launcher, the one most likely to matter.
     const workers = [...entry.workers].sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
-    const decrement = !entry.retained && room > 0;
+    const decrement = entry.retained === undefined && room > 0;
     if (decrement) room -= 1;
     return {
-      kind: entry.retained ? 'releaseRetained' : 'reclaim',
+      kind: entry.retained === undefined ? 'reclaim' : 'releaseRetained',
       workerId: workers[0].id,
       otherWorkerIds: workers.slice(1).map((worker) => worker.id),
       instanceId: entry.instanceId,
@@ -156,14 +175,16 @@ export function planReclaims(input: ReclaimInput): { reclaim: Termination[]; rea
       decrement,
     };
   });
-  for (const entry of reclaim) {
+  for (const [index, entry] of reclaim.entries()) {
     const workers = [entry.workerId, ...entry.otherWorkerIds].join(', ');
-    const idle = `${now - entry.idleSince}s >= ${graceSeconds}s`;
-    if (entry.kind === 'releaseRetained') {
-      reasons.push(`release retained ${entry.instanceId}: worker ${workers} idle ${idle}; drain, re-check, terminate without decrement`);
+    const retained = chosen[index].retained;
+    if (retained !== undefined) {
+      reasons.push(`release retained ${entry.instanceId}: worker ${workers} ` + (retained.toDrain
+        ? 'not all drained: drain them now (busy or not); terminate without decrement on a later tick once drained and idle'
+        : 'drained and idle: re-check, then terminate without decrement'));
     } else {
       reasons.push(
-        `reclaim ${entry.instanceId}: worker ${workers} drained and idle ${idle}; ` +
+        `reclaim ${entry.instanceId}: worker ${workers} drained and idle ${now - entry.idleSince}s >= ${graceSeconds}s; ` +
           (entry.decrement
             ? 'terminate with decrement'
             : `terminate without decrement (desired ${input.desiredAfterScaleOut} would go below min size ${input.minSize}), the ASG replaces it`),

@@ -81,7 +81,7 @@ export const AutoscalerMetric = {
   /**
    * Instances Auto Scaling retained (`Terminating:Retained`) because a termination's lifecycle action expired without
    * the drain completing it: its run went on, the instance bills until it is terminated (RetainedReleased once every
-   * worker on it is idle for drainedReclaimSeconds, or by hand when no worker names it).
+   * worker on it is drained and idle, or by hand when no worker names it).
    */
   RetainedInstances: 'RetainedInstances',
   InvalidWorkers: 'InvalidWorkers',
@@ -100,7 +100,7 @@ export const AutoscalerMetric = {
   DrainSkippedBusy: 'DrainSkippedBusy',
   /** Instances left drained that this tick terminated (reclaimed). */
   DrainedReclaimed: 'DrainedReclaimed',
-  /** Retained instances this tick terminated after draining their idle workers (core/reclaim.ts). */
+  /** Retained instances whose termination this tick requested, their workers drained and idle (autoscaler/release-retained.ts). */
   RetainedReleased: 'RetainedReleased',
   StraysReaped: 'StraysReaped',
   /** Lost instances this tick terminated (through the lifecycle hook) after lostReclaimSeconds. */

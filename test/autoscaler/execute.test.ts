@@ -29,14 +29,15 @@ function setup(workers = [worker('w1', i1), worker('w2', i2)], asg = group()) {
   const pool = new InMemoryPool(workers);
   const fleet = new InMemoryFleet(asg);
   const logger = new RecordingLogger();
-  const executor = createExecutor({ workerPool: pool, fleet, logger, drainReserveMs: 1_000 });
+  const time = { now: NOW };
+  const executor = createExecutor({ workerPool: pool, fleet, logger, drainReserveMs: 1_000, clock: () => time.now });
   /** One tick's execution, from the current state of both fakes; `calls` then hold only this run's calls. */
   const run = (p: Plan, timeLeftMs = 60_000) => {
     const input: ExecutionInput = { plan: p, pool: pool.state(), asg: fleet.group, timeLeftMs: () => timeLeftMs };
     pool.calls.length = 0;
     return executor.execute(input);
   };
-  return { pool, fleet, logger, executor, run };
+  return { pool, fleet, logger, executor, run, time };
 }
 
 const terminate = (workerId: string, instanceId: string): Termination =>
@@ -216,69 +217,57 @@ describe('drain and terminate', () => {
   });
 });
 
-describe('release of a retained instance', () => {
+describe('release of a retained instance (release-retained.ts has the checks)', () => {
   const retainedGroup = () => group({ desiredCapacity: 1, instances: [instance(i1, { lifecycleState: 'Terminating:Retained' }), instance(i2)] });
-  const releaseOf = (workerId: string, otherWorkerIds: string[] = []): Termination =>
-    ({ kind: 'releaseRetained', workerId, otherWorkerIds, instanceId: i1, idleSince: NOW - 1000, decrement: false });
+  const releaseOf = (workerId: string): Termination =>
+    ({ kind: 'releaseRetained', workerId, otherWorkerIds: [], instanceId: i1, idleSince: NOW - 1000, decrement: false });
 
-  test('a worker the drain never reached is drained on one tick; the instance is terminated without decrement on the next', async () => {
-    const { pool, fleet, logger, run } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
-    const first = await run(plan({ terminate: [releaseOf('w1')] }));
-    expect(pool.calls).toEqual(['drain w1']);
-    expect(pool.get('w1')!.drained).toBe(true);
-    // A run assigned just before the drain may not show in its reply: no termination until a later snapshot.
-    expect(fleet.calls).toEqual([]);
-    expect(first).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 0 });
-    expect(logger.messages('info')).toContain(
-      'drained the retained instance\'s workers; a later tick terminates it once a fresh list shows them drained and idle',
-    );
-    const second = await run(plan({ terminate: [releaseOf('w1')] }));
-    expect(pool.calls).toEqual(['drain w1']);
-    expect(fleet.calls).toEqual([`terminate ${i1} decrement=false`]);
-    expect(second).toMatchObject({ retainedReleased: 1, drainedReclaimed: 0, terminated: 0, errors: 0 });
-    expect(logger.at('warn')).toEqual([expect.objectContaining({
-      message: 'released a retained instance whose workers were all drained and idle',
-      attributes: expect.objectContaining({ kind: 'releaseRetained', instanceId: i1, workerIds: ['w1'], decrement: false }),
-    })]);
-  });
-
-  test('a worker drained in the snapshot: re-checked and terminated on the same tick', async () => {
+  test('a drained, idle worker: re-checked, a fresh snapshot taken, and the instance terminated without decrement', async () => {
     const { pool, fleet, run } = setup([worker('w1', i1, { drained: true }), worker('w2', i2)], retainedGroup());
     const result = await run(plan({ terminate: [releaseOf('w1')] }));
-    expect(pool.calls).toEqual(['drain w1']);
+    expect(pool.calls).toEqual(['drain w1', 'snapshot']);
     expect(fleet.calls).toEqual([`terminate ${i1} decrement=false`]);
-    expect(result).toMatchObject({ retainedReleased: 1, reclaimsSkipped: 0 });
+    expect(result).toMatchObject({ retainedReleased: 1, drainedReclaimed: 0, terminated: 0, reclaimsSkipped: 0, errors: 0 });
   });
 
-  test('a worker that took a run before the drain is left drained, never undrained, and the instance kept', async () => {
-    const { pool, fleet, logger, run, executor } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
-    pool.onDrain = () => pool.update('w1', { busy: true });
-    const result = await run(plan({ terminate: [releaseOf('w1')] }));
-    expect(pool.calls).toEqual(['drain w1']);
+  test('a worker not drained in the snapshot: drained this tick, terminated only on a tick at least 60 s later', async () => {
+    const { pool, fleet, run, time } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
+    const first = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.get('w1')!.drained).toBe(true);
     expect(fleet.calls).toEqual([]);
-    expect(pool.get('w1')).toMatchObject({ drained: true, busy: true });
+    expect(first).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 0 });
+    time.now += 59;
+    await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(fleet.calls).toEqual([]);
+    time.now += 1;
+    const third = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(fleet.calls).toEqual([`terminate ${i1} decrement=false`]);
+    expect(third).toMatchObject({ retainedReleased: 1 });
+  });
+
+  test('a failed termination counts one error and leaves the worker drained', async () => {
+    const { pool, fleet, run, executor } = setup([worker('w1', i1, { drained: true }), worker('w2', i2)], retainedGroup());
+    fleet.failNext('terminateInstance', awsError('ScalingActivityInProgress', 'activity in progress'));
+    const result = await run(plan({ terminate: [releaseOf('w1')] }));
+    expect(pool.get('w1')!.drained).toBe(true);
     expect(executor.pendingUndrains()).toEqual([]);
+    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 1 });
+  });
+
+  test('a pending undrain of this container that undrains the worker this tick wins: no drain, no termination', async () => {
+    // Tick 1, a scale-in of w1 while its instance was InService: busy when drained, and the undrain fails.
+    const s = setup();
+    s.pool.onDrain = () => s.pool.update('w1', { busy: true });
+    s.pool.failNext('undrain', spaceliftError('timeout'));
+    await s.run(plan({ terminate: [terminate('w1', i1)] }));
+    s.pool.onDrain = undefined;
+    s.pool.update('w1', { busy: false });
+    expect(s.executor.pendingUndrains()).toEqual(['w1']);
+    // Tick 2 plans a release of i1 from a snapshot in which i1 is still InService, so the undrain is retried first.
+    const result = await s.run(plan({ terminate: [releaseOf('w1')] }));
+    expect(s.pool.calls).toEqual(['undrain w1']);
+    expect(s.fleet.calls).toEqual([]);
     expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 0 });
-    expect(logger.messages('info')).toContain(
-      'worker is busy after all; leaving it drained until its run ends (a later tick terminates the retained instance)',
-    );
-  });
-
-  test('one busy worker of several keeps the instance', async () => {
-    const { pool, fleet, run } = setup([worker('new', i1, { drained: true }), worker('old', i1, { drained: true, busy: true })], retainedGroup());
-    const result = await run(plan({ terminate: [releaseOf('new', ['old'])] }));
-    expect(pool.calls).toEqual(['drain new', 'drain old']);
-    expect(fleet.calls).toEqual([]);
-    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1 });
-  });
-
-  test('a failed drain: no undrain, no termination, one error', async () => {
-    const { pool, fleet, run } = setup([worker('w1', i1), worker('w2', i2)], retainedGroup());
-    pool.failNext('drain', spaceliftError('timeout'), true);
-    const result = await run(plan({ terminate: [releaseOf('w1')] }));
-    expect(pool.calls).toEqual(['drain w1']);
-    expect(fleet.calls).toEqual([]);
-    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 1, undrainFailures: 0 });
   });
 });
 
@@ -556,7 +545,7 @@ describe('reclaim of an instance left drained', () => {
     expect(pool.get('w1')).toMatchObject({ drained: true, busy: true });
     expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, terminated: 1, drainSkippedBusy: 0, errors: 0 });
     expect(logger.messages('info')).toContain(
-      'worker is busy after all; leaving it drained until its run ends (a later tick terminates the drained instance)',
+      'drained worker is busy after all; leaving it drained until its run ends (a later tick reclaims it)',
     );
   });
 
@@ -598,7 +587,7 @@ describe('reclaim of an instance left drained', () => {
     expect(pool.get('w1')!.drained).toBe(true);
     expect(executor.pendingUndrains()).toEqual([]);
     expect(result).toMatchObject({ drainedReclaimed: 0, errors: 1 });
-    expect(logger.messages('error')).toEqual(['could not terminate the drained instance; its workers stay drained and a later tick retries']);
+    expect(logger.messages('error')).toEqual(['could not reclaim the drained instance; its workers stay drained and a later tick retries']);
   });
 
   test('AWS refuses the decrement at min size: terminates once more without decrement', async () => {
@@ -638,7 +627,7 @@ describe('reclaim of an instance left drained', () => {
       expect(pool.get('w1')!.drained).toBe(false);
       expect(result).toMatchObject({ drainedReclaimed: 0, reclaimsSkipped: 1, errors: 0 });
       expect(logger.messages('info')).toContain(
-        'not terminating the drained instance: a pending undrain of this container undrained its worker this tick',
+        'not reclaiming the drained instance: a pending undrain of this container undrained its worker this tick',
       );
     });
 

@@ -59,7 +59,10 @@ function setup(options: LoopSetup = {}) {
     const deadline = now * 1000 + (options.budgetMs ?? 120_000);
     return handler(event, { getRemainingTimeInMillis: () => deadline - now * 1000 });
   };
-  return { pool, fleet, logger, metrics, invoke, tickStarts, sleeps };
+  const advance = (seconds: number) => {
+    now += seconds;
+  };
+  return { pool, fleet, logger, metrics, invoke, tickStarts, sleeps, advance };
 }
 
 describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
@@ -106,13 +109,15 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     expect(metrics.lastSent()).toEqual({ [AutoscalerMetric.RetainedInstances]: 1 });
   });
 
-  test('a retained instance whose worker has idled for drainedReclaimSeconds is drained, then terminated without decrement on a later tick', async () => {
-    const { invoke, metrics, fleet, pool } = setup({ env: { ...needed, METRICS: 'all' } });
+  test('a retained instance\'s undrained worker is drained at once; the instance is terminated without decrement a minute later', async () => {
+    const { invoke, metrics, fleet, pool, advance } = setup({ env: { ...needed, METRICS: 'all' } });
     const retained = instanceId(7);
     fleet.group = { ...fleet.group, instances: [...fleet.group.instances, instance(retained, { lifecycleState: 'Terminating:Retained' })] };
-    pool.add(worker('w7', retained, { availableAt: NOW - 1000 }));
+    pool.add(worker('w7', retained, { availableAt: NOW - 10 }));
     await invoke();
     expect(pool.get('w7')!.drained).toBe(true);
+    expect(fleet.calls.filter((call) => call.startsWith('terminate'))).toEqual([]);
+    advance(60);
     await invoke();
     expect(fleet.calls.filter((call) => call.startsWith('terminate'))).toEqual([`terminate ${retained} decrement=false`]);
     expect(metrics.published.map((batch) => batch.values[AutoscalerMetric.RetainedReleased])).toContain(1);

@@ -50,7 +50,7 @@ function setup(scaling: Partial<ScalingConfig>, fleetOf: (pool: InMemoryPool, cl
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
   const newContainer = () => {
-    const executor = createExecutor({ workerPool: pool, fleet, logger, drainReserveMs: 0 });
+    const executor = createExecutor({ workerPool: pool, fleet, logger, drainReserveMs: 0, clock });
     const deps = { workerPool: pool, fleet, executor, asgName: ASG, scaling: { ...DEFAULT_SCALING_CONFIG, ...scaling }, metricsLevel: 'all' as const, logger, metrics, clock };
     const state: TickState = {};
     return () => runTick(deps, state, () => 60_000);

@@ -235,19 +235,23 @@ function violations(input: DecisionInput, plan: Plan): string[] {
     rule(termination.decrement === (target - (index + 1) >= asg.minSize), `${termination.instanceId}: wrong decrement for a reclaim`);
   }
 
-  // Releases of retained instances: on, retained, named by at least one worker of this ASG, every such worker named
-  // and idle for the grace (drained or not: the executor drains and re-checks), never a decrement.
-  rule(releases.length === 0 || config.drainedReclaimSeconds > 0, 'releases while drainedReclaimSeconds is 0');
+  // Releases of retained instances: retained, named by at least one worker of this ASG, every such worker named, no
+  // worker of another group naming it and none with invalid metadata that may run on it; drained ones all idle unless
+  // one is still to drain (the executor drains, and terminates on a later tick); never a decrement.
   rule(plan.counts.releasing === releases.length && releases.length <= plan.counts.retained, 'releases miscounted');
   rule(plan.counts.retained === asg.instances.filter((i) => i.lifecycleState === 'Terminating:Retained').length, 'retained miscounted');
   for (const termination of releases) {
     const named = [termination.workerId, ...termination.otherWorkerIds];
     const claims = thisAsgClaims(termination.instanceId);
+    const instance = instanceById.get(termination.instanceId);
     rule(claims.length > 0 && claims.length === named.length && claims.every((w) => named.includes(w.id)),
       `${termination.instanceId}: release does not name exactly the instance's workers`);
-    rule(claims.every((w) => !w.busy), `${termination.instanceId}: releases an instance with a busy worker`);
-    rule(claims.every((w) => input.now - (w.availableAt ?? w.createdAt) >= config.drainedReclaimSeconds), `${termination.instanceId}: released within the grace`);
-    rule(instanceById.get(termination.instanceId)?.lifecycleState === 'Terminating:Retained', `${termination.instanceId}: released instance not retained`);
+    rule(claims.some((w) => !w.drained) || claims.every((w) => !w.busy), `${termination.instanceId}: releases a drained instance with a busy worker`);
+    rule(!pool.workers.some((w) => w.metadata.valid && w.metadata.asgName !== ASG && w.metadata.instanceId === termination.instanceId),
+      `${termination.instanceId}: releases an instance another group's worker names`);
+    rule(!pool.workers.some((w) => !w.metadata.valid && (instance?.launchTime === undefined || w.createdAt >= instance.launchTime)),
+      `${termination.instanceId}: releases an instance a worker with invalid metadata may run on`);
+    rule(instance?.lifecycleState === 'Terminating:Retained', `${termination.instanceId}: released instance not retained`);
     rule(!termination.decrement, `${termination.instanceId}: release decrements desired capacity`);
   }
 

@@ -197,40 +197,61 @@ describe('release of retained instances (Terminating:Retained)', () => {
   const RETAINED = 'Terminating:Retained';
   const releases = (plan: Plan) => plan.terminate.filter((t) => t.kind === 'releaseRetained');
   const retainedGroup = (...ids: string[]) => asg({ desiredCapacity: 0, instances: ids.map((id) => instance(id, { lifecycleState: RETAINED })) });
+  const summary = (held: string) => `1 instances retained by Auto Scaling (billed, not capacity): ${held}`;
 
-  test('every worker idle for drainedReclaimSeconds: released without decrement (a retained instance is not in desired capacity)', () => {
-    const plan = decide(input({ pool: pool([drained('w1', i1, 1000)]), asg: retainedGroup(i1) }));
+  test('every worker drained and idle, however briefly: released without decrement (not in desired capacity)', () => {
+    const plan = decide(input({ pool: pool([drained('w1', i1, 5)]), asg: retainedGroup(i1) }));
     expect(plan.terminate).toEqual([
-      { kind: 'releaseRetained', workerId: 'w1', otherWorkerIds: [], instanceId: i1, idleSince: NOW - 1000, decrement: false },
+      { kind: 'releaseRetained', workerId: 'w1', otherWorkerIds: [], instanceId: i1, idleSince: NOW - 5, decrement: false },
     ]);
     expect(plan.counts).toMatchObject({ retained: 1, releasing: 1, reclaiming: 0, drained: 0, capacity: 0 });
     expect(plan.reasons).toEqual(expect.arrayContaining([
-      '1 instances retained by Auto Scaling (billed, not capacity): 1 with every worker idle for >= 900s, 0 idle under 900s, ' +
-        '0 running a run, 0 named by no worker (left for a human: the list cannot prove them idle)',
-      `release retained ${i1}: worker w1 idle 1000s >= 900s; drain, re-check, terminate without decrement`,
+      summary('0 with a worker to drain, 1 drained and idle, 0 finishing a run, 0 named by no worker (left for a human: the list ' +
+        'cannot show them idle), 0 that a worker we cannot check may run on (kept)'),
+      `release retained ${i1}: worker w1 drained and idle: re-check, then terminate without decrement`,
     ]));
   });
 
-  test('an undrained worker (the drain never reached it) idle for the grace: released; the executor drains it first', () => {
-    const plan = decide(input({ pool: pool([worker('w1', i1, { availableAt: NOW - 1000 })]), asg: retainedGroup(i1) }));
+  test.each([
+    ['idle', {}],
+    ['busy', { busy: true }],
+  ])('an undrained worker (the drain never reached it), %s: planned at once, so the executor drains it', (_name, fields) => {
+    const plan = decide(input({ pool: pool([worker('w1', i1, fields)]), asg: retainedGroup(i1) }));
     expect(releases(plan)).toEqual([expect.objectContaining({ workerId: 'w1', decrement: false })]);
+    expect(plan.reasons).toContain(
+      `release retained ${i1}: worker w1 not all drained: drain them now (busy or not); terminate without decrement on a later tick once drained and idle`,
+    );
     // Not live, so its worker is not capacity either.
     expect(plan.counts).toMatchObject({ registered: 0, capacity: 0 });
   });
 
   test.each([
-    ['busy', [drained('w1', i1, 5000, { busy: true })], '0 idle under 900s, 1 running a run, 0 named by no worker'],
-    ['idle under the grace', [drained('w1', i1, 899)], '1 idle under 900s, 0 running a run, 0 named by no worker'],
-    ['one of two workers busy', [drained('w1', i1, 5000), worker('w2', i1, { busy: true })], '0 idle under 900s, 1 running a run, 0 named by no worker'],
-    // An empty or partial list is not the truth: nothing proves the instance idle.
-    ['named by no worker of this ASG', [drained('w1', i1, 5000, { asg: 'other-asg' })], '0 idle under 900s, 0 running a run, 1 named by no worker'],
-  ])('kept when %s', (_name, workers, held) => {
-    const plan = decide(input({ pool: pool(workers), asg: retainedGroup(i1) }));
+    ['a drained worker is busy', [drained('w1', i1, 5000, { busy: true })], undefined,
+      '0 with a worker to drain, 0 drained and idle, 1 finishing a run, 0 named by no worker'],
+    ['one of two drained workers is busy', [drained('w1', i1, 5000), drained('w2', i1, 10, { busy: true })], undefined,
+      '0 with a worker to drain, 0 drained and idle, 1 finishing a run, 0 named by no worker'],
+    // An empty or partial list is not the truth: nothing shows the instance idle.
+    ['no worker of this ASG names it', [], undefined, '0 with a worker to drain, 0 drained and idle, 0 finishing a run, 1 named by no worker'],
+    ['a worker names it under another group', [drained('w1', i1, 5000), worker('w9', i1, { asg: 'other-asg', busy: true })], undefined,
+      '0 with a worker to drain, 0 drained and idle, 0 finishing a run, 0 named by no worker (left for a human: the list cannot show them ' +
+        'idle), 1 that a worker we cannot check may run on'],
+    ['a worker with invalid metadata may run on it (launch time unknown)', [drained('w1', i1, 5000), invalidWorker('bad')], undefined,
+      '0 with a worker to drain, 0 drained and idle, 0 finishing a run, 0 named by no worker (left for a human: the list cannot show them ' +
+        'idle), 1 that a worker we cannot check may run on'],
+    ['a worker with invalid metadata registered after its launch', [drained('w1', i1, 5000), invalidWorker('bad', 'no metadata', { createdAt: NOW - 100 })],
+      NOW - 1000, '0 with a worker to drain, 0 drained and idle, 0 finishing a run, 0 named by no worker (left for a human: the list ' +
+        'cannot show them idle), 1 that a worker we cannot check may run on'],
+  ])('kept when %s', (_name, workers, launchTime, held) => {
+    const group = asg({ desiredCapacity: 0, instances: [instance(i1, { lifecycleState: RETAINED, launchTime })] });
+    const plan = decide(input({ pool: pool(workers), asg: group }));
     expect(plan.terminate).toEqual([]);
-    expect(plan.reasons).toContain(
-      `1 instances retained by Auto Scaling (billed, not capacity): 0 with every worker idle for >= 900s, ${held} ` +
-        '(left for a human: the list cannot prove them idle)',
-    );
+    expect(plan.reasons.find((reason) => reason.startsWith('1 instances retained'))).toContain(held);
+  });
+
+  test('a worker with invalid metadata registered before its known launch does not keep it', () => {
+    const group = asg({ desiredCapacity: 0, instances: [instance(i1, { lifecycleState: RETAINED, launchTime: NOW - 1000 })] });
+    const plan = decide(input({ pool: pool([drained('w1', i1, 5000), invalidWorker('bad', 'no metadata', { createdAt: NOW - 2000 })]), asg: group }));
+    expect(releases(plan)).toHaveLength(1);
   });
 
   test('kept on a failed read (no worker on any instance that had one)', () => {
@@ -240,13 +261,12 @@ describe('release of retained instances (Terminating:Retained)', () => {
     expect(plan.terminate).toEqual([]);
   });
 
-  test.each([
-    ['drainedReclaimSeconds is 0', { drainedReclaimSeconds: 0 }],
-    ['maxStraysPerTick is 0 (no repairs)', { maxStraysPerTick: 0 }],
-  ])('off when %s, and says so', (why, fields) => {
-    const plan = decide(input({ pool: pool([drained('w1', i1, 5000)]), asg: retainedGroup(i1), config: config(fields) }));
-    expect(plan.terminate).toEqual([]);
-    expect(plan.reasons).toContain(`1 instances retained by Auto Scaling; left alone: ${why}`);
+  test('off only with maxStraysPerTick 0 (no repairs), and says so; drainedReclaimSeconds 0 does not stop it', () => {
+    const off = decide(input({ pool: pool([drained('w1', i1, 5000)]), asg: retainedGroup(i1), config: config({ maxStraysPerTick: 0 }) }));
+    expect(off.terminate).toEqual([]);
+    expect(off.reasons).toContain('1 instances retained by Auto Scaling; left alone: maxStraysPerTick is 0 (no repairs)');
+    const noGrace = decide(input({ pool: pool([drained('w1', i1, 5000)]), asg: retainedGroup(i1), config: config({ drainedReclaimSeconds: 0 }) }));
+    expect(releases(noGrace)).toHaveLength(1);
   });
 
   test('shares the repairs cap with drained instances, oldest idle first, and never uses the room above min size', () => {
