@@ -77,7 +77,8 @@ export abstract class SpaceliftApiKey {
       public bind(scope: Construct): ISpaceliftApiKeyConfig {
         validateCommon(scope, options);
         if (!Token.isUnresolved(options.parameterName) && !options.parameterName.startsWith('/')) {
-          throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (parameterName)', `must start with "/", got "${options.parameterName}"`);
+          // The value is not echoed: a secret pasted into the wrong field would end up in terminal and CI logs.
+          throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (parameterName)', 'must be a parameter name starting with "/"');
         }
         const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(scope, 'SpaceliftApiKeyParameter', {
           parameterName: options.parameterName,
@@ -102,6 +103,8 @@ function validateCommon(scope: Construct, options: SpaceliftApiKeyOptions): void
     throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (endpoint)', `must be an https:// URL, got "${options.endpoint}"`);
   }
   if (!Token.isUnresolved(options.apiKeyId) && !/^[0-9A-Z]{26}$/.test(options.apiKeyId)) {
-    throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (apiKeyId)', `"${options.apiKeyId}" is not a Spacelift API key id (26 upper-case characters)`);
+    // The value is not echoed: the API key secret given here by mistake would end up in terminal and CI logs.
+    throw new WorkerPoolConfigError(scope, 'spaceliftApiKey (apiKeyId)',
+      `is not a Spacelift API key id (26 upper-case letters and digits; got ${options.apiKeyId.length} characters, not shown)`);
   }
 }

@@ -4,7 +4,8 @@
  * - `arn:<partition>:secretsmanager:...` → `GetSecretValue`; the `SecretString` is the API key
  *   secret as plain text (not JSON). Surrounding whitespace is ignored.
  * - `arn:<partition>:ssm:<region>:<account>:parameter/<name>`, or a bare name starting with `/` →
- *   `GetParameter` with decryption. The ARN form is passed as is, which also works across accounts.
+ *   `GetParameter` with decryption. The ARN form is passed as is, which also works across accounts. A parameter
+ *   that is not a SecureString (stored unencrypted) is refused.
  *
  * Build the reader once per container: it caches the value for CACHE_TTL_MS so warm invocations
  * skip the API call, and rotation is still picked up within that time.
@@ -31,17 +32,25 @@ export function apiKeySecretReader(
 
   async function read(): Promise<string> {
     let value: string | undefined;
+    let type: string | undefined;
     try {
       if (source === 'secretsmanager') {
         secretsManager ??= new SecretsManagerClient({ region });
         value = (await secretsManager.send(new GetSecretValueCommand({ SecretId: ref }))).SecretString;
       } else {
         ssm ??= new SSMClient({ region });
-        value = (await ssm.send(new GetParameterCommand({ Name: ref, WithDecryption: true }))).Parameter?.Value;
+        const parameter = (await ssm.send(new GetParameterCommand({ Name: ref, WithDecryption: true }))).Parameter;
+        type = parameter?.Type;
+        value = parameter?.Value;
       }
     } catch (err) {
       // AWS error messages name the resource and the denied action, never the value.
       throw new Error(`Could not read the Spacelift API key secret from ${describe(source, ref)}: ${String(err)}`, { cause: err });
+    }
+    // A String parameter is stored unencrypted and readable by anyone with ssm:GetParameter: refuse it, naming the fix.
+    if (source === 'ssm' && type !== 'SecureString') {
+      throw new Error(`The Spacelift API key secret in ${describe(source, ref)} is a ${type ?? 'parameter of unknown type'}, `
+        + 'stored unencrypted: store it as a SecureString parameter (or in Secrets Manager)');
     }
     const secret = value?.trim();
     if (!secret) {

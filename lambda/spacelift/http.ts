@@ -52,6 +52,9 @@ const BACKOFF_CAP_MS = 5_000;
 const RETRY_AFTER_CAP_MS = 10_000;
 // A garbled body is usually a proxy hiccup; more than a couple in a row is not going to heal.
 const MALFORMED_RETRIES = 2;
+/** Longest error text kept in an error message or log line, cut after redaction. */
+const MAX_MESSAGE_LENGTH = 500;
+
 // Spacelift answers an expired or revoked token with HTTP 200 and an error text, not a 401.
 const AUTH_MESSAGE = /unauthori[sz]ed|unauthenticated|(expired|invalid) (jwt|token)|(jwt|token) (is )?(expired|invalid)/i;
 
@@ -67,7 +70,7 @@ export async function postGraphQL(
     if (outcome.ok) return outcome.data;
 
     const failure = outcome.failure;
-    const message = redact(failure.message);
+    const message = redact(failure.message).slice(0, MAX_MESSAGE_LENGTH);
     if (failure.kind === 'malformed') malformed++;
     const retry = failure.retryable && attempt < transport.maxAttempts && malformed <= MALFORMED_RETRIES;
     if (!retry) {
@@ -159,7 +162,8 @@ function graphqlFailure(messages: readonly string[], status: number): Outcome {
   const auth = messages.some((m) => AUTH_MESSAGE.test(m));
   return failed({
     kind: auth ? 'auth' : 'graphql',
-    message: messages.join('; ').slice(0, 500),
+    // Whole: postGraphQL redacts before it shortens, so no part of an echoed secret survives the cut.
+    message: messages.join('; '),
     retryable: false,
     status,
     graphqlMessages: messages,

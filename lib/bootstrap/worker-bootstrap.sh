@@ -555,7 +555,8 @@ main_start() {
 
 # --- stop-post (ExecStopPost) ------------------------------------------------------------------
 main_stop_post() {
-  rm -rf "$ENV_FILE" "$DOCKER_DIR" "${RUN_DIR}/tmp" "${RUN_DIR}"/launcher.* "${RUN_DIR}"/gnupg.*
+  # .env.*: the environment being written when start failed, secret lines included.
+  rm -rf "$ENV_FILE" "$DOCKER_DIR" "${RUN_DIR}/tmp" "${RUN_DIR}"/launcher.* "${RUN_DIR}"/gnupg.* "${RUN_DIR}"/.env.*
   if [[ "$(systemctl is-system-running || true)" == stopping ]]; then
     log "the system is shutting down already"
   elif [[ "${SERVICE_RESULT:-}" == success ]]; then

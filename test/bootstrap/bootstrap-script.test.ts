@@ -296,6 +296,24 @@ describe('the launcher never runs', () => {
     expect(stderr).toContain(`FATAL: secret ${SECRET_ARN} is not JSON with the key 'SPACELIFT_POOL_PRIVATE_KEY'`);
   });
 
+  test('when writing the environment fails after a secret line: ExecStopPost leaves no part of it in tmpfs', async () => {
+    sandbox = instance();
+    sandbox.putSecret(DB_SECRET_ARN, JSON.stringify({ password: CANARY }));
+    publish(sandbox);
+    // A name env_line refuses (synth refuses it too; a full tmpfs fails the same way), after a line with the secret.
+    expect((await sandbox.install(params({ secretEnvironment: [
+      { name: 'DB_PASSWORD', secretArn: DB_SECRET_ARN, jsonKey: 'password' },
+      { name: 'BAD-NAME', secretArn: DB_SECRET_ARN, jsonKey: 'password' },
+    ] }))).code).toBe(0);
+    const start = await sandbox.start();
+    expect(start.code).not.toBe(0);
+    expect(start.stderr).toContain("FATAL: invalid environment variable name 'BAD-NAME'");
+    expect(`${start.stdout}${start.stderr}`).not.toContain(CANARY);
+    expect(sandbox.launcherEnvironment()).toBeUndefined();
+    await sandbox.stopPost('exit-code', '1');
+    expect(sandbox.filesInTmpfs().filter((file) => fs.readFileSync(file).includes(CANARY))).toEqual([]);
+  });
+
   test('when instance metadata is empty', async () => {
     sandbox = instance();
     publish(sandbox);

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { POOL_ID, poolStack, testApiKey } from '../support/pool-stack';
 import { recommendedApp } from '../support/recommended-app';
 
@@ -18,6 +18,11 @@ describe('invalid props', () => {
     ['fractional minSize', () => ({ minSize: 1.5 }), /invalid "minSize"/],
     ['a pool id that is not a ULID', () => ({ workerPoolId: 'my-pool' }), /invalid "workerPoolId": "my-pool" is not a Spacelift worker pool id/],
     ['a lower-case pool id', () => ({ workerPoolId: POOL_ID.toLowerCase() }), /invalid "workerPoolId"/],
+    ['an API key id that is not one', () => ({ spaceliftApiKey: SpaceliftApiKey.fromSecureStringParameter({
+      endpoint: 'https://acme.app.spacelift.io', apiKeyId: 'not-an-id', parameterName: '/k' }) }),
+    /invalid "spaceliftApiKey \(apiKeyId\)": is not a Spacelift API key id \(26 upper-case letters and digits; got 9 characters, not shown\)/],
+    ['a parameter name without the leading slash', () => ({ spaceliftApiKey: testApiKey('k') }),
+      /invalid "spaceliftApiKey \(parameterName\)": must be a parameter name starting with "\/"/],
     ['an arm64 image on an x86 type', () => ({ machineImage: armImage(), instanceType: new ec2.InstanceType('m6i.large') }),
       /invalid "machineImage": the image is arm64 but the instance types are x86_64/],
     ['an x86 image on a Graviton type', () => ({ instanceType: new ec2.InstanceType('m7g.large') }),

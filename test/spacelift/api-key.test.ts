@@ -20,7 +20,7 @@ afterEach(() => jest.restoreAllMocks());
 
 describe('apiKeySecretReader', () => {
   test('reads a bare SSM parameter name with decryption', async () => {
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: `${VALUE}\n` } });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: `${VALUE}\n` } });
     const read = apiKeySecretReader('/spacelift/api-key', { ssm: new SSMClient({ region: 'eu-west-1' }) });
     await expect(read()).resolves.toBe(VALUE);
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: '/spacelift/api-key', WithDecryption: true });
@@ -28,7 +28,7 @@ describe('apiKeySecretReader', () => {
   });
 
   test('passes an SSM parameter ARN as is, in any partition, to a client in its region', async () => {
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: VALUE } });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: VALUE } });
     const read = apiKeySecretReader(PARAMETER_ARN);
     await expect(read()).resolves.toBe(VALUE);
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: PARAMETER_ARN, WithDecryption: true });
@@ -49,7 +49,7 @@ describe('apiKeySecretReader', () => {
   test('caches the value for 15 minutes, then reads it again (rotation)', async () => {
     let now = 1_700_000_000_000;
     jest.spyOn(Date, 'now').mockImplementation(() => now);
-    ssm.on(GetParameterCommand).resolvesOnce({ Parameter: { Value: 'old' } }).resolves({ Parameter: { Value: 'new' } });
+    ssm.on(GetParameterCommand).resolvesOnce({ Parameter: { Type: 'SecureString', Value: 'old' } }).resolves({ Parameter: { Type: 'SecureString', Value: 'new' } });
     const read = apiKeySecretReader('/k', { ssm: new SSMClient({}) });
 
     await expect(read()).resolves.toBe('old');
@@ -62,7 +62,7 @@ describe('apiKeySecretReader', () => {
   });
 
   test('concurrent callers share one request', async () => {
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: VALUE } });
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: VALUE } });
     const read = apiKeySecretReader('/k', { ssm: new SSMClient({}) });
     await expect(Promise.all([read(), read(), read()])).resolves.toEqual([VALUE, VALUE, VALUE]);
     expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 1);
@@ -72,7 +72,7 @@ describe('apiKeySecretReader', () => {
     const denied = Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/fn is not authorized to perform: ssm:GetParameter'), {
       name: 'AccessDeniedException',
     });
-    ssm.on(GetParameterCommand).rejectsOnce(denied).resolves({ Parameter: { Value: VALUE } });
+    ssm.on(GetParameterCommand).rejectsOnce(denied).resolves({ Parameter: { Type: 'SecureString', Value: VALUE } });
     const read = apiKeySecretReader('/spacelift/api-key', { ssm: new SSMClient({}) });
 
     const error = await read().catch((e: unknown) => e as Error);
@@ -86,7 +86,11 @@ describe('apiKeySecretReader', () => {
   });
 
   test.each([
-    ['an empty parameter', '/k', () => ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '  ' } }), /SSM parameter \/k is empty/],
+    ['an empty parameter', '/k', () => ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'SecureString', Value: '  ' } }), /SSM parameter \/k is empty/],
+    ['a String parameter (stored unencrypted)', '/k', () => ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'String', Value: VALUE } }),
+      /SSM parameter \/k is a String, stored unencrypted: store it as a SecureString parameter/],
+    ['a StringList parameter', '/k', () => ssm.on(GetParameterCommand).resolves({ Parameter: { Type: 'StringList', Value: VALUE } }), /is a StringList, stored unencrypted/],
+    ['a parameter of no stated type', '/k', () => ssm.on(GetParameterCommand).resolves({ Parameter: { Value: VALUE } }), /is a parameter of unknown type/],
     ['a binary-only secret', SECRET_ARN, () => secretsManager.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1]) }), /Secrets Manager secret .* is empty or not a string/],
   ])('rejects %s', async (_name, ref, arrange, message) => {
     arrange();

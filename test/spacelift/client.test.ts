@@ -371,4 +371,15 @@ describe('log hygiene', () => {
     expect(everything).not.toContain(secret);
     for (const jwt of [firstJwt, ...fake.issuedJwts()]) expect(everything).not.toContain(jwt);
   });
+
+  test.each([470, 490])('a secret echoed across the 500-character cut of an error text leaves no part of it (at %i)', async (offset) => {
+    const secret = 'CANARY-SECRET-straddling-the-cut-0123456789';
+    const fake = await harness.fake({ apiKeySecret: secret });
+    const { api, logger } = harness.client(fake, { apiKeySecret: async () => secret, maxAttempts: 1 });
+    fake.injectFault({ kind: 'graphqlError', message: `${'x'.repeat(offset)}${secret} was revoked` }, { match: 'apiKeyUser' });
+    const error = await api.snapshot().then(() => new Error('no error')).catch((e: unknown) => e as Error);
+    const everything = `${error.message} ${JSON.stringify(error)} ${JSON.stringify(logger.entries)}`;
+    expect(error.message).toContain('x'.repeat(10));
+    expect(everything).not.toContain(secret.slice(0, 8));
+  });
 });
