@@ -93,9 +93,14 @@ export class HandlerFunction extends Construct {
       unscoped.push(grantUnscoped(this, 'NetworkInterfacesPolicy', this.role,
         ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets',
           'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-        'Lambda VPC network interface actions have no resource-level permissions for creation and description.'));
+        'What AWSLambdaVPCAccessExecutionRole grants: the describes have no resource-level permissions, and Lambda creates, '
+          + 'assigns and deletes the function\'s interfaces itself, under ids no policy can name in advance.'));
     }
-    if (placement.tracing === lambda.Tracing.ACTIVE) {
+    // Tracing is set on the CfnFunction below, not through lambda.Function, which would add the same X-Ray statement on
+    // "*" to the role's default policy, where no acknowledgement may sit (a user's wildcard there must stay a finding).
+    const tracing = placement.tracing === lambda.Tracing.ACTIVE || placement.tracing === lambda.Tracing.PASS_THROUGH
+      ? placement.tracing : undefined;
+    if (tracing !== undefined) {
       unscoped.push(grantUnscoped(this, 'TracingPolicy', this.role, ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
         'X-Ray segment uploads have no resource-level permissions.'));
     }
@@ -113,7 +118,6 @@ export class HandlerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: placement.tracing,
       vpc: placement.vpc,
       vpcSubnets: placement.vpc ? placement.vpcSubnets : undefined,
       securityGroups: placement.vpc ? placement.securityGroups : undefined,
@@ -131,6 +135,7 @@ export class HandlerFunction extends Construct {
         ...props.environment,
       },
     });
+    if (tracing !== undefined) (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: tracing };
     unscoped.forEach((policy) => this.addPolicyNeededAtCreation(policy));
   }
 

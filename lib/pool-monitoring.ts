@@ -128,7 +128,9 @@ export class PoolMonitoring extends Construct {
       });
       this.functionAlarms('Autoscaler', pool.autoscaler, path, {
         throttles: 'an invocation overran the next one (slow Spacelift or AWS calls), so ticks are skipped: check the '
-          + 'function\'s Duration and the log for slow calls',
+          + 'function\'s Duration and the log for slow calls. With the webhook, a poke that arrives while another invocation '
+          + 'runs is throttled too (the function has one reserved concurrent execution) and Lambda retries it, so throttles '
+          + 'alone are then no fault',
         // The next scheduled invocation retries, so a lone overrun heals itself.
         datapointsToAlarm: 2,
       });

@@ -43,8 +43,11 @@ export interface WorkerPoolRegistrationOptions {
   readonly space?: string;
   /**
    * What happens to the pool in Spacelift when the stack deletes it. `RemovalPolicy.DESTROY` deletes
-   * the Spacelift pool, which the function refuses, failing the stack deletion, while any of its workers
-   * is busy; `RemovalPolicy.RETAIN` leaves the pool in Spacelift, without workers.
+   * the Spacelift pool, which the function refuses, failing the stack deletion, while Spacelift lists any
+   * of its workers as busy; `RemovalPolicy.RETAIN` leaves the pool in Spacelift, without workers. Neither
+   * protects the stack's own runs: CloudFormation deletes the group, and its termination hook first,
+   * before the registration, so the stack's instances are terminated without a drain. Drain the pool, or
+   * let its runs finish, before `cdk destroy`.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;

@@ -1,5 +1,5 @@
-import { Token } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -88,7 +88,7 @@ export abstract class SpaceliftApiKey {
           endpoint: options.endpoint,
           apiKeyId: options.apiKeyId,
           secretArn: parameter.parameterArn,
-          grantRead: (grantee) => { parameter.grantRead(grantee); },
+          grantRead: (grantee) => grantParameterRead(scope, grantee, parameter.parameterArn, options.encryptionKey),
         };
       }
     }();
@@ -96,6 +96,28 @@ export abstract class SpaceliftApiKey {
 
   /** Resolves the key for one pool. Called once per pool by the library. */
   public abstract bind(scope: Construct): ISpaceliftApiKeyConfig;
+}
+
+/**
+ * Exactly what the functions send, `GetParameter` with decryption. `StringParameter.grantRead` would also grant
+ * `GetParameterHistory` (earlier API keys), `GetParameters` and `DescribeParameters`, and `kms:Decrypt` on the key
+ * for any ciphertext; here the key is usable only through SSM, for this parameter.
+ * @see https://docs.aws.amazon.com/systems-manager/latest/userguide/security_iam_id-based-policy-examples.html
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html
+ */
+function grantParameterRead(scope: Construct, grantee: iam.IGrantable, parameterArn: string, key: kms.IKey | undefined): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn] }));
+  if (key === undefined) return;
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['kms:Decrypt'],
+    resources: [key.keyArn],
+    conditions: {
+      StringEquals: {
+        'kms:ViaService': `ssm.${Stack.of(scope).region}.amazonaws.com`,
+        'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+      },
+    },
+  }));
 }
 
 function validateCommon(scope: Construct, options: SpaceliftApiKeyOptions): void {

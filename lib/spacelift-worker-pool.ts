@@ -165,7 +165,7 @@ export interface SpaceliftWorkerPoolProps {
    */
   readonly instanceRefresh?: PoolInstanceRefreshOptions;
   /**
-   * VPC placement and tracing of the autoscaler and drain functions.
+   * VPC placement and tracing of the pool's functions (autoscaler, drain, webhook, registration).
    * @default - outside any VPC, no tracing
    */
   readonly functionPlacement?: FunctionPlacement;
@@ -296,7 +296,7 @@ export interface SpaceliftWorkerPoolProps {
    */
   readonly sessionManagerAccess?: boolean;
   /**
-   * Retention of the launcher log groups.
+   * Retention of the launcher log groups and of the pool's function log groups.
    * @default logs.RetentionDays.TWO_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
@@ -584,10 +584,19 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
     const propagated = (group.tags.renderTags() as { key: string; propagateAtLaunch?: boolean }[] | undefined ?? [])
       .filter((tag) => tag.propagateAtLaunch === true).map((tag) => tag.key);
     const keys = new Set([...Object.keys(onTemplate), ...propagated]);
-    return [...keys].flatMap((key) => {
+    const fromResources = [...keys].flatMap((key) => {
       const problem = instanceTagKeyProblem(key);
       return problem === undefined ? [] : [`${problem}. Remove it from the tags applied to the pool (Tags.of or the tags prop)`];
     });
+    // Stack tags (StackProps.tags) are not in the template: CloudFormation applies them at deploy, to the group too, whose
+    // instances get them (propagation varies by resource type; refused here to be safe). `cdk deploy --tags` cannot be
+    // seen here; the README asks for the same keys.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html
+    const fromStack = Object.keys(Stack.of(this).tags.tagValues()).flatMap((key) => {
+      const problem = instanceTagKeyProblem(key);
+      return problem === undefined || keys.has(key) ? [] : [`${problem}. Remove it from the stack's tags (StackProps.tags)`];
+    });
+    return [...fromResources, ...fromStack];
   }
 
   /**
@@ -836,7 +845,8 @@ export class SpaceliftWorkerPool extends WorkerPoolBase implements ec2.IConnecta
       'ssmmessages:CreateDataChannel',
       'ssmmessages:OpenControlChannel',
       'ssmmessages:OpenDataChannel',
-    ], 'Session Manager\'s ssmmessages channel actions and ssm:UpdateInstanceInformation have no resource-level permissions.'));
+    ], 'What AmazonSSMManagedInstanceCore grants for Session Manager: the ssmmessages channel actions have no resource-level '
+      + 'permissions, and ssm:UpdateInstanceInformation is called for the instance itself, whose ARN no policy can name before launch.'));
   }
 
   /** Instances launched before the policy is attached would boot without it: the group waits for it. */

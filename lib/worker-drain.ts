@@ -217,7 +217,8 @@ export class WorkerDrain extends Construct implements IWorkerDrain {
       // Spot warnings and rebalance recommendations carry only the instance id and ARN: no group
       // name or tag, and EventBridge cannot look either up, so no pattern narrows them to this pool.
       // The rule therefore matches every such event of the account in the region, and the function
-      // ignores instances that run none of this pool's workers. A rebalance recommendation alone
+      // ignores instances that run none of this pool's workers (for a rebalance recommendation, none of
+      // this group's: another group serving the pool may not rebalance). A rebalance recommendation alone
       // terminates nothing: draining on it without capacity rebalancing would strand the worker.
       // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
       new events.Rule(this, 'SpotWarnings', {

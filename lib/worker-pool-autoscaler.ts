@@ -127,10 +127,11 @@ export interface AutoscalingOptions {
   /**
    * Sends every autoscaler metric (queue, workers, capacity, actions), not only those the alarms read. Each is sent
    * only in ticks where it is not zero, but CloudWatch bills a custom metric, $0.30 a month, for every hour in which it
-   * receives data: the twenty gauges and counters of a pool that works around the clock cost about $6 a month, more
-   * than a small pool's autoscaler and often more than its instances. The pool's `metric...()` methods of the other
-   * metrics find no data without it.
-   * @default - only the metrics the alarms read (Errors, FailedReads, DrainedInstances); all with `monitoring.dashboard`
+   * receives data: the 19 gauges and counters this adds to the alarms' four (23 in all) cost up to about $5.70 a month
+   * for a pool that works around the clock, more than a small pool's autoscaler and often more than its instances. The
+   * pool's `metric...()` methods of the other metrics find no data without it.
+   * @default - only the metrics the alarms read (Errors, FailedReads, DrainedInstances, RetainedInstances); all with
+   * `monitoring.dashboard`
    * @see https://aws.amazon.com/cloudwatch/pricing/
    */
   readonly detailedMetrics?: boolean;
@@ -211,8 +212,9 @@ const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 /**
  * The scheduled autoscaler: raises desired capacity for queued runs in one step, and removes
  * idle workers only by draining them, confirming they are idle, and terminating exactly those
- * instances. It never lowers desired capacity to shrink the group. Internal: the pool exposes
- * only its function.
+ * instances. It never sets desired capacity downward (`SetDesiredCapacity` would let AWS pick the
+ * victim): each termination names its drained idle instance and lowers desired capacity by one, at
+ * most `maxTerminatePerTick` per tick. Internal: the pool exposes only its function.
  */
 export class WorkerPoolAutoscaler extends Construct {
   /** The autoscaler function. */

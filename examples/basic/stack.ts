@@ -5,13 +5,14 @@ import { exampleVpc } from '../example-network';
 
 /**
  * The smallest useful pool: x86 workers on the Spacelift AMI. The pool credentials come in as
- * NoEcho parameters at deploy time:
- *   cdk deploy Basic --parameters PoolToken=$(base64 -w0 pool.config) --parameters PoolPrivateKey=$(base64 -w0 pool.key)
+ * NoEcho parameters at deploy time. The .config file Spacelift gives you is already the base64 token;
+ * only the private key needs base64:
+ *   cdk deploy Basic --parameters PoolToken=$(tr -d '\n' < pool.config) --parameters PoolPrivateKey=$(base64 -w0 pool.key)
  */
 export class BasicExample extends Stack {
   constructor(scope: Construct, id: string, props: StackProps) {
     super(scope, id, props);
-    const token = new CfnParameter(this, 'PoolToken', { noEcho: true, description: 'base64 worker pool token' });
+    const token = new CfnParameter(this, 'PoolToken', { noEcho: true, description: 'worker pool token: the .config file Spacelift gives you, already base64' });
     const privateKey = new CfnParameter(this, 'PoolPrivateKey', { noEcho: true, description: 'base64 PEM private key' });
     new SpaceliftWorkerPool(this, 'Pool', {
       vpc: exampleVpc(this),

@@ -539,13 +539,21 @@ async function complete(
  * Spot interruption warning or rebalance recommendation: stop Spacelift from giving the worker new runs. The
  * termination that follows goes through the lifecycle hook, which does the waiting.
  */
+const REBALANCE_RECOMMENDATION = 'EC2 Instance Rebalance Recommendation';
+
 async function drainForWarning(
   deps: DrainDeps,
   detailType: string,
   instanceId: string,
   invocation: Invocation,
 ): Promise<void> {
-  const workers = ownWorkers(await invocation.snapshot('first'), instanceId);
+  const onInstance = ownWorkers(await invocation.snapshot('first'), instanceId);
+  // An interruption ends the instance whatever its group, so any worker on it is drained. A rebalance recommendation
+  // ends it only if its group rebalances (this rule exists only then): a worker of another group serving this pool,
+  // whose group may not act on it, would be left drained.
+  const workers = detailType === REBALANCE_RECOMMENDATION
+    ? onInstance.filter((w) => w.metadata.valid && w.metadata.asgName === deps.asgName)
+    : onInstance;
   if (workers.length === 0) {
     deps.logger.info('EC2 warning for an instance without a Spacelift worker; nothing to drain', {
       detailType,

@@ -1,8 +1,11 @@
-import { Tags } from 'aws-cdk-lib';
+import { Stack, Tags } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { SpaceliftWorkerPool } from '../../lib';
+import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { POOL_ID, poolOnlyStack } from '../support/pool-stack';
+import { recommendedApp } from '../support/recommended-app';
 
 // Resource types CloudFormation cannot tag; any other type in the template must carry the pool's tags.
 const UNTAGGABLE = new Set([
@@ -80,6 +83,20 @@ describe('tag keys the workers cannot carry', () => {
     new SpaceliftWorkerPool(stack, 'Pool', props);
     Tags.of(stack).add('Business Unit', 'z');
     expect(() => Template.fromStack(stack)).toThrow(/tag key "Business Unit" cannot be on the workers.*Tags\.of/s);
+  });
+
+  test('a stack tag (StackProps.tags, applied by CloudFormation at deploy) fails the synth too', () => {
+    const stack = new Stack(recommendedApp(), 'Tagged', { env: { account: '123456789012', region: 'eu-west-1' }, tags: { 'Cost Center': 'x' } });
+    const { props } = poolOnlyStack(() => ({}));
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-1'] });
+    new SpaceliftWorkerPool(stack, 'Pool', {
+      ...props,
+      vpc,
+      vpcSubnets: { subnets: vpc.privateSubnets },
+      credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool')),
+      machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
+    });
+    expect(() => Template.fromStack(stack)).toThrow(/tag key "Cost Center" cannot be on the workers.*StackProps\.tags/s);
   });
 
   test('a key that reaches neither the launch template nor the instances passes', () => {

@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { testApiKey } from '../support/pool-stack';
 import { recommendedApp } from '../support/recommended-app';
@@ -11,7 +12,20 @@ import { recommendedApp } from '../support/recommended-app';
 const GLOBAL_NAME_PROPERTIES = [
   'AutoScalingGroupName', 'LaunchTemplateName', 'RoleName', 'InstanceProfileName', 'LogGroupName', 'Name',
   'QueueName', 'FunctionName', 'GroupName', 'PolicyName', 'ManagedPolicyName', 'LifecycleHookName', 'RuleName', 'ScheduleName',
+  'AlarmName', 'DashboardName', 'AliasName', 'TopicName', 'SecretName', 'ParameterName', 'WarmPoolName',
 ];
+
+/** Whether a name is fixed: a literal, or built (Fn::Join, Fn::Sub) from nothing that differs between pools or stacks. */
+function isFixed(value: unknown): boolean {
+  if (typeof value === 'string') return true;
+  const text = JSON.stringify(value);
+  if (text === undefined) return false;
+  // A reference to a resource of the stack or to the stack's own name makes it unique; region, account and
+  // partition alone do not.
+  const refs = [...text.matchAll(/"(?:Ref|Fn::GetAtt)":\s*(?:"([^"]+)"|\["([^"]+)")/g)].map((m) => m[1] ?? m[2]);
+  const unique = refs.some((ref) => ref === 'AWS::StackName' || ref === 'AWS::StackId' || !ref.startsWith('AWS::'));
+  return !unique && !text.includes('${AWS::StackName}');
+}
 
 test('two pools in one stack, and in two stacks of one account, share no physical name', () => {
   const app = recommendedApp();
@@ -26,6 +40,11 @@ test('two pools in one stack, and in two stacks of one account, share no physica
         credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, `${pool}Creds`, `spacelift/${pool}`)),
         spaceliftApiKey: testApiKey(),
         machineImage: WorkerImage.fromMachineImage(ec2.MachineImage.latestAmazonLinux2023(), ec2.InstanceArchitecture.X86_64),
+        // Every option that creates resources of its own.
+        autoscaling: { detailedMetrics: true },
+        webhook: {},
+        monitoring: { alarmTopic: new sns.Topic(stack, `${pool}Alarms`), dashboard: true },
+        warmPool: { minSize: 1 },
       });
     }
     return stack;
@@ -37,9 +56,8 @@ test('two pools in one stack, and in two stacks of one account, share no physica
     for (const [logicalId, resource] of Object.entries(resources)) {
       for (const prop of GLOBAL_NAME_PROPERTIES) {
         const value = resource.Properties?.[prop];
-        // A literal is a fixed name; a Ref/GetAtt only points at another resource. IAM inline
-        // policy names are scoped to their role, not to the account.
-        if (typeof value === 'string' && !(resource.Type === 'AWS::IAM::Policy' && prop === 'PolicyName')) {
+        // IAM inline policy names are scoped to their role, not to the account.
+        if (value !== undefined && isFixed(value) && !(resource.Type === 'AWS::IAM::Policy' && prop === 'PolicyName')) {
           explicitNames.push(`${stack.stackName}/${logicalId}.${prop}=${JSON.stringify(value)}`);
         }
       }

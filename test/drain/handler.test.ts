@@ -808,6 +808,19 @@ describe('drain handler', () => {
       },
     );
 
+    test.each([
+      ['EC2 Spot Instance Interruption Warning', ['snapshot', 'drain w-1']],
+      // Only groups with capacity rebalancing act on it: another group's worker would be left drained.
+      ['EC2 Instance Rebalance Recommendation', ['snapshot']],
+    ])('%s for an instance whose worker names another group: %j', async (detailType, calls) => {
+      const h = harness();
+      h.pool.add('w-1', { metadata: JSON.stringify({ asg_id: 'other-asg', instance_id: INSTANCE }) });
+
+      expect((await h.deliver(spotEvent(detailType))).batchItemFailures).toEqual([]);
+
+      expect(h.pool.calls).toEqual(calls);
+    });
+
     test('no worker on the instance: no-op', async () => {
       const h = harness();
       h.pool.add('w-2', { instanceId: OTHER_INSTANCE });

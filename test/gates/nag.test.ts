@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -35,6 +36,38 @@ test('cdk-nag AwsSolutions finds nothing unacknowledged in any example', () => {
     v.violatingConstructs.map((c: any) => `${v.ruleName} at ${c.constructPath}`)));
   expect(violations).toEqual([]);
   expect(failure).toBeUndefined();
+});
+
+// Tracing in either mode, on every function the pool can have: X-Ray's "*" is acknowledged on a policy of its own,
+// never left on a role's default policy (lambda.Function would put it there).
+test.each([lambda.Tracing.ACTIVE, lambda.Tracing.PASS_THROUGH])('tracing %s adds no unacknowledged finding', (tracing) => {
+  const app = recommendedApp();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'Traced', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const pool = new SpaceliftWorkerPool(stack, 'Pool', {
+    vpc,
+    credentials: WorkerPoolCredentials.register({ name: 'traced' }),
+    spaceliftApiKey: testApiKey(),
+    machineImage: WorkerImage.fromAmiMap({ 'eu-west-1': 'ami-0123456789abcdef0' }),
+    functionPlacement: { tracing },
+    webhook: {},
+  });
+  // The test's VPC has findings of its own (no flow log): only the pool's count.
+  try {
+    app.synth();
+  } catch {
+    // the report says why
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
+  const findings = report.pluginReports.filter((plugin: any) => plugin.pluginName !== 'Construct Annotations')
+    .flatMap((plugin: any) => plugin.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} at ${c.constructPath}`)))
+    .filter((finding: string) => finding.includes(' at Traced/Pool/'));
+  expect(findings).toEqual([]);
+  const template = Template.fromJSON(JSON.parse(fs.readFileSync(path.join(app.outdir, `${stack.artifactId}.template.json`), 'utf8')));
+  const functions = template.findResources('AWS::Lambda::Function', { Properties: { TracingConfig: { Mode: tracing } } });
+  expect(Object.keys(functions).length).toBeGreaterThanOrEqual(4);
+  expect(pool.webhook).toBeDefined();
 });
 
 // The library's acknowledgements of "*" sit on policies of their own, never on a role: a wildcard the
