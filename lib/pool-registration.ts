@@ -8,6 +8,7 @@ import { RESERVED_LABEL_PREFIX } from '../lambda/registration/pool-labels';
 import { HandlerFunction, type HandlerPoolProps } from './handler-function';
 import { acknowledgeWildcards } from './nag';
 import { WorkerPoolConfigError } from './validation';
+import type { SpaceliftApiKey } from './spacelift-api-key';
 import type { WorkerPoolCredentialsConfig } from './worker-pool-credentials';
 
 /**
@@ -64,6 +65,14 @@ export interface WorkerPoolRegistrationOptions {
    * @default - the AWS managed key `aws/secretsmanager`
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * A Spacelift API key for the registration alone, with the right to create, update and delete pools in `space`.
+   *
+   * The autoscaler and the drain function then keep the pool's `spaceliftApiKey`, which needs only `Space:Read` and
+   * `Worker Pool:Drain Worker`, and no long-running function of the pool can read a key that can delete pools.
+   * @default - the pool's `spaceliftApiKey`, which then needs the rights to create pools too
+   */
+  readonly spaceliftApiKey?: SpaceliftApiKey;
 }
 
 /** Internal props of {@link PoolRegistration}. */
@@ -113,12 +122,13 @@ export class PoolRegistration extends Construct {
       }
     });
 
+    const pool = props.spaceliftApiKey === undefined ? props.pool : { ...props.pool, spaceliftApiKey: props.spaceliftApiKey.bind(this) };
     const handler = new HandlerFunction(this, 'Handler', {
       asset: 'registration',
       description: `Creates and updates the Spacelift worker pool of ${scope.node.path}`,
       // RSA 4096 key generation at 256 MB, then a few Spacelift calls and their retries, each bounded by the time left.
       timeout: Duration.minutes(5),
-      pool: props.pool,
+      pool,
       environment: {},
     });
     this.grantCredentialsAccess(handler.role, props.credentials);

@@ -208,6 +208,27 @@ describe('a pool registered by the stack', () => {
   });
 });
 
+test('a registration key of its own: only the registration function reads it; the runtime functions keep the pool\'s key', () => {
+  const { stack, pool, template, id, registrationFunctionId, registrationRoleId } = synth({
+    ...REGISTRATION,
+    spaceliftApiKey: SpaceliftApiKey.fromSecureStringParameter({
+      endpoint: 'https://acme.app.spacelift.io', apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9CONTR', parameterName: '/spacelift/pool-controller',
+    }),
+  });
+  const controllerArn = 'arn:aws:ssm:eu-west-1:123456789012:parameter/spacelift/pool-controller';
+  const resources = template.toJSON().Resources;
+  expect(resources[registrationFunctionId].Properties.Environment.Variables).toMatchObject({
+    SPACELIFT_API_KEY_ID: '01J9ZQ4W8R6T2K3M5N7P9CONTR', SPACELIFT_API_KEY_SECRET_ARN: controllerArn,
+  });
+  expect(JSON.stringify(roleStatements(template, registrationRoleId))).toContain(controllerArn);
+  expect(JSON.stringify(roleStatements(template, registrationRoleId))).not.toContain(API_KEY_SECRET_NAME);
+  for (const fn of [pool.drain.function, pool.autoscaler!]) {
+    expect(resources[id(fn)].Properties.Environment.Variables.SPACELIFT_API_KEY_ID).toBe('01J9ZQ4W8R6T2K3M5N7P9APIKY');
+    const roleId = stack.getLogicalId(fn.role!.node.defaultChild as never);
+    expect(JSON.stringify(roleStatements(template, roleId))).not.toContain('pool-controller');
+  }
+});
+
 test('RemovalPolicy.DESTROY tells the handler to delete the Spacelift pool; optional settings are left out', () => {
   const { template, resourceId } = synth({ name: 'minimal', removalPolicy: RemovalPolicy.DESTROY });
   expect(template.toJSON().Resources[resourceId].Properties).toEqual({
