@@ -7,8 +7,8 @@ import { Construct } from 'constructs';
 import { RESERVED_LABEL_PREFIX } from '../lambda/registration/pool-labels';
 import { HandlerFunction, type HandlerPoolProps } from './handler-function';
 import { acknowledgeWildcards } from './nag';
-import { WorkerPoolConfigError } from './validation';
 import type { SpaceliftApiKey } from './spacelift-api-key';
+import { WorkerPoolConfigError } from './validation';
 import type { WorkerPoolCredentialsConfig } from './worker-pool-credentials';
 
 /**
