@@ -22,7 +22,9 @@
  *    carries out no scale-in, stray replacement or reclaim, and logs and meters the failure. Scale-out still
  *    happens: adding capacity never kills a run. One exception, for liveness (lost.ts `planBlindReclaim`): after
  *    `lostReclaimSeconds` of failed reads in a row, with runs queued at max size, one lost instance per
- *    `lostReclaimSeconds`, or a pool whose every worker did die would never recover.
+ *    `lostReclaimSeconds`, or a pool whose every worker did die would never recover. A list that shows fewer busy
+ *    workers than Spacelift's own count of them (`busyWorkers`, asked with the list) is a failed read too: a busy
+ *    worker is missing from it, and the same list may then show its instance without a worker (`partialList`).
  *
  * A worker with invalid metadata names no instance, so every live instance it may run on (launched before it
  * registered, with no worker of its own) is remembered the same way: once a list has shown such a worker busy,
@@ -77,11 +79,24 @@ export function claimedInstances(pool: PoolSnapshot, asgName: string): Set<strin
 }
 
 /**
+ * Why the worker list is partial, or undefined: it shows fewer busy workers than Spacelift counts, so a busy worker
+ * is missing from it (a run starting between the count and the list errs the same, safe, way).
+ */
+export function partialList(pool: PoolSnapshot): string | undefined {
+  if (pool.busyWorkers === undefined) return undefined;
+  const listed = pool.workers.filter((worker) => worker.busy).length;
+  if (listed >= pool.busyWorkers) return undefined;
+  return `partial list: Spacelift counts ${pool.busyWorkers} busy workers but lists ${listed}`;
+}
+
+/**
  * Why the snapshot is a failed read (rule 2), or undefined when it can be acted on. `asg.instances` carry
  * `registered` for the instances without a worker. A worker with invalid metadata that may run on a live
  * instance counts as a worker shown on it.
  */
 export function readFailure(pool: PoolSnapshot, asg: AsgSnapshot): string | undefined {
+  const partial = partialList(pool);
+  if (partial !== undefined) return `failed read: ${partial}; no scale-in, stray replacement or reclaim this tick`;
   const claimed = claimedInstances(pool, asg.name);
   const live = asg.instances.filter(isLive);
   const shown = (instance: AsgInstance) => claimed.has(instance.id) || invalidWorkerMayRunOn(instance.launchTime, pool.workers);

@@ -36,6 +36,11 @@ export interface PoolSnapshot {
   readonly pendingRuns: number;
   /** Runs that could start right now (`workerPool.schedulableRunsCount`), when queried. */
   readonly schedulableRunsCount?: number;
+  /**
+   * Spacelift's own count of the pool's busy workers (`workerPool.busyWorkers`), when the schema has it: a list
+   * showing fewer busy workers than this is partial (`partialList`).
+   */
+  readonly busyWorkers?: number;
   readonly workers: readonly Worker[];
 }
 

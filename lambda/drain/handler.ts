@@ -42,6 +42,7 @@ import { parse } from '@aws-lambda-powertools/parser';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { LifecycleActionRef, LifecycleActions } from '../aws/lifecycle';
 import type { Fleet, InstanceFacts, WorkerPoolApi } from '../core/ports';
+import { partialList } from '../core/registration';
 import { invalidWorkerMayRunOn } from '../core/strays';
 import type { PoolSnapshot, Worker } from '../core/types';
 import { DrainMetric, METRICS_DIMENSION } from '../shared/metrics';
@@ -125,6 +126,8 @@ interface WorkersFound {
   readonly workers: Worker[];
   readonly invalidBusy: Worker[];
   readonly listed: ReadonlySet<string>;
+  /** Why the list is partial (fewer busy workers than Spacelift counts), or undefined. */
+  readonly partial?: string;
 }
 
 /** One lifecycle action being drained, whichever message brought it. */
@@ -261,6 +264,7 @@ async function workersOn(invocation: Invocation, instanceId: string, read: 'firs
     workers: ownWorkers(snapshot, instanceId),
     invalidBusy: invalidBusy.filter((w) => invalidWorkerMayRunOn(launchTime, [w])),
     listed: new Set(snapshot.workers.map((w) => w.id)),
+    partial: partialList(snapshot),
   };
 }
 
@@ -339,12 +343,16 @@ async function drainForTermination(
     }
     found = await workersOn(invocation, instanceId, 'confirm');
     if (holdsNothing(found)) {
-      if (found.listed.size === 0 && (await invocation.facts(instanceId))?.registered !== false) {
-        // No worker at all, twice, for an instance that had one (or whose tags are unknown): as for the autoscaler
-        // (core/registration.ts), an empty list is not the truth about busy workers. Held like a busy worker, within
-        // the budget; the list coming back, or the action ending, settles it.
-        metrics.addMetric(DrainMetric.HeldForEmptyList, MetricUnit.Count, 1);
-        logger.warn('Spacelift lists no worker at all, twice, and this instance had one: holding its termination', context);
+      const untrusted = found.listed.size === 0 ? 'no worker at all' : found.partial;
+      if (untrusted !== undefined && (await invocation.facts(instanceId))?.registered !== false) {
+        // No worker at all, or fewer busy ones than Spacelift counts, twice, for an instance that had one (or whose
+        // tags are unknown): as for the autoscaler (core/registration.ts), such a list is not the truth about busy
+        // workers. Held like a busy worker, within the budget; a whole list, or the action ending, settles it.
+        metrics.addMetric(found.listed.size === 0 ? DrainMetric.HeldForEmptyList : DrainMetric.HeldForPartialList, MetricUnit.Count, 1);
+        logger.warn('Spacelift\'s worker list is empty or partial, twice, and this instance had a worker: holding its termination', {
+          ...context,
+          list: untrusted,
+        });
         await recheckLater(deps, task, step.delaySeconds, task.workerIds, task.invalidWorkerIds);
         return;
       }

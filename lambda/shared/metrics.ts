@@ -145,6 +145,8 @@ export const DrainMetric = {
   HeldForInvalidMetadata: 'HeldForInvalidMetadata',
   /** Re-checks sent because two reads listed no worker at all in the pool while the instance had one. */
   HeldForEmptyList: 'HeldForEmptyList',
+  /** Re-checks sent because two reads listed fewer busy workers than Spacelift counts while the instance had one. */
+  HeldForPartialList: 'HeldForPartialList',
   CompletedBudgetExhausted: 'CompletedBudgetExhausted',
   ActionGone: 'ActionGone',
   /** Seconds from the start of the lifecycle action to its completion. */

@@ -48,9 +48,18 @@ export interface SpaceliftApiOptions {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ATTEMPTS = 4;
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
+/** Longest a token is reused: a rejection whose wording we do not recognise heals within this time at worst. */
+const TOKEN_MAX_REUSE_MS = 15 * 60_000;
+/**
+ * A GraphQL error on a call made with a token at least this old may be the token's rejection in words we do not
+ * know (Spacelift answers a stale token with HTTP 200 and an error text): one fresh exchange and retry settles it.
+ */
+const STALE_TOKEN_AGE_MS = 60_000;
 
 interface CachedToken {
   readonly jwt: string;
+  /** Epoch ms when the exchange answered. */
+  readonly obtainedAt: number;
   /** Epoch ms after which the token is not used for new calls. */
   readonly refreshAt: number;
 }
@@ -73,8 +82,9 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
   const logger = opts.logger;
   const cacheKey = `${transport.url} ${opts.apiKeyId}`;
   const withSchedulable = opts.querySchedulableRuns ?? false;
-  // Older self-hosted schemas lack Worker.availableAt; learnt once per client.
+  // Older self-hosted schemas may lack Worker.availableAt or WorkerPool.busyWorkers; learnt once per client.
   let availableAtSupported = true;
+  let busyWorkersSupported = true;
   // A token fresh from an exchange that still saw the anonymous answer: the answer is then the truth
   // (a wrong pool id, or a key that cannot see the pool), so later calls with it do not exchange again.
   let trustedAnonymousJwt: string | undefined;
@@ -88,15 +98,15 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     // Refresh a minute early, or halfway through a token that lives less than two minutes.
     const margin = Math.min(TOKEN_REFRESH_MARGIN_MS, Math.max(0, (expiresAt - now) / 2));
     logger?.debug('Obtained a Spacelift API token', { apiKeyId: opts.apiKeyId, validUntil: token.validUntil });
-    return { jwt: token.jwt, refreshAt: expiresAt - margin };
+    return { jwt: token.jwt, obtainedAt: now, refreshAt: Math.min(expiresAt - margin, now + TOKEN_MAX_REUSE_MS) };
   }
 
-  async function currentJwt(): Promise<string> {
+  async function currentToken(): Promise<CachedToken> {
     for (;;) {
       const entry = tokenCache.get(cacheKey);
       if (entry === undefined) break;
       const token = await entry.catch(() => undefined);
-      if (token !== undefined && clock() < token.refreshAt) return token.jwt;
+      if (token !== undefined && clock() < token.refreshAt) return token;
       if (tokenCache.get(cacheKey) === entry) {
         tokenCache.delete(cacheKey);
         break;
@@ -106,7 +116,7 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     const pending = exchange();
     tokenCache.set(cacheKey, pending);
     try {
-      return (await pending).jwt;
+      return await pending;
     } catch (err) {
       if (tokenCache.get(cacheKey) === pending) tokenCache.delete(cacheKey);
       throw err;
@@ -122,27 +132,33 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
 
   /** `anonymous` says whether a successful answer looks like one given to an anonymous caller. */
   async function call(request: GraphQLRequest, anonymous?: (data: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-    const jwt = await currentJwt();
+    const token = await currentToken();
+    const jwt = token.jwt;
     let why: string;
     try {
       const data = await postGraphQL(transport, request, { jwt, sensitive: [jwt] });
       if (anonymous === undefined || !anonymous(data) || jwt === trustedAnonymousJwt) return data;
       why = 'Spacelift answered as if the API token were anonymous (an expired token can be), re-authenticating once';
     } catch (err) {
-      if (!(err instanceof SpaceliftApiError) || err.kind !== 'auth') throw err;
-      why = 'Spacelift rejected the API token, re-authenticating once';
+      if (!(err instanceof SpaceliftApiError)) throw err;
+      if (err.kind === 'auth') why = 'Spacelift rejected the API token, re-authenticating once';
+      else if (err.kind === 'graphql' && clock() - token.obtainedAt >= STALE_TOKEN_AGE_MS) {
+        why = 'Spacelift refused a call made with a reused API token, re-authenticating once in case the token is what it refused';
+      } else throw err;
     }
     // Revoked sessions and clock skew make a cached token fail early; one fresh exchange settles it.
     logger?.info(why, { operation: request.operationName });
     await forget(jwt);
-    const fresh = await currentJwt();
+    const fresh = (await currentToken()).jwt;
     const data = await postGraphQL(transport, request, { jwt: fresh, sensitive: [fresh] });
     if (anonymous?.(data)) trustedAnonymousJwt = fresh;
     return data;
   }
 
-  async function fetchSnapshot(availableAt: boolean): Promise<PoolSnapshot> {
-    const request = workerPoolRequest(opts.workerPoolId, { availableAt, schedulableRunsCount: withSchedulable });
+  async function fetchSnapshot(): Promise<PoolSnapshot> {
+    const request = workerPoolRequest(opts.workerPoolId, {
+      availableAt: availableAtSupported, schedulableRunsCount: withSchedulable, busyWorkers: busyWorkersSupported,
+    });
     const data = await call(request, (answer) => answer.workerPool === null || answer.workerPool === undefined);
     return parseWorkerPool(data, opts.workerPoolId, withSchedulable);
   }
@@ -154,16 +170,23 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
 
   return {
     async snapshot() {
-      if (!availableAtSupported) return fetchSnapshot(false);
-      try {
-        return await fetchSnapshot(true);
-      } catch (err) {
-        if (!namesAvailableAt(err)) throw err;
-        availableAtSupported = false;
-        logger?.warn('Spacelift schema has no Worker.availableAt (older self-hosted); idle time falls back to createdAt', {
-          workerPoolId: opts.workerPoolId,
-        });
-        return fetchSnapshot(false);
+      // Each optional field is dropped at most once, so this ends after three requests at most.
+      for (;;) {
+        try {
+          return await fetchSnapshot();
+        } catch (err) {
+          if (availableAtSupported && namesField(err, 'availableAt')) {
+            availableAtSupported = false;
+            logger?.warn('Spacelift schema has no Worker.availableAt (older self-hosted); idle time falls back to createdAt', {
+              workerPoolId: opts.workerPoolId,
+            });
+          } else if (busyWorkersSupported && namesField(err, 'busyWorkers')) {
+            busyWorkersSupported = false;
+            logger?.warn('Spacelift schema has no WorkerPool.busyWorkers (older self-hosted); worker lists are not cross-checked', {
+              workerPoolId: opts.workerPoolId,
+            });
+          } else throw err;
+        }
       }
     },
     drain: (workerId) => setDrain(workerId, true),
@@ -171,10 +194,10 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
   };
 }
 
-function namesAvailableAt(err: unknown): boolean {
+function namesField(err: unknown, field: string): boolean {
   return err instanceof SpaceliftApiError
     && err.kind === 'graphql'
-    && err.graphqlMessages.some((m) => /\bavailableAt\b/.test(m));
+    && err.graphqlMessages.some((m) => new RegExp(`\\b${field}\\b`).test(m));
 }
 
 function graphqlUrl(endpoint: string): string {

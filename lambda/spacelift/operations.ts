@@ -17,10 +17,11 @@ export function apiKeyUserRequest(id: string, secret: string): GraphQLRequest {
 
 export function workerPoolRequest(
   workerPool: string,
-  fields: { readonly availableAt: boolean; readonly schedulableRunsCount: boolean },
+  fields: { readonly availableAt: boolean; readonly schedulableRunsCount: boolean; readonly busyWorkers: boolean },
 ): GraphQLRequest {
   const worker = `id busy createdAt${fields.availableAt ? ' availableAt' : ''} drained metadata`;
-  const pool = `pendingRuns${fields.schedulableRunsCount ? ' schedulableRunsCount' : ''} workers { ${worker} }`;
+  const counts = `pendingRuns${fields.schedulableRunsCount ? ' schedulableRunsCount' : ''}${fields.busyWorkers ? ' busyWorkers' : ''}`;
+  const pool = `${counts} workers { ${worker} }`;
   return {
     operationName: 'WorkerPoolSnapshot',
     query: `query WorkerPoolSnapshot($workerPool: ID!) { workerPool(id: $workerPool) { ${pool} } }`,
@@ -71,10 +72,12 @@ export function parseWorkerPool(data: Record<string, unknown>, workerPoolId: str
   if (!isRecord(pool) || !isCount(pool.pendingRuns) || !Array.isArray(pool.workers)) {
     throw malformed(operation, 'workerPool lacks pendingRuns or workers');
   }
-  const workers = pool.workers.map((raw) => parseWorker(raw, operation));
-  if (!withSchedulable) return { pendingRuns: pool.pendingRuns, workers };
+  const workers = pool.workers.map((raw) => parseListedWorker(raw, operation));
+  // Only a count is a cross-check of the list; anything else is left out, not trusted.
+  const busyWorkers = isCount(pool.busyWorkers) ? { busyWorkers: pool.busyWorkers } : {};
+  if (!withSchedulable) return { pendingRuns: pool.pendingRuns, ...busyWorkers, workers };
   if (!isCount(pool.schedulableRunsCount)) throw malformed(operation, 'workerPool lacks schedulableRunsCount');
-  return { pendingRuns: pool.pendingRuns, schedulableRunsCount: pool.schedulableRunsCount, workers };
+  return { pendingRuns: pool.pendingRuns, schedulableRunsCount: pool.schedulableRunsCount, ...busyWorkers, workers };
 }
 
 export function parseDrainedWorker(data: Record<string, unknown>): Worker {
@@ -101,6 +104,27 @@ function parseWorker(raw: unknown, operation: string): Worker {
     ...(isFiniteNumber(raw.availableAt) ? { availableAt: raw.availableAt } : {}),
     metadata: parseWorkerMetadata(raw.metadata),
   };
+}
+
+/**
+ * A worker of the pool's list. One with an id but other fields missing or mistyped does not fail the whole list
+ * (every decision would stop); it becomes a worker with invalid metadata, which is never drained or terminated, busy
+ * unless the answer says otherwise, and created at an unknown time (after every launch), so it may run on any
+ * instance and holds any that a termination or repair would take.
+ */
+function parseListedWorker(raw: unknown, operation: string): Worker {
+  try {
+    return parseWorker(raw, operation);
+  } catch (error) {
+    if (!isRecord(raw) || typeof raw.id !== 'string' || raw.id === '') throw error;
+    return {
+      id: raw.id,
+      busy: typeof raw.busy === 'boolean' ? raw.busy : true,
+      drained: raw.drained === true,
+      createdAt: Number.MAX_SAFE_INTEGER,
+      metadata: { valid: false, reason: 'the worker list gave fields of the wrong type for this worker' },
+    };
+  }
 }
 
 function malformed(operation: string, detail: string): SpaceliftApiError {

@@ -25,6 +25,29 @@ describe('readFailure: a snapshot in which every instance that had a worker lost
   });
 });
 
+describe('a list with fewer busy workers than Spacelift counts (busyWorkers) is a failed read', () => {
+  const workers = [worker('w1', i1, { busy: true }), worker('w2', i2, { availableAt: NOW - 3600 })];
+  const instances = [old(i1), old(i2)];
+
+  test.each<[string, number | undefined, boolean]>([
+    ['the count matches the list', 1, false],
+    ['a run started between the count and the list (the list shows more)', 0, false],
+    ['no count (an older schema)', undefined, false],
+    ['one busy worker missing from the list', 2, true],
+  ])('%s', (_name, busyWorkers, failed) => {
+    const snapshot = pool(workers, 0, busyWorkers === undefined ? {} : { busyWorkers });
+    expect(readFailure(snapshot, asg({ instances })) !== undefined).toBe(failed);
+  });
+
+  test('so the idle worker is not scaled in while a busy one is missing', () => {
+    const plan = decide(input({ pool: pool(workers, 0, { busyWorkers: 2 }), asg: asg({ instances }), config: config({ minIdle: 0 }) }));
+    expect(plan.readFailure).toBe('failed read: partial list: Spacelift counts 2 busy workers but lists 1; no scale-in, stray replacement or reclaim this tick');
+    expect(plan.terminate).toEqual([]);
+    const whole = decide(input({ pool: pool(workers, 0, { busyWorkers: 1 }), asg: asg({ instances }), config: config({ minIdle: 0 }) }));
+    expect(whole.terminate.map((t) => t.workerId)).toEqual(['w2']);
+  });
+});
+
 describe('decide with registration memory', () => {
   test('an instance that had a worker and has none now is lost: never a stray, not capacity, counted', () => {
     const plan = decide(input({

@@ -64,6 +64,8 @@ export class FakeWorkerPool implements WorkerPoolApi {
   latency = 0;
   /** The next N snapshots list no workers at all (a bad read). */
   emptySnapshots = 0;
+  /** Workers the list omits (a partial read); Spacelift's busyWorkers count still counts them. */
+  readonly hidden = new Set<string>();
   private readonly workers = new Map<string, FakeWorker>();
 
   constructor(private readonly clock: FakeClock) {}
@@ -95,7 +97,12 @@ export class FakeWorkerPool implements WorkerPoolApi {
       this.emptySnapshots--;
       return { pendingRuns: 0, workers: [] };
     }
-    return { pendingRuns: 0, workers: [...this.workers.values()].map(toWorker) };
+    const all = [...this.workers.values()];
+    return {
+      pendingRuns: 0,
+      busyWorkers: all.filter((w) => w.busy).length,
+      workers: all.filter((w) => !this.hidden.has(w.id)).map(toWorker),
+    };
   }
 
   async drain(workerId: string): Promise<DrainResult> {

@@ -179,6 +179,24 @@ describe('drain handler', () => {
       expect(h.metrics.count(DrainMetric.HeldForEmptyList)).toBe(1);
     });
 
+    test('a list that omits the instance\'s busy worker (fewer busy workers than Spacelift counts) holds it too', async () => {
+      const h = harness();
+      h.registered.add(INSTANCE);
+      h.pool.add('w-1', { busy: true }).add('w-2', { instanceId: OTHER_INSTANCE });
+      h.pool.hidden.add('w-1');
+
+      await h.deliver(notification());
+
+      expect(h.hook.completions).toEqual([]);
+      expect(h.metrics.count(DrainMetric.HeldForPartialList)).toBe(1);
+      expect(h.metrics.count(DrainMetric.CompletedNoWorker)).toBe(0);
+      // The whole list is back, and the worker finishes its run.
+      h.pool.hidden.clear();
+      await h.runQueue({ beforeDelivery: (now) => h.pool.setBusy('w-1', now - T0 < 200) });
+      expect(h.hook.completions).toHaveLength(1);
+      expect(h.metrics.count(DrainMetric.CompletedIdle)).toBe(1);
+    });
+
     test('a list with other workers but none on the instance still releases it (that list is not empty)', async () => {
       const h = harness();
       h.registered.add(INSTANCE);

@@ -21,7 +21,7 @@ describe('HTTP 5xx', () => {
     fake.injectFault({ kind: 'http', status: 503 }, { match: 'workerPool' });
     const { api, sleeps, logger } = harness.client(fake);
 
-    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, workers: [] });
+    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, busyWorkers: 0, workers: [] });
 
     expect(fake.count('workerPool')).toBe(3);
     // random() = 0.5 → half of 250 ms, then half of 500 ms.

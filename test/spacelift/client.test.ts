@@ -26,6 +26,8 @@ describe('snapshot', () => {
 
     expect(snapshot).toEqual({
       pendingRuns: 4,
+      // Spacelift's own count, the cross-check of the list (core/registration.ts partialList).
+      busyWorkers: 1,
       workers: [
         { id: 'idle', busy: false, drained: false, createdAt: 1000, availableAt: 1500, metadata: { valid: true, asgName: 'asg-a', instanceId: 'i-00000000000000001' } },
         { id: 'busy', busy: true, drained: false, createdAt: 1100, metadata: { valid: true, asgName: 'asg-a', instanceId: 'i-00000000000000002' } },
@@ -51,9 +53,9 @@ describe('snapshot', () => {
     fake.setPendingRuns(5);
     fake.setSchedulableRuns(2);
 
-    expect(await harness.client(fake).api.snapshot()).toEqual({ pendingRuns: 5, workers: [] });
+    expect(await harness.client(fake).api.snapshot()).toEqual({ pendingRuns: 5, busyWorkers: 0, workers: [] });
     expect(await harness.client(fake, { querySchedulableRuns: true }).api.snapshot())
-      .toEqual({ pendingRuns: 5, schedulableRunsCount: 2, workers: [] });
+      .toEqual({ pendingRuns: 5, schedulableRunsCount: 2, busyWorkers: 0, workers: [] });
 
     const queries = fake.operations().filter((op) => op.operationName === 'WorkerPoolSnapshot').map((op) => op.query);
     expect(queries[0]).not.toContain('schedulableRunsCount');
@@ -166,16 +168,46 @@ describe('JWT handling', () => {
   });
 
   test('the token is refreshed a minute before validUntil', async () => {
-    const fake = await harness.fake({ jwtTtlSeconds: 3600 });
+    const fake = await harness.fake({ jwtTtlSeconds: 600 });
     const { api } = harness.client(fake);
     await api.snapshot();
-    harness.advance(3539_000);
+    harness.advance(539_000);
     await api.snapshot();
     expect(fake.count('apiKeyUser')).toBe(1);
     harness.advance(2_000);
     await api.snapshot();
     expect(fake.count('apiKeyUser')).toBe(2);
     expect(fake.operations().at(-1)?.authorization).toBe(`Bearer ${fake.issuedJwts()[1]}`);
+  });
+
+  test('a long-lived token is reused for 15 minutes at most: a rejection in unknown words heals within that time', async () => {
+    const fake = await harness.fake({ jwtTtlSeconds: 3600 });
+    const { api } = harness.client(fake);
+    await api.snapshot();
+    harness.advance(899_000);
+    await api.snapshot();
+    expect(fake.count('apiKeyUser')).toBe(1);
+    harness.advance(2_000);
+    await api.snapshot();
+    expect(fake.count('apiKeyUser')).toBe(2);
+  });
+
+  test('a GraphQL error on a reused token (a minute old or more) in words we do not know: re-authenticated once', async () => {
+    const fake = await harness.fake();
+    const { api } = harness.client(fake);
+    await api.snapshot();
+    harness.advance(60_000);
+    fake.injectFault({ kind: 'graphqlError', message: 'You are not logged in, could not find the worker pool' }, { match: 'workerPool', times: 1 });
+    await expect(api.snapshot()).resolves.toMatchObject({ workers: [] });
+    expect(fake.count('apiKeyUser')).toBe(2);
+  });
+
+  test('a GraphQL error on a token fresh from an exchange is the answer: no second exchange', async () => {
+    const fake = await harness.fake();
+    const { api } = harness.client(fake);
+    fake.injectFault({ kind: 'graphqlError', message: 'You are not logged in, could not find the worker pool' }, { match: 'workerPool', times: 1 });
+    await expect(api.snapshot()).rejects.toMatchObject({ kind: 'graphql' });
+    expect(fake.count('apiKeyUser')).toBe(1);
   });
 
   test('a short-lived token is reused for half its life', async () => {
@@ -196,7 +228,7 @@ describe('JWT handling', () => {
     await api.snapshot();
     fake.injectFault({ kind: 'unauthorized', via }, { match: 'workerPool' });
 
-    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, workers: [] });
+    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, busyWorkers: 0, workers: [] });
 
     expect(fake.count('apiKeyUser')).toBe(2);
     expect(fake.count('workerPool')).toBe(3);
@@ -295,8 +327,26 @@ describe('availableAt feature detection', () => {
     const fake = await harness.fake();
     fake.injectFault({ kind: 'graphqlError', status: 422, message: 'Cannot query field "availableAt" on type "Worker".' }, { match: 'workerPool' });
     const { api } = harness.client(fake);
-    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, workers: [] });
+    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, busyWorkers: 0, workers: [] });
     expect(fake.count('workerPool')).toBe(2);
+  });
+
+  test('a schema without WorkerPool.busyWorkers: asked once more without it, and never again', async () => {
+    const fake = await harness.fake();
+    fake.injectFault({ kind: 'graphqlError', status: 422, message: 'Cannot query field "busyWorkers" on type "WorkerPool".' }, { match: 'workerPool' });
+    const { api, logger } = harness.client(fake);
+    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, workers: [] });
+    await api.snapshot();
+    expect(fake.count('workerPool')).toBe(3);
+    expect(logger.entries.filter((e) => e.level === 'warn' && /busyWorkers/.test(e.message))).toHaveLength(1);
+  });
+
+  test('an answer with errors next to data that looks whole (an empty pool) is a failure, never an empty pool', async () => {
+    const fake = await harness.fake();
+    fake.addWorker({ id: 'w1', busy: true });
+    fake.injectFault({ kind: 'partialData', message: 'could not load workers' }, { match: 'workerPool' });
+    const { api } = harness.client(fake);
+    await expect(api.snapshot()).rejects.toMatchObject({ kind: 'graphql', graphqlMessages: ['could not load workers'] });
   });
 
   test('other validation errors are not retried', async () => {

@@ -79,6 +79,8 @@ export type Fault =
   | { readonly kind: 'malformed' }
   /** A GraphQL error response (`data: null`), HTTP 200 unless `status` says otherwise. */
   | { readonly kind: 'graphqlError'; readonly message: string; readonly status?: number }
+  /** HTTP 200 with both `errors` and `data` that looks whole: an empty pool (a partial answer, as GraphQL allows). */
+  | { readonly kind: 'partialData'; readonly message: string }
   /** Treat the presented JWT as expired: revoke it and answer 401 or a GraphQL "unauthorized". */
   | { readonly kind: 'unauthorized'; readonly via: 'http' | 'graphql' | 'anonymous' };
 
@@ -482,6 +484,11 @@ export class FakeSpacelift {
         return this.reply(req, res, 200, '{"data": {"workerPool": {"pendingRuns": 1, "work');
       case 'graphqlError':
         return this.replyErrors(req, res, fault.status ?? 200, [{ message: fault.message }]);
+      case 'partialData':
+        return this.reply(req, res, 200, JSON.stringify({
+          data: { workerPool: { pendingRuns: 0, busyWorkers: 0, workers: [] } },
+          errors: [{ message: fault.message, path: ['workerPool', 'workers'] }],
+        }));
       case 'unauthorized': {
         const jwt = bearer(authorization);
         if (jwt !== undefined && this.tokens.has(jwt)) this.tokens.set(jwt, -Infinity);
