@@ -83,8 +83,10 @@ export class PoolMonitoring extends Construct {
         // Sent only when not zero: missing means none (or no tick ran, which the function's alarms cover).
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `For 15 minutes Spacelift's worker list has omitted the workers of ${path}'s instances that had one, `
-          + 'so the autoscaler removes nothing (scale-in is frozen, idle instances keep costing). Check Spacelift\'s status and the '
-          + 'autoscaler log ("the pool snapshot looks wrong"); the LostWorkerInstances metric counts the instances concerned.',
+          + 'so the autoscaler removes nothing (scale-in is frozen, idle instances keep costing), or has listed fewer busy '
+          + 'workers than Spacelift counts, so no stray, lost or retained instance is removed. Check Spacelift\'s status and '
+          + 'the autoscaler log ("the pool snapshot looks wrong", "partial list"); the LostWorkerInstances metric counts the '
+          + 'instances concerned.',
       });
       // Longer than the reclaim time (at least 15 minutes, also when reclaims are off) plus one period.
       const reclaimSeconds = Math.max(props.drainedReclaimSeconds ?? 0, Duration.minutes(15).toSeconds());

@@ -122,7 +122,14 @@ export class PoolRegistration extends Construct {
       }
     });
 
-    const pool = props.spaceliftApiKey === undefined ? props.pool : { ...props.pool, spaceliftApiKey: props.spaceliftApiKey.bind(this) };
+    const ownKey = props.spaceliftApiKey?.bind(this);
+    const poolEndpoint = props.pool.spaceliftApiKey.endpoint;
+    if (ownKey !== undefined && !Token.isUnresolved(ownKey.endpoint) && !Token.isUnresolved(poolEndpoint) && ownKey.endpoint !== poolEndpoint) {
+      // The registration would create the pool in one Spacelift account and the autoscaler and drain read another.
+      throw new WorkerPoolConfigError(this, 'credentials (spaceliftApiKey.endpoint)',
+        `must be the pool's Spacelift endpoint (${poolEndpoint}), got ${ownKey.endpoint}`);
+    }
+    const pool = ownKey === undefined ? props.pool : { ...props.pool, spaceliftApiKey: ownKey };
     const handler = new HandlerFunction(this, 'Handler', {
       asset: 'registration',
       description: `Creates and updates the Spacelift worker pool of ${scope.node.path}`,

@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { acknowledgeWildcards } from './nag';
 import { WorkerPoolConfigError } from './validation';
 
 /** Common settings of a Spacelift API key. */
@@ -83,6 +84,8 @@ export abstract class SpaceliftApiKey {
         const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(scope, 'SpaceliftApiKeyParameter', {
           parameterName: options.parameterName,
           encryptionKey: options.encryptionKey,
+          // The name starts with "/" (checked above for a literal, documented for a token): CDK cannot tell for a token.
+          simpleName: false,
         });
         return {
           endpoint: options.endpoint,
@@ -108,16 +111,24 @@ export abstract class SpaceliftApiKey {
 function grantParameterRead(scope: Construct, grantee: iam.IGrantable, parameterArn: string, key: kms.IKey | undefined): void {
   grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn] }));
   if (key === undefined) return;
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['kms:Decrypt'],
-    resources: [key.keyArn],
-    conditions: {
-      StringEquals: {
-        'kms:ViaService': `ssm.${Stack.of(scope).region}.amazonaws.com`,
-        'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
-      },
+  const stack = Stack.of(scope);
+  const conditions: Record<string, Record<string, unknown>> = {
+    StringEquals: {
+      'kms:ViaService': `ssm.${stack.region}.amazonaws.com`,
+      'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
     },
-  }));
+  };
+  // An alias ARN in a policy's Resource covers the alias, not its key: grant on the keys the alias names instead.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html
+  const aliasName = (key as Partial<kms.IAlias>).aliasName;
+  const resource = aliasName === undefined ? key.keyArn : stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+  if (aliasName !== undefined) conditions['ForAnyValue:StringEquals'] = { 'kms:ResourceAliases': aliasName };
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [resource], conditions }));
+  if (aliasName !== undefined && Construct.isConstruct(grantee.grantPrincipal)) {
+    acknowledgeWildcards(grantee.grantPrincipal, { resources: [resource] },
+      'The API key parameter\'s key is given by its alias, which a policy can only name as a condition: kms:Decrypt on the '
+      + 'account\'s keys is limited to the key the alias names, used through SSM for this parameter.');
+  }
 }
 
 function validateCommon(scope: Construct, options: SpaceliftApiKeyOptions): void {

@@ -170,8 +170,9 @@ export interface AutoscalingOptions {
    */
   readonly maxTerminatePerTick?: number;
   /**
-   * Most repairs per decision: stray instances (no worker after `registrationGrace`) replaced, and
-   * instances whose worker was left drained reclaimed. 0 disables both.
+   * Most repairs per decision: stray instances (no worker after `registrationGrace`) replaced,
+   * instances whose worker was left drained reclaimed, instances that lost their worker reclaimed,
+   * and instances Auto Scaling retained released. 0 disables all of them.
    * @default 1
    */
   readonly maxStraysPerTick?: number;

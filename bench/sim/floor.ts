@@ -15,8 +15,8 @@
  *   machine, as Spacelift assigns runs in the simulator), since each reuse bills its gap. This is not
  *   optimal in every case: taking the machine idle longest keeps the newer one for a later run and
  *   maximises the number of reuses, but bills longer gaps. An exhaustive search over all choices on
- *   tiny traces (test/sim/floor.test.ts) finds the newest-idle rule within a few percent of the best
- *   choice and equal to it on almost all traces; the earliest-freed rule does worse on the suite's traces.
+ *   tiny traces (test/sim/floor.test.ts) finds the newest-idle rule at most 14% above the best choice (30,000
+ *   random traces) and equal to it on almost all; the earliest-freed rule does worse on the suite's traces.
  * - A machine not reused within `B` of becoming free is released when it became free.
  * - A chained run is submitted `submit` seconds after its parent ends in this schedule.
  * - When `maxSize` machines are all busy, the run waits for the first one to free and starts then.

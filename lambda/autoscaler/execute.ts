@@ -102,6 +102,8 @@ export interface Executor {
   execute(input: ExecutionInput): Promise<Execution>;
   /** Workers we undrained, or failed to, that no snapshot has shown undrained yet. */
   pendingUndrains(): readonly string[];
+  /** Retained instances not to plan a release for yet (release-retained.ts `onHold`). */
+  releasesOnHold(): ReadonlySet<string>;
 }
 
 /**
@@ -408,19 +410,12 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     logger.warn('reclaimed an instance whose workers were left drained and idle', context);
   }
 
-  /** A retained instance (release-retained.ts); a pending undrain of this container wins, as over a reclaim. */
-  async function release(termination: Termination, pool: PoolSnapshot, asg: AsgSnapshot, undrainedNow: ReadonlySet<string>,
-    result: Execution): Promise<void> {
+  /**
+   * A retained instance (release-retained.ts). No pending undrain can concern its workers: an undrain is retried only
+   * while its instance is InService (settlePendingUndrains), and a release is planned only for a retained one.
+   */
+  async function release(termination: Termination, pool: PoolSnapshot, asg: AsgSnapshot, result: Execution): Promise<void> {
     const workerIds = [termination.workerId, ...termination.otherWorkerIds];
-    const undrained = workerIds.filter((id) => undrainedNow.has(id));
-    if (undrained.length > 0) {
-      result.reclaimsSkipped++;
-      logger.info('not releasing the retained instance: a pending undrain of this container undrained its worker this tick', {
-        instanceId: termination.instanceId,
-        undrained,
-      });
-      return;
-    }
     const outcome = await releaser.release({ termination, pool, asg });
     if (outcome === 'requested') {
       result.retainedReleased++;
@@ -483,11 +478,12 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         }
         if (termination.kind === 'scaleIn') await drainAndTerminate(termination, result);
         else if (termination.kind === 'reclaim') await reclaim(termination, undrainedNow, result);
-        else await release(termination, pool, asg, undrainedNow, result);
+        else await release(termination, pool, asg, result);
       }
       return result;
     },
 
     pendingUndrains: () => [...pending.keys()],
+    releasesOnHold: () => releaser.onHold(),
   };
 }

@@ -46,6 +46,11 @@ export interface ReleaseInput {
 export interface RetainedReleaser {
   /** `failed` outcomes are errors (logged); `skipped` ones are expected waits (logged at info). */
   release(input: ReleaseInput): Promise<ReleaseOutcome>;
+  /**
+   * Retained instances this container will not act on yet (asked for within RELEASE_RETRY_SECONDS, or drained within
+   * RELEASE_SETTLE_SECONDS): the policy leaves them out, so they do not take a repair another instance could use.
+   */
+  onHold(): ReadonlySet<string>;
 }
 
 export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
@@ -54,10 +59,13 @@ export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
   const drainedAt = new Map<string, number>();
   /** Instance id → when this container asked Auto Scaling to terminate it. */
   const requestedAt = new Map<string, number>();
+  /** Instance id → until when its workers, drained by this container, settle. */
+  const settlingUntil = new Map<string, number>();
 
   const forget = (now: number) => {
     for (const [key, at] of requestedAt) if (now - at >= RELEASE_RETRY_SECONDS) requestedAt.delete(key);
     for (const [key, at] of drainedAt) if (now - at >= RELEASE_RETRY_SECONDS) drainedAt.delete(key);
+    for (const [key, until] of settlingUntil) if (now >= until) settlingUntil.delete(key);
   };
 
   return {
@@ -82,6 +90,8 @@ export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
           + 'not asking again yet (see the drain function\'s errors and dead-letter queue)', { requestedSecondsAgo: now - asked });
       }
 
+      // Every worker is drained before any answer is judged: one busy worker must not leave another taking runs.
+      const busy: string[] = [];
       for (const workerId of workerIds) {
         let reply: DrainResult;
         try {
@@ -93,14 +103,16 @@ export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
         if (!reply.worker.drained) return fail('drain reply shows the retained instance\'s worker undrained; not terminating it', { workerId });
         const before = pool.workers.find((worker) => worker.id === workerId);
         if (before?.drained !== true && !drainedAt.has(workerId)) drainedAt.set(workerId, now);
-        if (reply.worker.busy) return skip('retained instance\'s worker is busy; left drained until its run ends', { workerId });
+        if (reply.worker.busy) busy.push(workerId);
       }
+      if (busy.length > 0) return skip('retained instance\'s workers are busy; left drained until their runs end', { busy });
 
       const settling = workerIds.filter((id) => {
         const at = drainedAt.get(id);
         return at !== undefined && now - at < RELEASE_SETTLE_SECONDS;
       });
       if (settling.length > 0) {
+        settlingUntil.set(instanceId, Math.max(...settling.map((id) => drainedAt.get(id)!)) + RELEASE_SETTLE_SECONDS);
         return skip(`drained the retained instance's workers; terminating it once they have stayed idle for ${RELEASE_SETTLE_SECONDS}s`, {
           settling,
         });
@@ -136,6 +148,11 @@ export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
       logger.warn('asked Auto Scaling to terminate a retained instance whose workers are all drained and idle; '
         + 'it passes the termination lifecycle hook again', context);
       return 'requested';
+    },
+
+    onHold() {
+      forget(clock());
+      return new Set([...requestedAt.keys(), ...settlingUntil.keys()]);
     },
   };
 }

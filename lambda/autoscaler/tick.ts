@@ -9,6 +9,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { observeArrivals, type ArrivalState } from '../core/arrivals';
+import { RETAINED_STATE } from '../core/capacity';
 import type { ScalingConfig } from '../core/config';
 import { decide, type Plan } from '../core/decide';
 import type { BlindReclaimState } from '../core/lost';
@@ -97,6 +98,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
       blindReclaim: state.blindReclaim,
       runDurations: state.runDurations,
       queueCoveredSince: state.queueCoveredSince,
+      releasesOnHold: deps.executor.releasesOnHold(),
     });
     state.lostSince = plan.lostSince;
     state.blindReclaim = plan.blindReclaim;
@@ -119,7 +121,7 @@ export async function runTick(deps: TickDeps, state: TickState, timeLeftMs: () =
     count(AutoscalerMetric.InvalidWorkers, plan.invalidWorkers.length);
     count(AutoscalerMetric.StrayInstances, counts.strays);
     count(AutoscalerMetric.LostWorkerInstances, counts.lost);
-    count(AutoscalerMetric.FailedReads, plan.readFailure === undefined ? 0 : 1);
+    count(AutoscalerMetric.FailedReads, plan.readFailure === undefined && plan.partialList === undefined ? 0 : 1);
     count(AutoscalerMetric.ScaledOut, done.scaledOut);
     count(AutoscalerMetric.Terminated, done.terminated);
     count(AutoscalerMetric.DrainSkippedBusy, done.drainSkippedBusy);
@@ -158,7 +160,10 @@ async function withInstanceFacts(
   const inGroup = new Set(asg.instances.map((instance) => instance.id));
   for (const id of memory.keys()) if (!inGroup.has(id)) memory.delete(id);
 
-  const unclaimed = asg.instances.filter((instance) => !claimed.has(instance.id)).map((instance) => instance.id);
+  // Retained instances too: their launch time says which workers with invalid metadata may run on them (a release
+  // waits for any that may), and there are few of them.
+  const unclaimed = asg.instances
+    .filter((instance) => !claimed.has(instance.id) || instance.lifecycleState === RETAINED_STATE).map((instance) => instance.id);
   const facts = await readFacts(deps, unclaimed);
   for (const [id, fact] of facts ?? []) if (fact.registered) memory.set(id, true);
   const instances = asg.instances.map((instance) => {

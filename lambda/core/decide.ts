@@ -13,7 +13,7 @@ import { assessDemand } from './demand';
 import { planBlindReclaim, planLostReclaims, trackLost, type BlindReclaimState, type LostReclaim } from './lost';
 import { coverQueue } from './queue-cover';
 import { planReclaims } from './reclaim';
-import { readFailure } from './registration';
+import { partialList, readFailure } from './registration';
 import { finishingSoon, type RunDurations } from './run-durations';
 import type { DelayContext } from './scale-down-delay';
 import { planScaleIn, type ScaleInPlan, type Termination } from './scale-in';
@@ -42,6 +42,8 @@ export interface DecisionInput {
   readonly runDurations?: RunDurations;
   /** The previous plan's `queueCoveredSince` in this process (queue-cover.ts). */
   readonly queueCoveredSince?: number;
+  /** Retained instances the executor will not act on yet: no release is planned for them (reclaim.ts). */
+  readonly releasesOnHold?: ReadonlySet<string>;
 }
 
 export interface PlanCounts {
@@ -109,6 +111,8 @@ export interface Plan {
   readonly invalidWorkers: readonly InvalidWorker[];
   /** Set when the snapshot is a failed read (registration.ts): the plan then has no terminations or strays. */
   readonly readFailure?: string;
+  /** Set when the list misses a busy worker (registration.ts rule 3): no strays, lost or retained instances terminated. */
+  readonly partialList?: string;
   readonly foreignWorkers: number;
   readonly scaleDownDelaySeconds: number;
   /** When an idle worker that scale-in waits for becomes eligible (its delay runs out); see next-tick.ts. */
@@ -178,11 +182,14 @@ export function decide(input: DecisionInput): Plan {
   validateScalingConfig(config);
 
   const failure = readFailure(pool, asg);
+  // A partial list (registration.ts rule 3) stops what its missing busy worker could turn into a mistake.
+  const partial = failure === undefined ? partialList(pool) : undefined;
+  const unlisted = failure ?? partial;
   const fleet = assessFleet(pool, asg, now, {
     graceSeconds: config.registrationGraceSeconds,
     // A failed read replaces no stray, so none stands for the instance that would replace it: counting them would
     // hold back the scale-out that can still give a queued run its worker (and end the failed reads).
-    replaceStrays: config.maxStraysPerTick > 0 && config.reapStrays && failure === undefined,
+    replaceStrays: config.maxStraysPerTick > 0 && config.reapStrays && unlisted === undefined,
   });
   const capacity = capacityOf(fleet);
   const busy = fleet.registered.filter((entry) => entry.busy).length;
@@ -198,11 +205,12 @@ export function decide(input: DecisionInput): Plan {
   const soon = cover.soon;
   const scaleOut = planScaleOut(asg, capacity + soon, demand.total, config.maxCreatePerTick);
 
-  const strays = strayPlan(input, fleet, failure);
-  const lostSince = trackLost(input.lostSince, fleet.lost, asg.instances, failure !== undefined, now);
+  const strays = strayPlan(input, fleet, unlisted);
+  const lostSince = trackLost(input.lostSince, fleet.lost, asg.instances, unlisted !== undefined, now);
   const reclaims = failure !== undefined ? { reclaim: [], reasons: [] } : planReclaims({
     drained: fleet.drained,
-    retained: fleet.retained,
+    retained: partial === undefined ? fleet.retained : [],
+    releasesOnHold: input.releasesOnHold,
     graceSeconds: config.drainedReclaimSeconds,
     maxRepairsPerTick: config.maxStraysPerTick,
     straysPlanned: strays.strays.length,
@@ -223,7 +231,7 @@ export function decide(input: DecisionInput): Plan {
     decrementRoom,
     now,
   });
-  const lost = failure !== undefined ? blind : planLostReclaims({
+  const lost = failure !== undefined ? blind : partial !== undefined ? { reclaim: [], reasons: [] } : planLostReclaims({
     lost: fleet.lost,
     lostSince,
     config,
@@ -258,6 +266,7 @@ export function decide(input: DecisionInput): Plan {
     blindReclaim: blind.state,
     invalidWorkers: fleet.invalidWorkers,
     ...(failure === undefined ? {} : { readFailure: failure }),
+    ...(partial === undefined ? {} : { partialList: partial }),
     foreignWorkers: fleet.foreignWorkers,
     scaleDownDelaySeconds: delaySeconds,
     moreDue: scaleIn.capped === true || strays.left > 0,
@@ -288,6 +297,7 @@ export function decide(input: DecisionInput): Plan {
     },
     reasons: [
       ...fleetReasons(fleet, capacity, asg),
+      ...(partial === undefined ? [] : [`${partial}: no stray, lost or retained instance terminated this tick`]),
       ...demand.reasons,
       ...cover.reasons,
       ...scaleOut.reasons,

@@ -61,6 +61,8 @@ import type { Worker } from './types';
 export interface ReclaimInput {
   readonly drained: readonly DrainedInstance[];
   readonly retained: readonly RetainedInstance[];
+  /** Retained instances the executor will not act on yet (asked for, or drained, moments ago). */
+  readonly releasesOnHold?: ReadonlySet<string>;
   /** `drainedReclaimSeconds`; 0 disables. */
   readonly graceSeconds: number;
   /** `maxStraysPerTick`: repairs per tick, strays and reclaims together. */
@@ -91,7 +93,8 @@ function idleFor(workers: readonly Worker[], graceSeconds: number, now: number):
 }
 
 /** What a release does with a retained instance: drain its workers, terminate it, or leave it (and why). */
-function retainedState(entry: RetainedInstance): 'drain' | 'idle' | 'busy' | 'unnamed' | 'unmatched' {
+function retainedState(entry: RetainedInstance, onHold: ReadonlySet<string>): 'drain' | 'idle' | 'busy' | 'unnamed' | 'unmatched' | 'onHold' {
+  if (onHold.has(entry.instance.id)) return 'onHold';
   if (entry.workers.length === 0) return 'unnamed';
   if (entry.unmatchedWorkerMayRun) return 'unmatched';
   if (entry.workers.some((worker) => !worker.drained)) return 'drain';
@@ -123,9 +126,9 @@ function eligibleFor(input: ReclaimInput): { eligible: Eligible[]; summaries: st
     );
   }
   if (retained.length > 0) {
-    const counts = { drain: 0, idle: 0, busy: 0, unnamed: 0, unmatched: 0 };
+    const counts = { drain: 0, idle: 0, busy: 0, unnamed: 0, unmatched: 0, onHold: 0 };
     for (const entry of retained) {
-      const state = retainedState(entry);
+      const state = retainedState(entry, input.releasesOnHold ?? new Set());
       counts[state] += 1;
       if (state === 'drain' || state === 'idle') {
         eligible.push({ instanceId: entry.instance.id, workers: entry.workers, since: since(entry.workers), retained: { toDrain: state === 'drain' } });
@@ -134,7 +137,8 @@ function eligibleFor(input: ReclaimInput): { eligible: Eligible[]; summaries: st
     summaries.push(
       `${retained.length} instances retained by Auto Scaling (billed, not capacity): ${counts.drain} with a worker to drain, ` +
         `${counts.idle} drained and idle, ${counts.busy} finishing a run, ${counts.unnamed} named by no worker (left for a human: ` +
-        `the list cannot show them idle), ${counts.unmatched} that a worker we cannot check may run on (kept)`,
+        `the list cannot show them idle), ${counts.unmatched} that a worker we cannot check may run on (kept)` +
+        (counts.onHold > 0 ? `, ${counts.onHold} asked for or drained moments ago (waiting)` : ''),
     );
   }
   return { eligible, summaries };

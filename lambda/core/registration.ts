@@ -22,9 +22,11 @@
  *    carries out no scale-in, stray replacement or reclaim, and logs and meters the failure. Scale-out still
  *    happens: adding capacity never kills a run. One exception, for liveness (lost.ts `planBlindReclaim`): after
  *    `lostReclaimSeconds` of failed reads in a row, with runs queued at max size, one lost instance per
- *    `lostReclaimSeconds`, or a pool whose every worker did die would never recover. A list that shows fewer busy
- *    workers than Spacelift's own count of them (`busyWorkers`, asked with the list) is a failed read too: a busy
- *    worker is missing from it, and the same list may then show its instance without a worker (`partialList`).
+ *    `lostReclaimSeconds`, or a pool whose every worker did die would never recover.
+ * 3. A list that shows fewer busy workers than Spacelift's own count of them (`busyWorkers`, asked with the list)
+ *    misses a busy worker, so its instance may look worker-less (`partialList`): that tick terminates nothing that no
+ *    listed worker stands for (strays, lost and retained instances). Scale-in and reclaims go on: they act only on
+ *    listed workers, each re-checked with a drain.
  *
  * A worker with invalid metadata names no instance, so every live instance it may run on (launched before it
  * registered, with no worker of its own) is remembered the same way: once a list has shown such a worker busy,
@@ -95,8 +97,6 @@ export function partialList(pool: PoolSnapshot): string | undefined {
  * instance counts as a worker shown on it.
  */
 export function readFailure(pool: PoolSnapshot, asg: AsgSnapshot): string | undefined {
-  const partial = partialList(pool);
-  if (partial !== undefined) return `failed read: ${partial}; no scale-in, stray replacement or reclaim this tick`;
   const claimed = claimedInstances(pool, asg.name);
   const live = asg.instances.filter(isLive);
   const shown = (instance: AsgInstance) => claimed.has(instance.id) || invalidWorkerMayRunOn(instance.launchTime, pool.workers);

@@ -6,8 +6,8 @@ import type { AsgSnapshot } from './types';
  * - `scaleIn`: its idle worker is surplus capacity (`planScaleIn`);
  * - `reclaim`: all its workers were left drained and idle past `drainedReclaimSeconds`, so it serves
  *   nothing (`planReclaims`);
- * - `releaseRetained`: Auto Scaling retained it after a drain never completed its termination, and all its workers
- *   are idle past `drainedReclaimSeconds` (`planReclaims`).
+ * - `releaseRetained`: Auto Scaling retained it after a drain never completed its termination; its workers are
+ *   drained at once and it is terminated once they are drained and idle (`planReclaims`, autoscaler/release-retained.ts).
  */
 export type TerminationKind = 'scaleIn' | 'reclaim' | 'releaseRetained';
 

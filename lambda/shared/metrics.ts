@@ -93,7 +93,10 @@ export const AutoscalerMetric = {
    * read for lostReclaimSeconds (LostReclaimed), never with powerOffOnError false.
    */
   LostWorkerInstances: 'LostWorkerInstances',
-  /** 1 for a tick whose snapshot was a failed read (no worker on any instance that had one): nothing was removed. */
+  /**
+   * 1 for a tick whose snapshot was a failed read (no worker on any instance that had one: nothing was removed) or
+   * a partial one (fewer busy workers listed than Spacelift counts: no stray, lost or retained instance removed).
+   */
   FailedReads: 'FailedReads',
   ScaledOut: 'ScaledOut',
   Terminated: 'Terminated',

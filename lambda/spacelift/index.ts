@@ -9,7 +9,7 @@
 import type { DrainResult, WorkerPoolApi } from '../core/ports';
 import type { PoolSnapshot } from '../core/types';
 import { ConfigError } from '../shared/env';
-import { SpaceliftApiError } from './errors';
+import { isWorkerNotFound, SpaceliftApiError } from './errors';
 import { postGraphQL, type GraphQLRequest, type SpaceliftLogger, type Transport } from './http';
 import {
   apiKeyUserRequest,
@@ -142,7 +142,7 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     } catch (err) {
       if (!(err instanceof SpaceliftApiError)) throw err;
       if (err.kind === 'auth') why = 'Spacelift rejected the API token, re-authenticating once';
-      else if (err.kind === 'graphql' && clock() - token.obtainedAt >= STALE_TOKEN_AGE_MS) {
+      else if (err.kind === 'graphql' && clock() - token.obtainedAt >= STALE_TOKEN_AGE_MS && !isKnownRefusal(err)) {
         why = 'Spacelift refused a call made with a reused API token, re-authenticating once in case the token is what it refused';
       } else throw err;
     }
@@ -192,6 +192,11 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
     drain: (workerId) => setDrain(workerId, true),
     undrain: (workerId) => setDrain(workerId, false),
   };
+}
+
+/** A GraphQL error whose meaning we know, and which no token would change: a worker that is gone, a field the schema lacks. */
+function isKnownRefusal(err: SpaceliftApiError): boolean {
+  return isWorkerNotFound(err) || err.graphqlMessages.some((m) => /cannot query field/i.test(m));
 }
 
 function namesField(err: unknown, field: string): boolean {

@@ -109,8 +109,8 @@ function parseWorker(raw: unknown, operation: string): Worker {
 /**
  * A worker of the pool's list. One with an id but other fields missing or mistyped does not fail the whole list
  * (every decision would stop); it becomes a worker with invalid metadata, which is never drained or terminated, busy
- * unless the answer says otherwise, and created at an unknown time (after every launch), so it may run on any
- * instance and holds any that a termination or repair would take.
+ * unless the answer says otherwise, and, without a readable createdAt, created at an unknown time (after every
+ * launch), so it may run on any instance and holds any that a termination or repair would take.
  */
 function parseListedWorker(raw: unknown, operation: string): Worker {
   try {
@@ -121,7 +121,7 @@ function parseListedWorker(raw: unknown, operation: string): Worker {
       id: raw.id,
       busy: typeof raw.busy === 'boolean' ? raw.busy : true,
       drained: raw.drained === true,
-      createdAt: Number.MAX_SAFE_INTEGER,
+      createdAt: isFiniteNumber(raw.createdAt) ? raw.createdAt : Number.MAX_SAFE_INTEGER,
       metadata: { valid: false, reason: 'the worker list gave fields of the wrong type for this worker' },
     };
   }

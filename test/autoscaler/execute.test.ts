@@ -253,22 +253,6 @@ describe('release of a retained instance (release-retained.ts has the checks)', 
     expect(executor.pendingUndrains()).toEqual([]);
     expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 1 });
   });
-
-  test('a pending undrain of this container that undrains the worker this tick wins: no drain, no termination', async () => {
-    // Tick 1, a scale-in of w1 while its instance was InService: busy when drained, and the undrain fails.
-    const s = setup();
-    s.pool.onDrain = () => s.pool.update('w1', { busy: true });
-    s.pool.failNext('undrain', spaceliftError('timeout'));
-    await s.run(plan({ terminate: [terminate('w1', i1)] }));
-    s.pool.onDrain = undefined;
-    s.pool.update('w1', { busy: false });
-    expect(s.executor.pendingUndrains()).toEqual(['w1']);
-    // Tick 2 plans a release of i1 from a snapshot in which i1 is still InService, so the undrain is retried first.
-    const result = await s.run(plan({ terminate: [releaseOf('w1')] }));
-    expect(s.pool.calls).toEqual(['undrain w1']);
-    expect(s.fleet.calls).toEqual([]);
-    expect(result).toMatchObject({ retainedReleased: 0, reclaimsSkipped: 1, errors: 0 });
-  });
 });
 
 describe('a failed undrain', () => {

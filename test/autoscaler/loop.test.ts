@@ -6,7 +6,7 @@ import { loadAutoscalerConfig } from '../../lambda/autoscaler/config';
 import { AutoscalerMetric, createHandler, DEFAULT_TICK_RESERVE_MS } from '../../lambda/autoscaler/handler';
 import { MAX_POKE_DEFER_SECONDS, WEBHOOK_POKE_SOURCE } from '../../lambda/shared/poke';
 import { SpaceliftApiError } from '../../lambda/spacelift';
-import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
+import { ASG, InMemoryFleet, InMemoryPool, instance, instanceId, invalidWorker, NOW, RecordingLogger, RecordingMetrics, worker } from './fakes';
 
 const ENV = {
   SPACELIFT_API_ENDPOINT: 'https://acme.app.spacelift.io',
@@ -110,7 +110,7 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
   });
 
   test('a retained instance\'s undrained worker is drained at once; the instance is terminated without decrement a minute later', async () => {
-    const { invoke, metrics, fleet, pool, advance } = setup({ env: { ...needed, METRICS: 'all' } });
+    const { invoke, metrics, fleet, pool, advance, logger } = setup({ env: { ...needed, METRICS: 'all' } });
     const retained = instanceId(7);
     fleet.group = { ...fleet.group, instances: [...fleet.group.instances, instance(retained, { lifecycleState: 'Terminating:Retained' })] };
     pool.add(worker('w7', retained, { availableAt: NOW - 10 }));
@@ -121,6 +121,27 @@ describe('when the loop ends early (POLL_WHEN needed, the default)', () => {
     await invoke();
     expect(fleet.calls.filter((call) => call.startsWith('terminate'))).toEqual([`terminate ${retained} decrement=false`]);
     expect(metrics.published.map((batch) => batch.values[AutoscalerMetric.RetainedReleased])).toContain(1);
+    // Retained again (its hook's drain failed once more): not planned, so not asked for again, within the hour.
+    fleet.group = { ...fleet.group, instances: fleet.group.instances.map((i) => (i.id === retained ? { ...i, lifecycleState: 'Terminating:Retained' } : i)) };
+    advance(600);
+    await invoke();
+    expect(fleet.calls.filter((call) => call.startsWith('terminate'))).toHaveLength(1);
+    // Left out of the plan, not planned and skipped: it takes no repair slot.
+    expect(logger.messages('info').filter((m) => m.startsWith('retained again after our termination request'))).toEqual([]);
+  });
+
+  test('a retained instance\'s launch time is read, so a worker with invalid metadata older than it does not hold its release', async () => {
+    const { invoke, fleet, pool } = setup({ env: needed });
+    const retained = instanceId(7);
+    fleet.group = {
+      ...fleet.group,
+      instances: [...fleet.group.instances, instance(retained, { lifecycleState: 'Terminating:Retained', launchTime: NOW - 1800 })],
+    };
+    pool.add(worker('w7', retained, { availableAt: NOW - 10 }));
+    pool.add(invalidWorker('laptop', 'no metadata', { createdAt: NOW - 3600 }));
+    await invoke();
+    expect(pool.get('w7')!.drained).toBe(true);
+    expect(fleet.calls).toContain(`instanceFacts ${retained}`);
   });
 
   test('a webhook poke only scales out: an idle worker due for release is left to the scheduled ticks', async () => {

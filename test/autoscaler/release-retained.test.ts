@@ -54,6 +54,14 @@ test('a worker busy on the re-check stays drained (never undrained) and the inst
   expect(fleet.calls).toEqual([]);
 });
 
+test('a busy worker does not stop the drain of the instance\'s other, undrained worker', async () => {
+  const { pool, fleet, release } = setup([drainedIdle('new', { busy: true }), worker('old', i1)]);
+  expect(await release('new', ['old'])).toBe('skipped');
+  expect(pool.calls).toEqual(['drain new', 'drain old']);
+  expect(pool.get('old')!.drained).toBe(true);
+  expect(fleet.calls).toEqual([]);
+});
+
 test('an undrained worker is drained even when busy, and never undrained', async () => {
   const { pool, fleet, release } = setup([worker('w1', i1, { busy: true })]);
   expect(await release()).toBe('skipped');

@@ -229,6 +229,15 @@ test('a registration key of its own: only the registration function reads it; th
   }
 });
 
+test('a registration key for another Spacelift endpoint than the pool\'s is refused at synth', () => {
+  expect(() => synth({
+    ...REGISTRATION,
+    spaceliftApiKey: SpaceliftApiKey.fromSecureStringParameter({
+      endpoint: 'https://other.app.spacelift.io', apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9CONTR', parameterName: '/spacelift/pool-controller',
+    }),
+  })).toThrow(/invalid "credentials \(spaceliftApiKey.endpoint\)": must be the pool's Spacelift endpoint \(https:\/\/acme.app.spacelift.io\)/);
+});
+
 test('RemovalPolicy.DESTROY tells the handler to delete the Spacelift pool; optional settings are left out', () => {
   const { template, resourceId } = synth({ name: 'minimal', removalPolicy: RemovalPolicy.DESTROY });
   expect(template.toJSON().Resources[resourceId].Properties).toEqual({

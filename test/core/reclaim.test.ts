@@ -269,6 +269,16 @@ describe('release of retained instances (Terminating:Retained)', () => {
     expect(releases(noGrace)).toHaveLength(1);
   });
 
+  test('one the executor holds (asked for or drained moments ago) is not planned, so its repair slot goes to another', () => {
+    const instances = [instance(i1, { lifecycleState: RETAINED }), instance(i2)];
+    const workers = [drained('r1', i1, 3000), drained('d2', i2, 2000)];
+    const plan = decide(input({
+      pool: pool(workers), asg: asg({ instances, desiredCapacity: 1 }), config: config({ maxStraysPerTick: 1 }), releasesOnHold: new Set([i1]),
+    }));
+    expect(plan.terminate.map((t) => [t.kind, t.workerId])).toEqual([['reclaim', 'd2']]);
+    expect(plan.reasons.find((reason) => reason.startsWith('1 instances retained'))).toContain('1 asked for or drained moments ago (waiting)');
+  });
+
   test('shares the repairs cap with drained instances, oldest idle first, and never uses the room above min size', () => {
     const instances = [instance(i1, { lifecycleState: RETAINED }), instance(i2), instance(i3)];
     const workers = [drained('r1', i1, 3000), drained('d2', i2, 2000), drained('d3', i3, 1000)];

@@ -1,4 +1,5 @@
 import { decide, readFailure, type AsgInstance, type Worker } from '../../lambda/core';
+import { partialList } from '../../lambda/core/registration';
 import { asg, config, input, instance, instanceId, invalidWorker, NOW, pool, worker } from './builders';
 
 const i1 = instanceId(1);
@@ -25,7 +26,7 @@ describe('readFailure: a snapshot in which every instance that had a worker lost
   });
 });
 
-describe('a list with fewer busy workers than Spacelift counts (busyWorkers) is a failed read', () => {
+describe('a list with fewer busy workers than Spacelift counts (busyWorkers): a partial list', () => {
   const workers = [worker('w1', i1, { busy: true }), worker('w2', i2, { availableAt: NOW - 3600 })];
   const instances = [old(i1), old(i2)];
 
@@ -34,17 +35,23 @@ describe('a list with fewer busy workers than Spacelift counts (busyWorkers) is 
     ['a run started between the count and the list (the list shows more)', 0, false],
     ['no count (an older schema)', undefined, false],
     ['one busy worker missing from the list', 2, true],
-  ])('%s', (_name, busyWorkers, failed) => {
-    const snapshot = pool(workers, 0, busyWorkers === undefined ? {} : { busyWorkers });
-    expect(readFailure(snapshot, asg({ instances })) !== undefined).toBe(failed);
+  ])('%s', (_name, busyWorkers, partial) => {
+    expect(partialList(pool(workers, 0, busyWorkers === undefined ? {} : { busyWorkers })) !== undefined).toBe(partial);
   });
 
-  test('so the idle worker is not scaled in while a busy one is missing', () => {
+  test('no stray is terminated: the missing busy worker may be on it', () => {
+    const group = asg({ instances: [...instances, old(i3)] });
+    const plan = decide(input({ pool: pool(workers, 0, { busyWorkers: 2 }), asg: group, watchingSince: NOW - 7200 }));
+    expect(plan.partialList).toBe('partial list: Spacelift counts 2 busy workers but lists 1');
+    expect(plan.strays).toEqual([]);
+    expect(plan.readFailure).toBeUndefined();
+    const whole = decide(input({ pool: pool(workers, 0, { busyWorkers: 1 }), asg: group, watchingSince: NOW - 7200 }));
+    expect(whole.strays.map((s) => s.instanceId)).toEqual([i3]);
+  });
+
+  test('scale-in of a listed idle worker goes on: the drain re-checks it, and a partial list cannot hide it', () => {
     const plan = decide(input({ pool: pool(workers, 0, { busyWorkers: 2 }), asg: asg({ instances }), config: config({ minIdle: 0 }) }));
-    expect(plan.readFailure).toBe('failed read: partial list: Spacelift counts 2 busy workers but lists 1; no scale-in, stray replacement or reclaim this tick');
-    expect(plan.terminate).toEqual([]);
-    const whole = decide(input({ pool: pool(workers, 0, { busyWorkers: 1 }), asg: asg({ instances }), config: config({ minIdle: 0 }) }));
-    expect(whole.terminate.map((t) => t.workerId)).toEqual(['w2']);
+    expect(plan.terminate.map((t) => t.workerId)).toEqual(['w2']);
   });
 });
 

@@ -5,11 +5,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
+import { SpaceliftApiKey, SpaceliftWorkerPool, WorkerImage, WorkerPoolCredentials } from '../../lib';
 import { buildExamples, exampleApp } from '../support/example-app';
 import { POOL_ID, testApiKey } from '../support/pool-stack';
 import { recommendedApp } from '../support/recommended-app';
@@ -68,6 +69,24 @@ test.each([lambda.Tracing.ACTIVE, lambda.Tracing.PASS_THROUGH])('tracing %s adds
   const functions = template.findResources('AWS::Lambda::Function', { Properties: { TracingConfig: { Mode: tracing } } });
   expect(Object.keys(functions).length).toBeGreaterThanOrEqual(4);
   expect(pool.webhook).toBeDefined();
+});
+
+// An API key parameter under a key given by alias: kms:Decrypt on key/* (limited by the alias condition) is acknowledged.
+test('an API key parameter encrypted under a key alias adds no unacknowledged finding', () => {
+  const app = recommendedApp();
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'Aliased', { env: { account: '123456789012', region: 'eu-west-1' } });
+  new SpaceliftWorkerPool(stack, 'Pool', {
+    vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] }),
+    workerPoolId: POOL_ID,
+    credentials: WorkerPoolCredentials.fromSecret(secretsmanager.Secret.fromSecretNameV2(stack, 'Creds', 'spacelift/pool')),
+    spaceliftApiKey: SpaceliftApiKey.fromSecureStringParameter({
+      endpoint: 'https://acme.app.spacelift.io', apiKeyId: '01J9ZQ4W8R6T2K3M5N7P9APIKY', parameterName: '/spacelift/api-key',
+      encryptionKey: kms.Alias.fromAliasName(stack, 'KeyAlias', 'alias/spacelift'),
+    }),
+    machineImage: WorkerImage.fromAmiMap({ 'eu-west-1': 'ami-0123456789abcdef0' }),
+  });
+  expect(() => app.synth()).not.toThrow();
 });
 
 // The library's acknowledgements of "*" sit on policies of their own, never on a role: a wildcard the

@@ -191,19 +191,32 @@ function tens(max: number): fc.Arbitrary<number> {
 }
 
 describe('offlineFloor against every choice its rules allow', () => {
-  test('never below the best choice (the floor is one of them), and within 10% of it', () => {
-    // Observed up to 6% above the best choice (870 s against 820 s); not a proven bound, a guard that the greedy
-    // choice stays close to the best one.
-    fc.assert(
-      fc.property(tinyRuns(6), (runs) => {
-        const t = runsTrace(runs);
-        const floor = floorSeconds(t);
-        const optimum = floorOptimumSeconds(t);
-        expect(floor).toBeGreaterThanOrEqual(optimum - 1e-6);
-        expect(floor).toBeLessThanOrEqual(optimum * 1.1 + 1e-6);
-      }),
-      { numRuns: 500 },
-    );
+  // Not a proven bound, a guard that the greedy choice stays close to the best one: over 30,000 random traces
+  // (seed 42) the worst was 13.9% above the best choice, the first example below; a CI run's random seed found the
+  // second (10.1%). The guard is 20%.
+  const GUARD = 1.2;
+  const withinGuard = (runs: { submit: number; duration: number }[]) => {
+    const t = runsTrace(runs);
+    const floor = floorSeconds(t);
+    const optimum = floorOptimumSeconds(t);
+    expect(floor).toBeGreaterThanOrEqual(optimum - 1e-6);
+    expect(floor).toBeLessThanOrEqual(optimum * GUARD + 1e-6);
+    return floor / optimum;
+  };
+
+  test('never below the best choice (the floor is one of them), and within 20% of it', () => {
+    fc.assert(fc.property(tinyRuns(6), (runs) => {
+      withinGuard(runs);
+    }), { numRuns: 500 });
+  });
+
+  test.each([
+    [[{ submit: 300, duration: 80 }, { submit: 370, duration: 250 }, { submit: 140, duration: 10 }, { submit: 180, duration: 0 },
+      { submit: 340, duration: 10 }], 1.139],
+    [[{ submit: 490, duration: 50 }, { submit: 160, duration: 150 }, { submit: 420, duration: 80 }, { submit: 590, duration: 0 },
+      { submit: 180, duration: 140 }], 1.101],
+  ])('the worst traces found: %j is %f of the best choice', (runs, ratio) => {
+    expect(withinGuard(runs)).toBeCloseTo(ratio, 3);
   });
 });
 

@@ -202,6 +202,20 @@ describe('JWT handling', () => {
     expect(fake.count('apiKeyUser')).toBe(2);
   });
 
+  test.each([
+    ['a drain of a worker that is gone', 'could not set worker drain to true: not found', 'workerDrainSet'],
+    ['a field the schema lacks', 'Cannot query field "pendingRuns" on type "WorkerPool".', 'workerPool'],
+  ])('a GraphQL error whose meaning is known (%s) is the answer even on a reused token', async (_name, message, match) => {
+    const fake = await harness.fake();
+    fake.addWorker({ id: 'w1' });
+    const { api } = harness.client(fake);
+    await api.snapshot();
+    harness.advance(60_000);
+    fake.injectFault({ kind: 'graphqlError', message }, { match });
+    await expect(match === 'workerPool' ? api.snapshot() : api.drain('w1')).rejects.toMatchObject({ kind: 'graphql' });
+    expect(fake.count('apiKeyUser')).toBe(1);
+  });
+
   test('a GraphQL error on a token fresh from an exchange is the answer: no second exchange', async () => {
     const fake = await harness.fake();
     const { api } = harness.client(fake);
