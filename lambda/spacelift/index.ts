@@ -81,7 +81,8 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
   const clock = opts.clock ?? Date.now;
   const logger = opts.logger;
   const cacheKey = `${transport.url} ${opts.apiKeyId}`;
-  const withSchedulable = opts.querySchedulableRuns ?? false;
+  // Asked for only with the schedulableRunsCount demand signal; dropped, like the fields below, on a schema without it.
+  let withSchedulable = opts.querySchedulableRuns ?? false;
   // Older self-hosted schemas may lack Worker.availableAt or WorkerPool.busyWorkers; learnt once per client.
   let availableAtSupported = true;
   let busyWorkersSupported = true;
@@ -170,7 +171,7 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
 
   return {
     async snapshot() {
-      // Each optional field is dropped at most once, so this ends after three requests at most.
+      // Each optional field is dropped at most once, so this ends after four requests at most.
       for (;;) {
         try {
           return await fetchSnapshot();
@@ -178,6 +179,11 @@ export function createWorkerPoolApi(opts: SpaceliftApiOptions): WorkerPoolApi {
           if (availableAtSupported && namesField(err, 'availableAt')) {
             availableAtSupported = false;
             logger?.warn('Spacelift schema has no Worker.availableAt (older self-hosted); idle time falls back to createdAt', {
+              workerPoolId: opts.workerPoolId,
+            });
+          } else if (withSchedulable && namesField(err, 'schedulableRunsCount')) {
+            withSchedulable = false;
+            logger?.warn('Spacelift schema has no WorkerPool.schedulableRunsCount (older self-hosted); demand falls back to pendingRuns', {
               workerPoolId: opts.workerPoolId,
             });
           } else if (busyWorkersSupported && namesField(err, 'busyWorkers')) {

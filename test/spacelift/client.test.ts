@@ -337,6 +337,16 @@ describe('availableAt feature detection', () => {
     expect(fake.count('workerPool')).toBe(2);
   });
 
+  test('a schema without WorkerPool.schedulableRunsCount: demand falls back to pendingRuns, with one warning', async () => {
+    const fake = await harness.fake();
+    fake.injectFault({ kind: 'graphqlError', message: 'Cannot query field "schedulableRunsCount" on type "WorkerPool".' }, { match: 'workerPool' });
+    const { api, logger } = harness.client(fake, { querySchedulableRuns: true });
+    await expect(api.snapshot()).resolves.toEqual({ pendingRuns: 0, busyWorkers: 0, workers: [] });
+    await api.snapshot();
+    expect(fake.count('workerPool')).toBe(3);
+    expect(logger.entries.filter((e) => e.level === 'warn' && /schedulableRunsCount/.test(e.message))).toHaveLength(1);
+  });
+
   test('a schema without WorkerPool.busyWorkers: asked once more without it, and never again', async () => {
     const fake = await harness.fake();
     fake.injectFault({ kind: 'graphqlError', status: 422, message: 'Cannot query field "busyWorkers" on type "WorkerPool".' }, { match: 'workerPool' });
