@@ -415,11 +415,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
    * while its instance is InService (settlePendingUndrains), and a release is planned only for a retained one.
    */
   async function release(termination: Termination, pool: PoolSnapshot, asg: AsgSnapshot, result: Execution): Promise<void> {
-    const workerIds = [termination.workerId, ...termination.otherWorkerIds];
     const outcome = await releaser.release({ termination, pool, asg });
     if (outcome === 'requested') {
       result.retainedReleased++;
-      for (const workerId of workerIds) pending.delete(workerId);
       return;
     }
     result.reclaimsSkipped++;

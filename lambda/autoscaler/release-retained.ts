@@ -55,17 +55,14 @@ export interface RetainedReleaser {
 
 export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
   const { workerPool, fleet, logger, clock } = deps;
-  /** Worker id → when this container drained it for a release. */
-  const drainedAt = new Map<string, number>();
+  /** Worker id → when this container drained it for a release, and the retained instance it is on. */
+  const drainedAt = new Map<string, { readonly at: number; readonly instanceId: string }>();
   /** Instance id → when this container asked Auto Scaling to terminate it. */
   const requestedAt = new Map<string, number>();
-  /** Instance id → until when its workers, drained by this container, settle. */
-  const settlingUntil = new Map<string, number>();
 
   const forget = (now: number) => {
     for (const [key, at] of requestedAt) if (now - at >= RELEASE_RETRY_SECONDS) requestedAt.delete(key);
-    for (const [key, at] of drainedAt) if (now - at >= RELEASE_RETRY_SECONDS) drainedAt.delete(key);
-    for (const [key, until] of settlingUntil) if (now >= until) settlingUntil.delete(key);
+    for (const [key, { at }] of drainedAt) if (now - at >= RELEASE_RETRY_SECONDS) drainedAt.delete(key);
   };
 
   return {
@@ -102,17 +99,16 @@ export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
         }
         if (!reply.worker.drained) return fail('drain reply shows the retained instance\'s worker undrained; not terminating it', { workerId });
         const before = pool.workers.find((worker) => worker.id === workerId);
-        if (before?.drained !== true && !drainedAt.has(workerId)) drainedAt.set(workerId, now);
+        if (before?.drained !== true && !drainedAt.has(workerId)) drainedAt.set(workerId, { at: now, instanceId });
         if (reply.worker.busy) busy.push(workerId);
       }
       if (busy.length > 0) return skip('retained instance\'s workers are busy; left drained until their runs end', { busy });
 
       const settling = workerIds.filter((id) => {
-        const at = drainedAt.get(id);
-        return at !== undefined && now - at < RELEASE_SETTLE_SECONDS;
+        const drain = drainedAt.get(id);
+        return drain !== undefined && now - drain.at < RELEASE_SETTLE_SECONDS;
       });
       if (settling.length > 0) {
-        settlingUntil.set(instanceId, Math.max(...settling.map((id) => drainedAt.get(id)!)) + RELEASE_SETTLE_SECONDS);
         return skip(`drained the retained instance's workers; terminating it once they have stayed idle for ${RELEASE_SETTLE_SECONDS}s`, {
           settling,
         });
@@ -151,8 +147,10 @@ export function createRetainedReleaser(deps: ReleaseDeps): RetainedReleaser {
     },
 
     onHold() {
-      forget(clock());
-      return new Set([...requestedAt.keys(), ...settlingUntil.keys()]);
+      const now = clock();
+      forget(now);
+      const settling = [...drainedAt.values()].filter(({ at }) => now - at < RELEASE_SETTLE_SECONDS).map(({ instanceId }) => instanceId);
+      return new Set([...requestedAt.keys(), ...settling]);
     },
   };
 }

@@ -127,8 +127,9 @@ function eligibleFor(input: ReclaimInput): { eligible: Eligible[]; summaries: st
   }
   if (retained.length > 0) {
     const counts = { drain: 0, idle: 0, busy: 0, unnamed: 0, unmatched: 0, onHold: 0 };
+    const onHold = input.releasesOnHold ?? new Set<string>();
     for (const entry of retained) {
-      const state = retainedState(entry, input.releasesOnHold ?? new Set());
+      const state = retainedState(entry, onHold);
       counts[state] += 1;
       if (state === 'drain' || state === 'idle') {
         eligible.push({ instanceId: entry.instance.id, workers: entry.workers, since: since(entry.workers), retained: { toDrain: state === 'drain' } });

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Stack, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -15,6 +15,22 @@ import { buildExamples, exampleApp } from '../support/example-app';
 import { POOL_ID, testApiKey } from '../support/pool-stack';
 import { recommendedApp } from '../support/recommended-app';
 
+/** Synthesizes the app; returns the synth error, if any, and the findings of the validation report, as `rule at path`. */
+function synthFindings(app: App): { failure: unknown; findings: string[] } {
+  let failure: unknown;
+  try {
+    app.synth();
+  } catch (error) {
+    failure = error;
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
+  // With the recommended flags, the pool's warnings about legal-but-risky settings (spot in the spot
+  // example) are listed in the same report by the 'Construct Annotations' plugin; they are not findings.
+  const findings = report.pluginReports.filter((plugin: any) => plugin.pluginName !== 'Construct Annotations')
+    .flatMap((plugin: any) => plugin.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} at ${c.constructPath}`)));
+  return { failure, findings };
+}
+
 // The gate: every example stack passes AwsSolutions with zero unacknowledged findings, and every
 // acknowledgement the library ships carries a reason.
 test('cdk-nag AwsSolutions finds nothing unacknowledged in any example', () => {
@@ -22,20 +38,8 @@ test('cdk-nag AwsSolutions finds nothing unacknowledged in any example', () => {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   buildExamples(app);
 
-  let failure: unknown;
-  try {
-    app.synth();
-  } catch (error) {
-    failure = error;
-
-  }
-  const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
-  // With the recommended flags, the pool's warnings about legal-but-risky settings (spot in the spot
-  // example) are listed in the same report by the 'Construct Annotations' plugin; they are not findings.
-  const findings = report.pluginReports.filter((plugin: any) => plugin.pluginName !== 'Construct Annotations');
-  const violations = findings.flatMap((plugin: any) => plugin.violations.flatMap((v: any) =>
-    v.violatingConstructs.map((c: any) => `${v.ruleName} at ${c.constructPath}`)));
-  expect(violations).toEqual([]);
+  const { failure, findings } = synthFindings(app);
+  expect(findings).toEqual([]);
   expect(failure).toBeUndefined();
 });
 
@@ -55,16 +59,7 @@ test.each([lambda.Tracing.ACTIVE, lambda.Tracing.PASS_THROUGH])('tracing %s adds
     webhook: {},
   });
   // The test's VPC has findings of its own (no flow log): only the pool's count.
-  try {
-    app.synth();
-  } catch {
-    // the report says why
-  }
-  const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
-  const findings = report.pluginReports.filter((plugin: any) => plugin.pluginName !== 'Construct Annotations')
-    .flatMap((plugin: any) => plugin.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} at ${c.constructPath}`)))
-    .filter((finding: string) => finding.includes(' at Traced/Pool/'));
-  expect(findings).toEqual([]);
+  expect(synthFindings(app).findings.filter((finding) => finding.includes(' at Traced/Pool/'))).toEqual([]);
   const template = Template.fromJSON(JSON.parse(fs.readFileSync(path.join(app.outdir, `${stack.artifactId}.template.json`), 'utf8')));
   const functions = template.findResources('AWS::Lambda::Function', { Properties: { TracingConfig: { Mode: tracing } } });
   expect(Object.keys(functions).length).toBeGreaterThanOrEqual(4);
